@@ -1,0 +1,1 @@
+"""linksweep's application: corpus readers, the Scrapy project and the `linksweep` command line."""

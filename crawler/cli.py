@@ -1,0 +1,210 @@
+"""The `linksweep` command line: each command parses its options and calls one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import duckdb
+
+from pipelines.domain_list import EmptyList, parse_domain_list
+from pipelines.export import UnsupportedExportFormat, export_format_for, export_removals
+from pipelines.lists import LIST_FORMATS, add_list_version
+from pipelines.matching import UnknownSnapshot, match_snapshot
+from pipelines.store import DB_ENVIRONMENT_VARIABLE, open_store, resolve_db_path
+
+SAMPLE_DIR = Path("data/sample")
+
+
+def _db(ctx: click.Context) -> Path:
+    return ctx.obj["db"]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"linksweep: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"DuckDB database (default: ${DB_ENVIRONMENT_VARIABLE} or data/linksweep.duckdb).",
+)
+@click.pass_context
+def main(ctx: click.Context, db: Path | None) -> None:
+    """Find links to harmful sites in web corpora, and list what to strip."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = resolve_db_path(db)
+
+
+@main.command()
+@click.option("--snapshot", required=True, help="Snapshot name the files belong to (e.g. CC-MAIN-2024-22).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores).")
+@click.option("--force", is_flag=True, help="Re-read files already ingested for this snapshot.")
+@click.option("--url-column", default=None, help="URL column of Parquet/CSV/JSONL tables (default: url, URL, ...).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
+    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders)."""
+    from crawler.ingest import MissingInput
+    from crawler.ingest import ingest as run_ingest
+
+    try:
+        summary = run_ingest(
+            _db(ctx), snapshot, paths, workers=workers, force=force, url_column=url_column, show_progress=progress
+        )
+    except MissingInput as error:
+        _fail(str(error), 2)
+    click.echo(summary.line())
+    if summary.failed:
+        sys.exit(1)
+
+
+@main.group()
+def blocklist() -> None:
+    """Load and inspect blocklists (each load is a new version)."""
+
+
+@blocklist.command("add")
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "list_format", type=click.Choice(LIST_FORMATS), default="domains", show_default=True)
+@click.option("--category", default=None, help="What the list holds (e.g. csam, malware); shown in removals.")
+@click.pass_context
+def blocklist_add(ctx, name, path, list_format, category) -> None:
+    """Load the list file PATH as the next version of blocklist NAME."""
+    report = parse_domain_list(path)
+    click.echo(report.summary())
+    for line_no, line, reason in report.rejected[:20]:
+        click.echo(f"  {path}:{line_no}: rejected ({reason}): {line.strip()[:80]}", err=True)
+    if len(report.rejected) > 20:
+        click.echo(f"  ... and {len(report.rejected) - 20:,} more rejected lines", err=True)
+    con = open_store(_db(ctx))
+    try:
+        loaded = add_list_version(con, name, report, category=category, list_format=list_format)
+    except EmptyList as error:
+        _fail(str(error))
+    finally:
+        con.close()
+    state = "unchanged, still" if loaded.unchanged else "loaded as"
+    click.echo(f"blocklist {name}: {state} version {loaded.version_id}")
+
+
+@blocklist.command("list")
+@click.pass_context
+def blocklist_list(ctx) -> None:
+    """Show every list with its latest version and counts."""
+    con = open_store(_db(ctx), read_only=True)
+    print(
+        con.sql(
+            """
+        SELECT lists.name, lists.list_type, lists.category, lists.format, versions.version_id,
+               versions.accepted, versions.duplicates, versions.rejected, versions.loaded_at, versions.origin
+        FROM lists JOIN list_versions AS versions ON versions.list_name = lists.name
+        WHERE versions.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = lists.name)
+        ORDER BY lists.name
+        """
+        )
+    )
+
+
+@main.command()
+@click.option("--snapshot", required=True)
+@click.pass_context
+def match(ctx, snapshot) -> None:
+    """Flag the snapshot's documents and links whose host (or a parent domain) is on a blocklist."""
+    con = open_store(_db(ctx))
+    try:
+        summary = match_snapshot(con, snapshot)
+    except UnknownSnapshot as error:
+        _fail(str(error), 2)
+    finally:
+        con.close()
+    click.echo(summary.line())
+
+
+@main.command()
+@click.option("--snapshot", required=True)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file: .csv, .parquet or .jsonl.",
+)
+@click.pass_context
+def export(ctx, snapshot, out) -> None:
+    """Write the removal list (drop_document / strip_link rows with their evidence)."""
+    try:
+        export_format_for(out)
+    except UnsupportedExportFormat as error:
+        _fail(str(error), 2)
+    con = open_store(_db(ctx), read_only=True)
+    try:
+        rows = export_removals(con, snapshot, out)
+    except UnknownSnapshot as error:
+        _fail(str(error), 2)
+    finally:
+        con.close()
+    click.echo(f"wrote {rows:,} removals of snapshot {snapshot} to {out}")
+
+
+@main.command()
+@click.argument("query")
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True
+)
+@click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")
+@click.pass_context
+def sql(ctx, query, output_format, max_rows) -> None:
+    """Run a read-only SQL query on the database (see docs/schema.md for the tables)."""
+    try:
+        con = open_store(_db(ctx), read_only=True)
+    except FileNotFoundError as error:
+        _fail(str(error), 2)
+    try:
+        relation = con.sql(query)
+        if relation is None:
+            return
+        if output_format == "table":
+            relation.show(max_rows=max_rows, max_width=200)
+        elif output_format == "csv":
+            import pyarrow.csv as pa_csv
+
+            pa_csv.write_csv(relation.fetch_arrow_table(), sys.stdout.buffer)
+        else:
+            columns = relation.columns
+            for row in relation.fetchall():
+                click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+    except duckdb.Error as error:
+        _fail(f"query failed: {error}", 2)
+
+
+@main.command()
+@click.option("--sample-dir", type=click.Path(file_okay=False, path_type=Path), default=SAMPLE_DIR, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/out/sample-removals.csv"),
+    show_default=True,
+)
+@click.pass_context
+def demo(ctx, sample_dir, out) -> None:
+    """Run the whole job on the bundled sample: ingest, load the sample list, match, export."""
+    corpus, sample_list = sample_dir / "corpus", sample_dir / "lists" / "sample-blocklist.txt"
+    if not corpus.is_dir() or not sample_list.is_file():
+        _fail(f"sample data not found under {sample_dir} (run from the repository root)", 2)
+    snapshot = "SAMPLE-2026-01"
+    ctx.invoke(ingest, snapshot=snapshot, workers=None, force=False, url_column=None, progress=None, paths=(corpus,))
+    ctx.invoke(blocklist_add, name="sample-blocklist", path=sample_list, list_format="domains", category="sample-harm")
+    ctx.invoke(match, snapshot=snapshot)
+    ctx.invoke(export, snapshot=snapshot, out=out)
+    click.echo(f"removal list: {out.resolve()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""WARC/ARC record streams: FastWARC for WARC, warcio for ARC and for what FastWARC cannot read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+# Record types that become documents; the block of other types is never read (but for revisit headers).
+DOCUMENT_TYPES = frozenset({"response", "resource", "conversion", "metadata"})
+
+# Record types whose HTTP headers matter (status, Location, Link, Content-Type).
+HTTP_RESPONSE_TYPES = frozenset({"response", "revisit"})
+
+# A payload larger than this is read only up to it (links live in the first megabytes of a page).
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class ArchiveRecord:
+    """One WARC/ARC record as the rest of linksweep sees it, whichever library read it."""
+
+    record_type: str  # lower case: response, resource, conversion, metadata, request, revisit, ...
+    record_id: str | None
+    target_uri: str | None
+    offset: int | None
+    length: int | None
+    warc_content_type: str | None
+    payload_digest: str | None
+    http_status: int | None = None
+    http_headers: list[tuple[str, str]] = field(default_factory=list)
+    payload: bytes | None = None  # HTTP entity (still transfer/content-encoded) or the record block
+
+    def http_header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.http_headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    def http_header_values(self, name: str) -> list[str]:
+        name = name.lower()
+        return [value for key, value in self.http_headers if key.lower() == name]
+
+
+def _clean_uri(uri: str | None) -> str | None:
+    # WARC/1.0 examples write the target URI in angle brackets; some writers follow them
+    if uri and uri.startswith("<") and uri.endswith(">"):
+        return uri[1:-1]
+    return uri
+
+
+def _block_wanted(record_type: str) -> bool:
+    return record_type in DOCUMENT_TYPES or record_type in HTTP_RESPONSE_TYPES
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.strip().isdigit() else None
+
+
+def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]], bytes] | None:
+    """Status, headers and entity of an archived HTTP response block, or None if it is not one.
+
+    Parsed here, not by the WARC library, so that both readers agree byte for byte, and leniently:
+    archived responses end header lines with LF only (ClueWeb), omit the reason phrase, or fold lines.
+    """
+    if not block.startswith(b"HTTP/"):
+        return None
+    crlf_end = block.find(b"\r\n\r\n")
+    lf_end = block.find(b"\n\n")
+    if crlf_end >= 0 and (lf_end < 0 or crlf_end < lf_end):
+        head, entity = block[:crlf_end], block[crlf_end + 4 :]
+    elif lf_end >= 0:
+        head, entity = block[:lf_end], block[lf_end + 2 :]
+    else:
+        head, entity = block, b""
+    lines = head.decode("latin-1").replace("\r", "").split("\n")
+    status_parts = lines[0].split(None, 2)
+    status = _int_or_none(status_parts[1]) if len(status_parts) > 1 else None
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, colon, value = line.partition(":")
+        if colon and name.strip():
+            headers.append((name.strip(), value.strip()))
+    return status, headers, entity
+
+
+def _archive_record(
+    record_type: str,
+    warc_header: Callable[[str], str | None],
+    offset: int | None,
+    block: bytes | None,
+) -> ArchiveRecord:
+    archive_record = ArchiveRecord(
+        record_type=record_type,
+        record_id=warc_header("WARC-Record-ID"),
+        target_uri=_clean_uri(warc_header("WARC-Target-URI")),
+        offset=offset,
+        length=_int_or_none(warc_header("Content-Length")),
+        warc_content_type=warc_header("Content-Type"),
+        payload_digest=warc_header("WARC-Payload-Digest"),
+        payload=block,
+    )
+    if block is not None and record_type in HTTP_RESPONSE_TYPES:
+        http_response = split_http_response(block)
+        if http_response is not None:
+            archive_record.http_status, archive_record.http_headers, archive_record.payload = http_response
+    return archive_record
+
+
+def read_fastwarc(stream: BinaryIO) -> Iterator[ArchiveRecord]:
+    """Records of a WARC (any version, gzip per record or not) read by FastWARC, strict: it raises
+    on the first malformed record instead of skipping silently, so the caller can fall back."""
+    from fastwarc.warc import ArchiveIterator
+
+    for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
+        headers = record.headers
+        record_type = (headers.get("WARC-Type") or "").strip().lower()
+        block = record.reader.read(MAX_PAYLOAD_BYTES) if _block_wanted(record_type) else None
+        yield _archive_record(record_type, headers.get, record.stream_pos, block)
+
+
+def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
+    """Records of a WARC or ARC file read by warcio (ARC records are converted to WARC terms)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    iterator = ArchiveIterator(stream, arc2warc=True, no_record_parse=True)
+    for record in iterator:
+        record_type = (record.rec_type or "").strip().lower()
+        # read the block before asking for the offset: warcio skips to the record's end to find it
+        block = record.raw_stream.read(MAX_PAYLOAD_BYTES) if _block_wanted(record_type) else None
+        offset = iterator.get_record_offset()
+        yield _archive_record(record_type, record.rec_headers.get_header, offset, block)
+
+
+ArchiveReader = Callable[[BinaryIO], Iterator[ArchiveRecord]]
+READERS: dict[str, ArchiveReader] = {"fastwarc": read_fastwarc, "warcio": read_warcio}

@@ -1,0 +1,154 @@
+"""Outgoing links of an HTML page: every URL-bearing element and attribute, <base> resolution, bare URLs in text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from selectolax.lexbor import LexborHTMLParser
+
+from pipelines.urls import resolve
+
+# (tag, attribute) pairs that hold one URL, with the link kind recorded for them.
+URL_ATTRIBUTES: dict[str, tuple[tuple[str, str], ...]] = {
+    "a": (("href", "a"),),
+    "area": (("href", "area"),),
+    "link": (("href", "link"),),
+    "img": (("src", "img"),),
+    "iframe": (("src", "iframe"),),
+    "frame": (("src", "frame"),),
+    "embed": (("src", "embed"),),
+    "script": (("src", "script"),),
+    "source": (("src", "source"),),
+    "video": (("src", "video"), ("poster", "video")),
+    "audio": (("src", "audio"),),
+    "form": (("action", "form"),),
+}
+SRCSET_TAGS = ("img", "source")
+
+# Tag names only: a selector per attribute would return an element once per attribute it carries.
+_SELECTOR = ", ".join([*URL_ATTRIBUTES, "meta"])
+# Elements whose text is not running text a reader sees.
+_NON_TEXT_TAGS = ["script", "style", "template"]
+
+# Schemes that never name a fetchable resource: skipped before any parsing work.
+SKIPPED_PREFIXES = ("javascript:", "mailto:", "data:", "tel:", "about:", "blob:", "sms:", "#")
+
+
+def is_skipped(raw_url: str) -> bool:
+    """True for links that name no fetchable resource: other schemes and fragment-only self links."""
+    return raw_url.lower().startswith(SKIPPED_PREFIXES)
+
+
+# A bare http(s) URL in text; trailing punctuation is trimmed afterwards.
+TEXT_URL = re.compile(r"""https?://[^\s<>"'`{}|\\^\[\]]+""", re.IGNORECASE)
+_TRAILING_PUNCTUATION = ".,;:!?'\")]}>"
+
+
+def srcset_candidates(srcset: str) -> list[str]:
+    """The image-candidate URLs of a srcset value, following the WHATWG parsing algorithm's splitting."""
+    urls = []
+    pos, length = 0, len(srcset)
+    while pos < length:
+        while pos < length and (srcset[pos].isspace() or srcset[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < length and not srcset[pos].isspace():
+            pos += 1
+        url = srcset[start:pos]
+        if not url:
+            break
+        if url.endswith(","):
+            urls.append(url.rstrip(","))
+            continue
+        urls.append(url)
+        # skip the descriptors up to the next comma that is not inside parentheses
+        depth = 0
+        while pos < length:
+            char = srcset[pos]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth = max(0, depth - 1)
+            elif char == "," and depth == 0:
+                pos += 1
+                break
+            pos += 1
+    return urls
+
+
+_REFRESH = re.compile(r"""^\s*[0-9.]*\s*[;,]?\s*(?:url\s*=\s*)?(['"]?)(.*)$""", re.IGNORECASE | re.DOTALL)
+
+
+def refresh_url(content: str) -> str | None:
+    """The URL of a meta refresh / Refresh header value (`5; url='x'`), or None when it only reloads."""
+    found = _REFRESH.match(content)
+    if not found:
+        return None
+    quote, url = found.groups()
+    if quote and quote in url:
+        url = url[: url.index(quote)]
+    url = url.strip()
+    return url or None
+
+
+def text_urls(text: str) -> Iterator[str]:
+    """Bare http(s) URLs written in running text, without the sentence punctuation that follows them."""
+    for found in TEXT_URL.finditer(text):
+        url = found.group(0).rstrip(_TRAILING_PUNCTUATION)
+        if url.count("(") < url.count(")"):
+            url = url[: url.rfind(")")]
+        if len(url) > 8:
+            yield url
+
+
+def html_links(html: str, document_url: str | None) -> Iterator[tuple[str, str, str | None]]:
+    """Yield (kind, raw_url, resolved_url) for every link on a page, in document order, then text URLs.
+
+    `resolved_url` is None when the raw value cannot be made into a fetchable absolute URL.
+    Links with javascript:, mailto:, data: and similar schemes, and fragment-only self links, are skipped.
+    """
+    tree = LexborHTMLParser(html)
+    base_url = document_url
+    base = tree.css_first("base[href]")
+    if base is not None:
+        base_href = (base.attrs.get("href") or "").strip()
+        if base_href:
+            base_url = resolve(document_url, base_href) or base_url
+    cache: dict[str, str | None] = {}
+
+    def emit(kind: str, raw: str | None) -> Iterator[tuple[str, str, str | None]]:
+        if not raw:
+            return
+        raw = raw.strip()
+        if not raw or is_skipped(raw):
+            return
+        if raw in cache:
+            yield kind, raw, cache[raw]
+            return
+        resolved = cache[raw] = resolve(base_url, raw)
+        yield kind, raw, resolved
+
+    for node in tree.css(_SELECTOR):
+        tag = node.tag
+        attrs = node.attrs
+        if tag == "meta":
+            if (attrs.get("http-equiv") or "").strip().lower() == "refresh":
+                target = refresh_url(attrs.get("content") or "")
+                yield from emit("meta-refresh", target)
+            continue
+        for attribute, kind in URL_ATTRIBUTES.get(tag, ()):
+            yield from emit(kind, attrs.get(attribute))
+        if tag in SRCSET_TAGS:
+            srcset = attrs.get("srcset")
+            if srcset:
+                for candidate in srcset_candidates(srcset):
+                    yield from emit("srcset", candidate)
+
+    body = tree.body
+    if body is not None and "://" in html:
+        tree.strip_tags(_NON_TEXT_TAGS)
+        text = body.text(separator=" ")
+        if "://" in text:
+            for url in text_urls(text):
+                yield from emit("text", url)

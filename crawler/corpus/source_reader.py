@@ -1,0 +1,217 @@
+"""Read one corpus file into staged documents and links, falling back across readers when one fails."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from crawler.corpus.archive import ArchiveRecord, read_fastwarc, read_warcio
+from crawler.corpus.documents import record_document
+from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
+from crawler.corpus.tables import TableError, table_urls
+from pipelines.staging import StagedSource
+from pipelines.urls import normalize
+
+# How many per-record errors are kept verbatim in `sources.bad_record_errors` (all are counted).
+KEPT_RECORD_ERRORS = 20
+PROGRESS_EVERY_RECORDS = 64
+
+ProgressCallback = Callable[[int], None]  # receives the number of bytes read since the last call
+
+
+@dataclass
+class SourceTask:
+    source_id: int
+    snapshot: str
+    path: str
+    staging_dir: str
+    url_column: str | None = None
+    readers: tuple[str, ...] | None = None  # force a reader chain (tests, parity checks)
+
+
+@dataclass
+class SourceResult:
+    source_id: int
+    path: str
+    format: str | None = None
+    reader: str | None = None
+    status: str = "done"  # done, partial, failed
+    records: int = 0
+    documents: int = 0
+    links: int = 0
+    bad_records: int = 0
+    error: str | None = None
+    bad_record_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    staged: dict[str, str] = field(default_factory=dict)
+
+    def note_bad_record(self, message: str) -> None:
+        self.bad_records += 1
+        if len(self.bad_record_errors) < KEPT_RECORD_ERRORS:
+            self.bad_record_errors.append(message)
+
+
+def _describe(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# Reader chains: the first reader that gets through the file wins; when all fail, the one that read most.
+def _open_raw(path: str) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _open_gunzipped(path: str) -> BinaryIO:
+    # for files gzipped as one member instead of one member per record, which record readers refuse
+    return gzip.open(path, "rb")
+
+
+ARCHIVE_READERS: dict[str, tuple[Callable[[BinaryIO], Iterator[ArchiveRecord]], Callable[[str], BinaryIO]]] = {
+    "fastwarc": (read_fastwarc, _open_raw),
+    "warcio": (read_warcio, _open_raw),
+    "warcio+gunzip": (read_warcio, _open_gunzipped),
+}
+
+
+def reader_chain(file_format: FileFormat) -> tuple[str, ...]:
+    chain = ("fastwarc", "warcio") if file_format.container == "warc" else ("warcio",)
+    return (*chain, "warcio+gunzip") if file_format.gzipped else chain
+
+
+class _Progress:
+    def __init__(self, stream: BinaryIO, on_progress: ProgressCallback | None, raw_size: int) -> None:
+        self.stream, self.on_progress, self.reported = stream, on_progress, 0
+        self.raw = getattr(stream, "fileobj", None)  # gzip.GzipFile: report compressed bytes
+        self.raw_size = raw_size
+
+    def update(self) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            position = (self.raw or self.stream).tell()
+        except (OSError, ValueError):
+            return
+        position = min(position, self.raw_size)
+        if position > self.reported:
+            self.on_progress(position - self.reported)
+            self.reported = position
+
+
+def _read_archive(
+    task: SourceTask,
+    file_format: FileFormat,
+    reader_name: str,
+    staged: StagedSource,
+    result: SourceResult,
+    on_progress: ProgressCallback | None,
+) -> None:
+    read_records, opener = ARCHIVE_READERS[reader_name]
+    is_arc = file_format.container == "arc"
+    with opener(task.path) as stream:
+        progress = _Progress(stream, on_progress, Path(task.path).stat().st_size)
+        record_no = 0
+        try:
+            for record_no, record in enumerate(read_records(stream)):  # noqa: B007 - record_no used after loop
+                result.records += 1
+                if is_arc:
+                    # ARC has no record ids (warcio invents random ones); the offset is stable across runs
+                    record.record_id = f"<arc:{record.offset}>"
+                try:
+                    document = record_document(record)
+                except Exception as error:  # one bad record must not stop the file
+                    result.note_bad_record(f"record {record_no} at offset {record.offset}: {_describe(error)}")
+                    continue
+                if document is not None:
+                    staged.add_document(
+                        record_no,
+                        record_id=document.record_id,
+                        record_type=document.record_type,
+                        target_uri=document.target_uri,
+                        url=document.url,
+                        offset=document.offset,
+                        length=document.length,
+                        http_status=document.http_status,
+                        content_type=document.content_type,
+                        payload_digest=document.payload_digest,
+                        links=document.links,
+                    )
+                if record_no % PROGRESS_EVERY_RECORDS == 0:
+                    progress.update()
+        except Exception as error:
+            result.error = f"{reader_name} stopped after {result.records} records: {_describe(error)}"
+        progress.update()
+
+
+def _read_table(task: SourceTask, file_format: FileFormat, staged: StagedSource, result: SourceResult) -> None:
+    try:
+        for row_index, value in table_urls(
+            Path(task.path), file_format.container, file_format.gzipped, task.url_column
+        ):
+            result.records += 1
+            if isinstance(value, Exception):
+                result.note_bad_record(str(value))
+                continue
+            if not isinstance(value, str) or not value.strip():
+                result.note_bad_record(f"row {row_index}: no URL ({value!r})")
+                continue
+            staged.add_document(
+                row_index, record_id=str(row_index), record_type="row", target_uri=value, url=normalize(value.strip())
+            )
+    except TableError as error:
+        result.error = str(error)
+    except Exception as error:
+        result.error = f"stopped after {result.records} rows: {_describe(error)}"
+
+
+def _finish(result: SourceResult, staged: StagedSource) -> None:
+    result.documents, result.links = staged.documents, staged.links
+    result.staged = {table: str(path) for table, path in staged.close().items()}
+    if result.error:
+        result.status = "partial" if result.records else "failed"
+
+
+def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -> SourceResult:
+    """Read one file into Parquet batches under `task.staging_dir`; never raises for bad input."""
+    started = time.perf_counter()
+    result = SourceResult(source_id=task.source_id, path=task.path)
+    try:
+        file_format = sniff(task.path)
+    except (UnknownFormat, OSError) as error:
+        result.status, result.error = "failed", str(error)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.format = file_format.name
+    staging_root = Path(task.staging_dir)
+
+    if file_format.container in ("parquet", "csv", "jsonl"):
+        result.reader = "pyarrow" if file_format.container != "jsonl" else "json"
+        staged = StagedSource(staging_root / "table", task.source_id, task.snapshot)
+        _read_table(task, file_format, staged, result)
+        _finish(result, staged)
+    else:
+        attempts: list[tuple[SourceResult, StagedSource]] = []
+        for reader_name in task.readers or reader_chain(file_format):
+            attempt = SourceResult(
+                source_id=task.source_id, path=task.path, format=file_format.name, reader=reader_name
+            )
+            staged = StagedSource(staging_root / reader_name, task.source_id, task.snapshot)
+            # progress is reported for the first attempt only, so retries do not count bytes twice
+            _read_archive(task, file_format, reader_name, staged, attempt, on_progress if not attempts else None)
+            attempts.append((attempt, staged))
+            if attempt.error is None:
+                break
+        best_result, best_staged = max(attempts, key=lambda pair: (pair[0].error is None, pair[0].records))
+        for _attempt, staged in attempts:
+            if staged is not best_staged:
+                staged.discard()
+        if best_result.error and len(attempts) > 1:
+            tried = "; ".join(attempt.error or "" for attempt, _ in attempts)
+            best_result.error = f"no reader got through the file ({tried})"
+        _finish(best_result, best_staged)
+        result = best_result
+    result.seconds = time.perf_counter() - started
+    return result

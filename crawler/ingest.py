@@ -1,0 +1,203 @@
+"""`linksweep ingest`: files in parallel worker processes, each committed to DuckDB in its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
+from pipelines.store import commit_source, ensure_snapshot, open_store, register_sources, remove_staging, staging_root
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    skipped: int = 0
+    records: int = 0
+    documents: int = 0
+    links: int = 0
+    bad_records: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, error
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems) or self.bad_records > 0
+
+    def line(self) -> str:
+        megabytes = self.bytes_read / 1e6
+        rate = megabytes / self.seconds if self.seconds > 0 else 0.0
+        failures = sum(1 for _, status, _ in self.problems if status == "failed")
+        partial = sum(1 for _, status, _ in self.problems if status == "partial")
+        return (
+            f"ingested {self.files} files ({self.skipped} skipped as already ingested, {failures} failed, "
+            f"{partial} stopped early): {self.records:,} records, {self.documents:,} documents, "
+            f"{self.links:,} links, {self.bad_records:,} bad records; "
+            f"{megabytes:,.1f} MB in {self.seconds:.1f} s ({rate:,.1f} MB/s)"
+        )
+
+
+class MissingInput(FileNotFoundError):
+    """A path given to ingest does not exist."""
+
+
+def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every file named or found under the named folders (recursively, hidden files excepted), sorted."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(
+                candidate
+                for candidate in sorted(path.rglob("*"))
+                if candidate.is_file() and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise MissingInput(f"{path}: no such file or folder")
+    unique: dict[Path, None] = dict.fromkeys(p.resolve() for p in found)
+    return sorted(unique)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# Worker side: the bytes-read counter shared with the parent for the progress bar.
+_bytes_counter = None
+
+
+def _init_worker(counter) -> None:  # pragma: no cover - runs in child processes
+    global _bytes_counter
+    _bytes_counter = counter
+
+
+def _count_bytes(delta: int) -> None:  # pragma: no cover - runs in child processes
+    with _bytes_counter.get_lock():
+        _bytes_counter.value += delta
+
+
+def _read_in_worker(task: SourceTask) -> SourceResult:  # pragma: no cover - runs in child processes
+    return read_source(task, _count_bytes)
+
+
+def _results(tasks: list[SourceTask], workers: int, bar: tqdm) -> Iterator[SourceResult]:
+    """Results as files finish: in this process for one worker, else in a pool of processes."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield read_source(task, bar.update)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process holding a DuckDB connection
+    counter = context.Value("q", 0)
+    reported = 0
+    with ProcessPoolExecutor(
+        min(workers, len(tasks)), mp_context=context, initializer=_init_worker, initargs=(counter,)
+    ) as pool:
+        pending: set[Future] = {pool.submit(_read_in_worker, task) for task in tasks}
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            bar.update(counter.value - reported)
+            reported = counter.value
+            for future in done:
+                yield future.result()
+
+
+def _safe_name(snapshot: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", snapshot)
+
+
+def ingest(
+    db_path: Path,
+    snapshot: str,
+    paths: Iterable[str | Path],
+    *,
+    workers: int | None = None,
+    force: bool = False,
+    url_column: str | None = None,
+    show_progress: bool | None = None,
+) -> IngestSummary:
+    """Ingest corpus files into the snapshot; files whose content is already recorded are skipped."""
+    started = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    files = corpus_files(paths)
+    summary = IngestSummary()
+    con = open_store(db_path)
+    try:
+        ensure_snapshot(con, snapshot)
+        with ThreadPoolExecutor(max(1, min(workers, 4))) as hashers:  # hashlib releases the GIL
+            digests = list(hashers.map(sha256_of, files))
+        stage_dir = staging_root(db_path) / _safe_name(snapshot)
+        tasks: list[SourceTask] = []
+        registrations = register_sources(
+            con,
+            snapshot,
+            [(str(path), path.stat().st_size, digest) for path, digest in zip(files, digests, strict=True)],
+        )
+        for path, registered in zip(files, registrations, strict=True):
+            if registered.status != "pending" and not force:
+                summary.skipped += 1
+                continue
+            tasks.append(
+                SourceTask(
+                    registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column
+                )
+            )
+        total_bytes = sum(Path(task.path).stat().st_size for task in tasks)
+        if show_progress is None:
+            show_progress = sys.stderr.isatty()
+        with tqdm(
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            desc=f"ingest {snapshot}",
+            disable=not show_progress,
+            file=sys.stderr,
+        ) as bar:
+            for result in _results(tasks, workers, bar):
+                commit_source(
+                    con,
+                    result.source_id,
+                    result.staged,
+                    path=result.path,
+                    status=result.status,
+                    file_format=result.format,
+                    reader=result.reader,
+                    records=result.records,
+                    documents=result.documents,
+                    links=result.links,
+                    bad_records=result.bad_records,
+                    error=result.error,
+                    bad_record_errors=result.bad_record_errors,
+                    seconds=result.seconds,
+                )
+                remove_staging(Path(stage_dir) / str(result.source_id))
+                summary.files += 1
+                summary.records += result.records
+                summary.documents += result.documents
+                summary.links += result.links
+                summary.bad_records += result.bad_records
+                summary.bytes_read += Path(result.path).stat().st_size
+                if result.status != "done":
+                    summary.problems.append((result.path, result.status, result.error or ""))
+                    bar.write(f"{result.path}: {result.status}: {result.error}", file=sys.stderr)
+        remove_staging(stage_dir)
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - started
+    return summary

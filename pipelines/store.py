@@ -1,0 +1,166 @@
+"""The DuckDB store: where it lives, opening it at the current schema, and atomic per-file commits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.schema import migrate
+
+DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
+DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
+
+
+def resolve_db_path(option: str | os.PathLike | None = None) -> Path:
+    """`--db PATH` if given, else $LINKSWEEP_DB, else data/linksweep.duckdb."""
+    if option:
+        return Path(option)
+    return Path(os.environ.get(DB_ENVIRONMENT_VARIABLE) or DEFAULT_DB_PATH)
+
+
+def open_store(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the database at `path`, created and migrated to the current schema if needed."""
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no linksweep database at {path} (run `linksweep ingest` first)")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path))
+    migrate(connection)
+    return connection
+
+
+def staging_root(db_path: Path) -> Path:
+    """Where readers stage Parquet batches before they are committed to the database at `db_path`."""
+    return db_path.with_name(db_path.name + ".staging")
+
+
+@dataclass(frozen=True)
+class RegisteredSource:
+    source_id: int
+    status: str  # pending for new files; the recorded status for known ones
+    recorded_path: str
+
+
+def ensure_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
+    con.execute("INSERT INTO snapshots (name) VALUES (?) ON CONFLICT DO NOTHING", [snapshot])
+
+
+def register_sources(
+    con: duckdb.DuckDBPyConnection, snapshot: str, files: Sequence[tuple[str, int, str]]
+) -> list[RegisteredSource]:
+    """The source row of each (path, size, sha256) in this snapshot, new ones created as `pending`.
+
+    All new rows are created in one transaction with ids following the largest one in order, so an
+    interrupted run and its rerun give every file the same id as an uninterrupted run would.
+    """
+    registered: list[RegisteredSource] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        next_id = con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0]
+        for path, size, sha256 in files:
+            row = con.execute(
+                "SELECT source_id, status, path FROM sources WHERE snapshot = ? AND sha256 = ?", [snapshot, sha256]
+            ).fetchone()
+            if row is None:
+                con.execute(
+                    "INSERT INTO sources (source_id, snapshot, path, size, sha256, status)"
+                    " VALUES (?, ?, ?, ?, ?, 'pending')",
+                    [next_id, snapshot, path, size, sha256],
+                )
+                row = (next_id, "pending", path)
+                next_id += 1
+            registered.append(RegisteredSource(*row))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return registered
+
+
+def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    low, high = source_id << 32, ((source_id + 1) << 32) - 1
+    con.execute("DELETE FROM links WHERE doc_id BETWEEN ? AND ?", [low, high])
+    con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
+
+
+def _parquet_list(paths: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
+
+
+def commit_source(
+    con: duckdb.DuckDBPyConnection,
+    source_id: int,
+    staged: dict[str, str],
+    *,
+    path: str,
+    status: str,
+    file_format: str | None,
+    reader: str | None,
+    records: int,
+    documents: int,
+    links: int,
+    bad_records: int,
+    error: str | None,
+    bad_record_errors: Sequence[str],
+    seconds: float,
+) -> None:
+    """Replace the rows of one source with its staged batches and record its outcome, in one transaction.
+
+    A crash at any point leaves either the previous state or the new one, never a mix: that is what makes
+    an interrupted ingest safe to rerun.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _delete_source_rows(con, source_id)
+        if "documents" in staged:
+            con.execute(
+                f"INSERT INTO documents BY NAME SELECT * FROM read_parquet({_parquet_list([staged['documents']])})"
+            )
+        if "links" in staged:
+            con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({_parquet_list([staged['links']])})")
+        if "urls" in staged:
+            con.execute(
+                f"""
+                INSERT INTO urls BY NAME
+                SELECT url, any_value(host) AS host, any_value(registered_domain) AS registered_domain
+                FROM read_parquet({_parquet_list([staged["urls"]])}) AS staged
+                WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
+                GROUP BY url
+                """
+            )
+        con.execute(
+            """
+            UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,
+                links = ?, bad_records = ?, error = ?, bad_record_errors = ?, finished_at = current_timestamp,
+                seconds = ?
+            WHERE source_id = ?
+            """,
+            [
+                path,
+                status,
+                file_format,
+                reader,
+                records,
+                documents,
+                links,
+                bad_records,
+                error,
+                list(bad_record_errors),
+                seconds,
+                source_id,
+            ],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def remove_staging(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
