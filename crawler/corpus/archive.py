@@ -6,13 +6,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-# Record types that become documents; the block of other types is never read (but for revisit headers).
-DOCUMENT_TYPES = frozenset({"response", "resource", "conversion", "metadata"})
-
 # Record types whose HTTP headers matter (status, Location, Link, Content-Type).
 HTTP_RESPONSE_TYPES = frozenset({"response", "revisit"})
 
-# A payload larger than this is read only up to it (links live in the first megabytes of a page).
+# A block larger than this is read only up to it (links live in the first megabytes of a page); every
+# block is read, so that a record cut short by a truncated file is detected whatever its type.
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 
@@ -30,6 +28,7 @@ class ArchiveRecord:
     http_status: int | None = None
     http_headers: list[tuple[str, str]] = field(default_factory=list)
     payload: bytes | None = None  # HTTP entity (still transfer/content-encoded) or the record block
+    truncated: str | None = None  # set when the block is shorter than its declared length (file cut off)
 
     def http_header(self, name: str) -> str | None:
         name = name.lower()
@@ -48,10 +47,6 @@ def _clean_uri(uri: str | None) -> str | None:
     if uri and uri.startswith("<") and uri.endswith(">"):
         return uri[1:-1]
     return uri
-
-
-def _block_wanted(record_type: str) -> bool:
-    return record_type in DOCUMENT_TYPES or record_type in HTTP_RESPONSE_TYPES
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -93,19 +88,22 @@ def _archive_record(
     record_type: str,
     warc_header: Callable[[str], str | None],
     offset: int | None,
-    block: bytes | None,
+    block_length: int | None,
+    block: bytes,
 ) -> ArchiveRecord:
     archive_record = ArchiveRecord(
         record_type=record_type,
         record_id=warc_header("WARC-Record-ID"),
         target_uri=_clean_uri(warc_header("WARC-Target-URI")),
         offset=offset,
-        length=_int_or_none(warc_header("Content-Length")),
+        length=block_length,
         warc_content_type=warc_header("Content-Type"),
         payload_digest=warc_header("WARC-Payload-Digest"),
         payload=block,
     )
-    if block is not None and record_type in HTTP_RESPONSE_TYPES:
+    if block_length is not None and len(block) < min(block_length, MAX_PAYLOAD_BYTES):
+        archive_record.truncated = f"record at offset {offset} is truncated: {len(block)} of {block_length} bytes"
+    if record_type in HTTP_RESPONSE_TYPES:
         http_response = split_http_response(block)
         if http_response is not None:
             archive_record.http_status, archive_record.http_headers, archive_record.payload = http_response
@@ -120,8 +118,8 @@ def read_fastwarc(stream: BinaryIO) -> Iterator[ArchiveRecord]:
     for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
         headers = record.headers
         record_type = (headers.get("WARC-Type") or "").strip().lower()
-        block = record.reader.read(MAX_PAYLOAD_BYTES) if _block_wanted(record_type) else None
-        yield _archive_record(record_type, headers.get, record.stream_pos, block)
+        block = record.reader.read(MAX_PAYLOAD_BYTES)
+        yield _archive_record(record_type, headers.get, record.stream_pos, record.content_length, block)
 
 
 def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
@@ -132,9 +130,10 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
     for record in iterator:
         record_type = (record.rec_type or "").strip().lower()
         # read the block before asking for the offset: warcio skips to the record's end to find it
-        block = record.raw_stream.read(MAX_PAYLOAD_BYTES) if _block_wanted(record_type) else None
+        block = record.raw_stream.read(MAX_PAYLOAD_BYTES)
         offset = iterator.get_record_offset()
-        yield _archive_record(record_type, record.rec_headers.get_header, offset, block)
+        # record.length is the block length (for ARC, the declared length minus the converted header)
+        yield _archive_record(record_type, record.rec_headers.get_header, offset, record.length, block)
 
 
 ArchiveReader = Callable[[BinaryIO], Iterator[ArchiveRecord]]

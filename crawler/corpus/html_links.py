@@ -95,10 +95,12 @@ def refresh_url(content: str) -> str | None:
 def text_urls(text: str) -> Iterator[str]:
     """Bare http(s) URLs written in running text, without the sentence punctuation that follows them."""
     for found in TEXT_URL.finditer(text):
-        url = found.group(0).rstrip(_TRAILING_PUNCTUATION)
-        if url.count("(") < url.count(")"):
-            url = url[: url.rfind(")")]
-        if len(url) > 8:
+        url = found.group(0)
+        while url and url[-1] in _TRAILING_PUNCTUATION:
+            if url[-1] == ")" and url.count("(") >= url.count(")"):
+                break  # a closing parenthesis that belongs to the URL, as in wiki links
+            url = url[:-1]
+        if len(url) > len("http://x"):
             yield url
 
 

@@ -60,7 +60,7 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-# Reader chains: the first reader that gets through the file wins; when all fail, the one that read most.
+# Reader chains: the first reader that gets through the file ends the chain; see read_source for the choice.
 def _open_raw(path: str) -> BinaryIO:
     return open(path, "rb")
 
@@ -117,6 +117,8 @@ def _read_archive(
         try:
             for record_no, record in enumerate(read_records(stream)):  # noqa: B007 - record_no used after loop
                 result.records += 1
+                if record.truncated and result.error is None:
+                    result.error = f"{reader_name}: {record.truncated}"
                 if is_arc:
                     # ARC has no record ids (warcio invents random ones); the offset is stable across runs
                     record.record_id = f"<arc:{record.offset}>"
@@ -142,7 +144,8 @@ def _read_archive(
                 if record_no % PROGRESS_EVERY_RECORDS == 0:
                     progress.update()
         except Exception as error:
-            result.error = f"{reader_name} stopped after {result.records} records: {_describe(error)}"
+            stopped = f"{reader_name} stopped after {result.records} records: {_describe(error)}"
+            result.error = f"{result.error}; {stopped}" if result.error else stopped
         progress.update()
 
 
@@ -204,12 +207,16 @@ def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -
             attempts.append((attempt, staged))
             if attempt.error is None:
                 break
-        best_result, best_staged = max(attempts, key=lambda pair: (pair[0].error is None, pair[0].records))
+        # most records wins (a reader that stops silently must not beat one that reads on and reports),
+        # then an error-free reading, then the order of the chain
+        best_result, best_staged = max(attempts, key=lambda pair: (pair[0].records, pair[0].error is None))
         for _attempt, staged in attempts:
             if staged is not best_staged:
                 staged.discard()
         if best_result.error and len(attempts) > 1:
-            tried = "; ".join(attempt.error or "" for attempt, _ in attempts)
+            tried = "; ".join(
+                attempt.error or f"{attempt.reader} read {attempt.records} records" for attempt, _ in attempts
+            )
             best_result.error = f"no reader got through the file ({tried})"
         _finish(best_result, best_staged)
         result = best_result
