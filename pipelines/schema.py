@@ -18,7 +18,7 @@ class Migration:
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
-        "snapshots, sources, documents, links, urls; domain lists and static matches",
+        "snapshots, sources, documents, links, urls, hosts; domain lists and static matches",
         """
         CREATE SEQUENCE list_version_id_seq START 1;
 
@@ -81,6 +81,12 @@ MIGRATIONS: list[Migration] = [
             url                VARCHAR NOT NULL,
             host               VARCHAR,
             registered_domain  VARCHAR   -- ICANN registrable domain (tldextract, offline); NULL for IPs
+        );
+
+        -- unique hosts of `urls`, each looked up once in the Public Suffix List
+        CREATE TABLE hosts (
+            host               VARCHAR NOT NULL,
+            registered_domain  VARCHAR
         );
 
         CREATE TABLE lists (

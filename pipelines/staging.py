@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.urls import host_of, registered_domain
+from pipelines.urls import registered_domain
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
 STAGED_SCHEMAS: dict[str, pa.Schema] = {
@@ -31,7 +33,6 @@ STAGED_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "links": pa.schema([("doc_id", pa.int64()), ("kind", pa.string()), ("raw_url", pa.string()), ("url", pa.string())]),
-    "urls": pa.schema([("url", pa.string()), ("host", pa.string()), ("registered_domain", pa.string())]),
 }
 
 # Rows held in memory before a batch is written out (bounds worker memory whatever the file size).
@@ -57,20 +58,9 @@ class StagedSource:
         self._columns: dict[str, dict[str, list]] = {
             table: {name: [] for name in schema.names} for table, schema in STAGED_SCHEMAS.items()
         }
-        self._batch_urls: set[str] = set()
         self._writers: dict[str, pq.ParquetWriter] = {}
         self.documents = 0
         self.links = 0
-
-    def add_url(self, url: str | None) -> None:
-        if url is None or url in self._batch_urls:
-            return
-        self._batch_urls.add(url)
-        host = host_of(url)
-        columns = self._columns["urls"]
-        columns["url"].append(url)
-        columns["host"].append(host)
-        columns["registered_domain"].append(registered_domain(host) if host else None)
 
     def add_document(
         self,
@@ -85,7 +75,7 @@ class StagedSource:
         http_status: int | None = None,
         content_type: str | None = None,
         payload_digest: str | None = None,
-        links: list[tuple[str, str, str | None]] = (),
+        links: Sequence[tuple[str, str, str | None]] = (),
     ) -> None:
         doc_id = doc_id_for(self.source_id, record_no)
         row = self._columns["documents"]
@@ -103,23 +93,16 @@ class StagedSource:
         row["content_type"].append(content_type)
         row["payload_digest"].append(payload_digest)
         row["link_count"].append(len(links))
-        self.add_url(url)
-        link_columns = self._columns["links"]
-        doc_ids, kinds, raws, urls = (
-            link_columns["doc_id"],
-            link_columns["kind"],
-            link_columns["raw_url"],
-            link_columns["url"],
-        )
-        for kind, raw_url, link_url in links:
-            doc_ids.append(doc_id)
-            kinds.append(kind)
-            raws.append(raw_url)
-            urls.append(link_url)
-            self.add_url(link_url)
+        if links:
+            kinds, raw_urls, link_urls = zip(*links, strict=True)
+            link_columns = self._columns["links"]
+            link_columns["doc_id"].extend([doc_id] * len(links))
+            link_columns["kind"].extend(kinds)
+            link_columns["raw_url"].extend(raw_urls)
+            link_columns["url"].extend(link_urls)
         self.documents += 1
         self.links += len(links)
-        if len(kinds) >= LINKS_PER_BATCH or len(row["doc_id"]) >= DOCUMENTS_PER_BATCH:
+        if len(self._columns["links"]["doc_id"]) >= LINKS_PER_BATCH or len(row["doc_id"]) >= DOCUMENTS_PER_BATCH:
             self.flush()
 
     def flush(self) -> None:
@@ -131,22 +114,68 @@ class StagedSource:
             writer = self._writers.get(table)
             if writer is None:
                 writer = self._writers[table] = pq.ParquetWriter(
-                    self.directory / f"{table}.parquet", schema, compression="zstd"
+                    self.directory / f"{table}.parquet", schema, compression="lz4"
                 )
             writer.write_table(batch)
             for values in columns.values():
                 values.clear()
-        self._batch_urls.clear()
 
     def close(self) -> dict[str, Path]:
-        """Write what is left; returns the staged file of each table that received rows."""
+        """Write what is left, then the file's distinct URLs with host and registered domain; returns the
+        staged file of each table that received rows.
+
+        The URL table is derived here, in the worker, so that the process committing to the store only
+        has to insert rows: Public Suffix List lookups (once per distinct host) run in parallel.
+        """
         self.flush()
         for writer in self._writers.values():
             writer.close()
-        return {table: self.directory / f"{table}.parquet" for table in self._writers}
+        staged = {table: self.directory / f"{table}.parquet" for table in self._writers}
+        with_urls = [str(staged[table]) for table in ("documents", "links") if table in staged]
+        if with_urls:
+            staged["urls"] = self.directory / "urls.parquet"
+            _write_distinct_urls(with_urls, staged["urls"])
+        return staged
 
     def discard(self) -> None:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+# The host of a URL normalized by pipelines.urls (WHATWG serialization: userinfo percent-encoded, so the
+# last "@" of the authority ends it; IPv6 in brackets), extracted in bulk by DuckDB.
+HOST_OF_URL_SQL = r"regexp_extract(url, '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)', 1)"
+
+
+def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
+    con = duckdb.connect()  # in memory, private to this process
+    try:
+        files = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in staged_files) + "]"
+        con.execute(
+            f"""
+            CREATE TABLE distinct_urls AS
+            SELECT url, nullif({HOST_OF_URL_SQL}, '') AS host
+            FROM (SELECT DISTINCT url FROM read_parquet({files}, union_by_name = true) WHERE url IS NOT NULL)
+            """
+        )
+        hosts = [
+            row[0] for row in con.execute("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").fetchall()
+        ]
+        con.register(
+            "host_domains",
+            pa.table(
+                {
+                    "host": pa.array(hosts, pa.string()),
+                    "registered_domain": pa.array([registered_domain(host) for host in hosts], pa.string()),
+                }
+            ),
+        )
+        quoted = str(out).replace("'", "''")
+        con.execute(
+            f"COPY (SELECT url, host, registered_domain FROM distinct_urls LEFT JOIN host_domains USING (host))"
+            f" TO '{quoted}' (FORMAT parquet, COMPRESSION lz4)"
+        )
+    finally:
+        con.close()

@@ -93,6 +93,25 @@ def _parquet_list(paths: Sequence[str]) -> str:
     return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
 
 
+def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str) -> None:
+    """Add the staged distinct URLs (with host and registered domain) and hosts not yet recorded."""
+    files = _parquet_list([staged_urls])
+    con.execute(
+        f"""
+        INSERT INTO urls BY NAME
+        SELECT * FROM read_parquet({files}) AS staged
+        WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO hosts BY NAME
+        SELECT DISTINCT host, registered_domain FROM read_parquet({files}) AS staged
+        WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
+        """
+    )
+
+
 def commit_source(
     con: duckdb.DuckDBPyConnection,
     source_id: int,
@@ -125,15 +144,7 @@ def commit_source(
         if "links" in staged:
             con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({_parquet_list([staged['links']])})")
         if "urls" in staged:
-            con.execute(
-                f"""
-                INSERT INTO urls BY NAME
-                SELECT url, any_value(host) AS host, any_value(registered_domain) AS registered_domain
-                FROM read_parquet({_parquet_list([staged["urls"]])}) AS staged
-                WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
-                GROUP BY url
-                """
-            )
+            _record_new_urls(con, staged["urls"])
         con.execute(
             """
             UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,

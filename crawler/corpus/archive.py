@@ -62,7 +62,7 @@ def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]]
     if not block.startswith(b"HTTP/"):
         return None
     crlf_end = block.find(b"\r\n\r\n")
-    lf_end = block.find(b"\n\n")
+    lf_end = block.find(b"\n\n", 0, crlf_end if crlf_end >= 0 else len(block))
     if crlf_end >= 0 and (lf_end < 0 or crlf_end < lf_end):
         head, entity = block[:crlf_end], block[crlf_end + 4 :]
     elif lf_end >= 0:
