@@ -58,16 +58,20 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE snapshot_hosts AS
-            SELECT DISTINCT urls.host,
-                   regexp_full_match(urls.host, '[0-9.]+|\\[.*\\]') AS is_ip
-            FROM urls JOIN snapshot_urls USING (url) WHERE urls.host IS NOT NULL;
+            SELECT host, match_host, regexp_full_match(match_host, '[0-9.]+|\\[.*\\]') AS is_ip
+            FROM (
+                -- a trailing dot names the same host (bad.test. is bad.test)
+                SELECT DISTINCT urls.host, rtrim(urls.host, '.') AS match_host
+                FROM urls JOIN snapshot_urls USING (url) WHERE urls.host IS NOT NULL
+            );
 
             -- every host with each of its parent domains: a.b.test -> a.b.test, b.test, test
             CREATE OR REPLACE TEMP TABLE host_suffixes AS
-            SELECT host, host AS suffix FROM snapshot_hosts
+            SELECT host, match_host AS suffix, true AS whole_host FROM snapshot_hosts
             UNION ALL
-            SELECT host, array_to_string(list_slice(labels, position + 1, len(labels)), '.') AS suffix
-            FROM (SELECT host, string_split(host, '.') AS labels FROM snapshot_hosts WHERE NOT is_ip),
+            SELECT host, array_to_string(list_slice(labels, position + 1, len(labels)), '.') AS suffix,
+                   false AS whole_host
+            FROM (SELECT host, string_split(match_host, '.') AS labels FROM snapshot_hosts WHERE NOT is_ip),
                  range(1, 127) AS positions(position)
             WHERE position < len(labels);
 
@@ -94,7 +98,7 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
             JOIN current_entries AS entries ON entries.entry = host_suffixes.suffix
             JOIN urls ON urls.host = host_suffixes.host
             JOIN snapshot_urls ON snapshot_urls.url = urls.url
-            WHERE entries.entry_kind = 'domain' OR host_suffixes.suffix = host_suffixes.host
+            WHERE entries.entry_kind = 'domain' OR host_suffixes.whole_host
             """
         )
         urls_checked = con.execute("SELECT count(*) FROM snapshot_urls").fetchone()[0]

@@ -1,0 +1,170 @@
+"""Ingest runs: idempotent reruns, --force, bad files recorded without stopping, kill -9 then rerun, workers."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
+from crawler.ingest import MissingInput, ingest
+
+TABLES_COMPARED = {
+    "sources": "source_id, snapshot, path, size, sha256, format, reader, status, records, documents, links, "
+    "bad_records, error",
+    "documents": "*",
+    "links": "*",
+    "urls": "*",
+    "hosts": "*",
+}
+
+
+def make_corpus(folder: Path, files: int, pages: int, seed: int = 7) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    paths = []
+    for file_no in range(files):
+        records = [warcinfo_record(f"part-{file_no}.warc.gz")]
+        for page_no in range(pages):
+            links = "".join(
+                f"<a href='https://h{rng.randrange(5000)}.example.org/p/{rng.randrange(10**6)}'>l</a> "
+                f"<img src='/img/{rng.randrange(1000)}.png'> filler text {'lorem ipsum ' * 20}"
+                for _ in range(40)
+            )
+            body = f"<html><body>{links}</body></html>".encode()
+            records.append(response_record(f"https://site{file_no}.test/page/{page_no}", body))
+        path = folder / f"part-{file_no:02d}.warc.gz"
+        write_warc(path, records, gzipped=True, level=1)
+        paths.append(path)
+    return paths
+
+
+def table_contents(db_path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {
+            table: sorted(con.execute(f"SELECT {columns} FROM {table}").fetchall(), key=repr)
+            for table, columns in TABLES_COMPARED.items()
+        }
+    finally:
+        con.close()
+
+
+def test_rerun_skips_files_already_ingested(tmp_path, db_path):
+    corpus = make_corpus(tmp_path / "corpus", files=2, pages=3)
+    first = ingest(db_path, "S1", corpus, workers=1, show_progress=False)
+    before = table_contents(db_path)
+    again = ingest(db_path, "S1", corpus, workers=1, show_progress=False)
+    assert (first.files, first.skipped, again.files, again.skipped) == (2, 0, 0, 2)
+    assert table_contents(db_path) == before
+
+
+def test_same_content_under_another_name_is_skipped(tmp_path, db_path):
+    [original] = make_corpus(tmp_path / "corpus", files=1, pages=2)
+    copy = tmp_path / "elsewhere" / "renamed.warc.gz"
+    copy.parent.mkdir()
+    copy.write_bytes(original.read_bytes())
+    ingest(db_path, "S1", [original], workers=1, show_progress=False)
+    assert ingest(db_path, "S1", [copy], workers=1, show_progress=False).skipped == 1
+
+
+def test_force_rereads_without_duplicating(tmp_path, db_path):
+    corpus = make_corpus(tmp_path / "corpus", files=2, pages=3)
+    ingest(db_path, "S1", corpus, workers=1, show_progress=False)
+    before = table_contents(db_path)
+    forced = ingest(db_path, "S1", corpus, workers=1, force=True, show_progress=False)
+    assert forced.files == 2
+    assert table_contents(db_path) == before
+
+
+def test_same_file_in_two_snapshots_is_two_sources(tmp_path, db_path):
+    corpus = make_corpus(tmp_path / "corpus", files=1, pages=2)
+    ingest(db_path, "S1", corpus, workers=1, show_progress=False)
+    ingest(db_path, "S2", corpus, workers=1, show_progress=False)
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("SELECT snapshot, documents FROM sources ORDER BY snapshot").fetchall() == [("S1", 2), ("S2", 2)]
+
+
+def test_bad_file_is_recorded_and_the_run_goes_on(tmp_path, db_path):
+    make_corpus(tmp_path / "corpus", files=2, pages=2)
+    bad = tmp_path / "corpus" / "part-01b.warc.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip at all")
+    summary = ingest(db_path, "S1", [tmp_path / "corpus"], workers=1, show_progress=False)
+    assert summary.files == 3 and summary.failed
+    assert [(Path(path).name, status) for path, status, _ in summary.problems] == [("part-01b.warc.gz", "failed")]
+    con = duckdb.connect(str(db_path), read_only=True)
+    rows = con.execute("SELECT path, status, error, documents FROM sources ORDER BY path").fetchall()
+    assert [(Path(r[0]).name, r[1], r[3]) for r in rows] == [
+        ("part-00.warc.gz", "done", 2),
+        ("part-01.warc.gz", "done", 2),
+        ("part-01b.warc.gz", "failed", 0),
+    ]
+    assert "does not decompress" in rows[2][2]
+
+
+def test_missing_path_is_an_error_before_anything_runs(tmp_path, db_path):
+    with pytest.raises(MissingInput, match="no-such-folder: no such file or folder"):
+        ingest(db_path, "S1", [tmp_path / "no-such-folder"], workers=1, show_progress=False)
+
+
+def test_hidden_files_in_folders_are_ignored(tmp_path, db_path):
+    make_corpus(tmp_path / "corpus", files=1, pages=1)
+    (tmp_path / "corpus" / ".DS_Store").write_bytes(b"junk")
+    assert ingest(db_path, "S1", [tmp_path / "corpus"], workers=1, show_progress=False).problems == []
+
+
+def test_two_workers_give_the_same_tables_as_one(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", files=3, pages=4)
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    ingest(one, "S1", corpus, workers=1, show_progress=False)
+    summary = ingest(two, "S1", corpus, workers=2, show_progress=False)
+    assert summary.files == 3 and not summary.failed
+    assert table_contents(one) == table_contents(two)
+
+
+def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", files=6, pages=150)
+    reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
+    ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
+
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "--db",
+        str(killed_db),
+        "ingest",
+        "--snapshot",
+        "S1",
+        "--workers",
+        "1",
+        "--no-progress",
+        *map(str, corpus),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1]
+    )
+    # kill while the third file is being read: two files are committed, the rest are not
+    third_file_staging = killed_db.with_name(killed_db.name + ".staging") / "S1" / "3"
+    deadline = time.monotonic() + 60
+    while not third_file_staging.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    con = duckdb.connect(str(killed_db), read_only=True)
+    statuses = [row[0] for row in con.execute("SELECT status FROM sources ORDER BY source_id").fetchall()]
+    con.close()
+    assert "pending" in statuses and "done" in statuses  # the kill really came mid-run
+
+    rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
+    assert rerun.skipped == statuses.count("done")
+    assert table_contents(killed_db) == table_contents(reference_db)
