@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import ada_url
 import tldextract
@@ -50,6 +51,18 @@ def resolve(base_url: str | None, raw_url: str) -> str | None:
     return Resolver(base_url)(raw_url)
 
 
+# An absolute http(s) URL that the WHATWG parser would serialize unchanged: lowercase ASCII host of
+# letter-initial labels (so no IPv4 forms, no punycode to validate), no port, no userinfo, a path without
+# dot segments, backslashes or characters the parser would percent-encode, an optional query likewise.
+# Anything else goes through the parser; tests compare this shortcut with the parser on generated URLs.
+_ALREADY_NORMAL = re.compile(
+    r"https?://(?:(?!xn--)[a-z0-9-]+\.)+(?!xn--)[a-z][a-z0-9-]*"
+    r"/(?![^?#]*/\.\.?(?:[/?#]|$))(?!\.\.?(?:[/?#]|$))[A-Za-z0-9\-._~!$&()*+,;=:@/]*"
+    r"(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?(?:#.*)?",
+    re.DOTALL,
+)
+
+
 class Resolver:
     """`resolve` for many links against one base URL, with the base encoded once and results memoized."""
 
@@ -63,6 +76,12 @@ class Resolver:
         memo = self._memo
         if raw_url in memo:
             return memo[raw_url]
+        if _ALREADY_NORMAL.fullmatch(raw_url):
+            # the common absolute link that WHATWG parsing would return unchanged: skip the parser
+            hash_at = raw_url.find("#")
+            resolved = raw_url if hash_at < 0 else raw_url[:hash_at]
+            memo[raw_url] = resolved
+            return resolved
         try:
             raw = raw_url.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates cannot be part of any URL

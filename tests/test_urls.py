@@ -1,0 +1,50 @@
+"""URL resolution: WHATWG results, skipped schemes, and the parser shortcut for already-normal URLs."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.urls import _ALREADY_NORMAL, Resolver, _fetchable_without_fragment, _href, registered_domain, resolve
+
+
+def test_relative_links_resolve_against_the_base():
+    assert resolve("http://a.example.org/x/y.html", "../z?q#f") == "http://a.example.org/z?q"
+
+
+def test_only_fetchable_schemes_resolve():
+    assert resolve("http://a.example.org/", "ftp://files.example.org/x") == "ftp://files.example.org/x"
+    assert resolve("http://a.example.org/", "mailto:x@example.org") is None
+    assert resolve(None, "file:///etc/hosts") is None
+
+
+def test_unparsable_and_unencodable_urls_are_none():
+    assert resolve(None, "http://exa mple.org/") is None
+    assert resolve("http://a.example.org/", "\ud800") is None
+
+
+def test_registered_domain_uses_the_icann_section_offline():
+    assert registered_domain("www.example.co.uk") == "example.co.uk"
+    assert registered_domain("a.b.example.org") == "example.org"
+    assert registered_domain("192.0.2.1") is None
+    assert registered_domain("site.test") is None  # .test is reserved, not a public suffix
+
+
+LABEL = st.sampled_from(["a", "Ab", "b1", "xn--bcher-kva", "xn--zz", "EX", "0x7f", "1", "-a", "a-", "www", "192", "_u"])
+HOST = st.lists(LABEL, min_size=1, max_size=4).map(".".join)
+SEGMENT = st.sampled_from(["", ".", "..", ".x", "x", "a b", "%2e", "%41", "\\", "~u", "é", "(c)", "a:b", "'", "`"])
+PATH = st.lists(SEGMENT, max_size=4).map("/".join)
+QUERY = st.sampled_from(["", "?", "?q=1", "?a=b&c=/d", "?x y", "?'q'", "?é", "?<"])
+TAIL = st.sampled_from(["", "#", "#frag", "#a b"])
+PREFIX = st.sampled_from(["http://", "https://", "HTTP://", "https:/", "http://u@"])
+PORT = st.sampled_from(["", "", ":80", ":443", ":8080"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(PREFIX, HOST, PORT, PATH, QUERY, TAIL)
+def test_shortcut_only_takes_urls_the_parser_returns_unchanged(prefix, host, port, path, query, tail):
+    url = f"{prefix}{host}{port}/{path}{query}{tail}"
+    parsed = _fetchable_without_fragment(_href(url.encode(), None))
+    if _ALREADY_NORMAL.fullmatch(url):
+        assert parsed == url.split("#", 1)[0]
+    assert Resolver(None)(url) == parsed
