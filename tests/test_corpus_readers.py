@@ -310,3 +310,18 @@ def test_record_document_ignores_requests():
 
     record = ArchiveRecord("request", "<id>", "https://example.org/", 0, 10, "application/http", None)
     assert record_document(record) is None
+
+
+def test_warcio_remarks_are_kept_on_the_source_not_printed(tmp_path, capfd):
+    # a Content-Length one byte short: FastWARC stops, warcio reads on and remarks on the record's end
+    first = response_record("https://a.example.org/", PAGE)
+    declared = int(first.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
+    short = first.replace(b"Content-Length: %d" % declared, b"Content-Length: %d" % (declared - 1), 1)
+    path = tmp_path / "short.warc"
+    write_warc(
+        path, [warcinfo_record("short.warc"), short, response_record("https://b.example.org/", PAGE)], gzipped=False
+    )
+    result, _ = read(path, readers=("warcio",))
+    assert any("Content-Length is invalid" in note for note in result.bad_record_errors)
+    assert result.bad_records == 0
+    assert "WARNING" not in capfd.readouterr().err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -29,6 +32,7 @@ class ArchiveRecord:
     http_headers: list[tuple[str, str]] = field(default_factory=list)
     payload: bytes | None = None  # HTTP entity (still transfer/content-encoded) or the record block
     truncated: str | None = None  # set when the block is shorter than its declared length (file cut off)
+    reader_warnings: list[str] = field(default_factory=list)  # what the reading library said of it
 
     def http_header(self, name: str) -> str | None:
         name = name.lower()
@@ -122,18 +126,52 @@ def read_fastwarc(stream: BinaryIO) -> Iterator[ArchiveRecord]:
         yield _archive_record(record_type, headers.get, record.stream_pos, record.content_length, block)
 
 
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
-    """Records of a WARC or ARC file read by warcio (ARC records are converted to WARC terms)."""
+    """Records of a WARC or ARC file read by warcio (ARC records are converted to WARC terms).
+
+    What warcio prints about a record (a Content-Length that does not end where the record does, a target
+    URI with spaces) is kept on the record as `reader_warnings` instead of going to the terminal.
+    """
     from warcio.archiveiterator import ArchiveIterator
 
-    iterator = ArchiveIterator(stream, arc2warc=True, no_record_parse=True)
-    for record in iterator:
-        record_type = (record.rec_type or "").strip().lower()
-        # read the block before asking for the offset: warcio skips to the record's end to find it
-        block = record.raw_stream.read(MAX_PAYLOAD_BYTES)
-        offset = iterator.get_record_offset()
-        # record.length is the block length (for ARC, the declared length minus the converted header)
-        yield _archive_record(record_type, record.rec_headers.get_header, offset, record.length, block)
+    collector = _WarningCollector()
+    warcio_logger = logging.getLogger("warcio")
+    warcio_logger.addHandler(collector)
+    warcio_logger.propagate = False
+    printed = io.StringIO()
+    try:
+        iterator = ArchiveIterator(stream, arc2warc=True, no_record_parse=True)
+        records = iter(iterator)
+        while True:
+            with contextlib.redirect_stderr(printed):
+                record = next(records, None)
+                if record is None:
+                    return
+                record_type = (record.rec_type or "").strip().lower()
+                # read the block before asking for the offset: warcio skips to the record's end to find it
+                block = record.raw_stream.read(MAX_PAYLOAD_BYTES)
+                offset = iterator.get_record_offset()
+            # record.length is the block length (for ARC, the declared length minus the converted header)
+            archive_record = _archive_record(record_type, record.rec_headers.get_header, offset, record.length, block)
+            archive_record.reader_warnings = [
+                " ".join(line.split()) for line in printed.getvalue().split("WARNING:") if line.strip()
+            ] + collector.messages
+            printed.seek(0)
+            printed.truncate()
+            collector.messages = []
+            yield archive_record
+    finally:
+        warcio_logger.removeHandler(collector)
+        warcio_logger.propagate = True
 
 
 ArchiveReader = Callable[[BinaryIO], Iterator[ArchiveRecord]]

@@ -49,6 +49,11 @@ class SourceResult:
     seconds: float = 0.0
     staged: dict[str, str] = field(default_factory=dict)
 
+    def note_warning(self, message: str) -> None:
+        """Keep a reader's remark on a record that was still read (not counted as a bad record)."""
+        if len(self.bad_record_errors) < KEPT_RECORD_ERRORS:
+            self.bad_record_errors.append(f"warning: {message}")
+
     def note_bad_record(self, message: str) -> None:
         self.bad_records += 1
         if len(self.bad_record_errors) < KEPT_RECORD_ERRORS:
@@ -117,6 +122,8 @@ def _read_archive(
         try:
             for record_no, record in enumerate(read_records(stream)):  # noqa: B007 - record_no used after loop
                 result.records += 1
+                for warning in record.reader_warnings:
+                    result.note_warning(f"record {record_no}: {reader_name}: {warning}")
                 if record.truncated and result.error is None:
                     result.error = f"{reader_name}: {record.truncated}"
                 if is_arc:
