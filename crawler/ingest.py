@@ -97,25 +97,46 @@ def _read_in_worker(task: SourceTask) -> SourceResult:  # pragma: no cover - run
     return read_source(task, _count_bytes)
 
 
-def _results(tasks: list[SourceTask], workers: int, bar: tqdm) -> Iterator[SourceResult]:
-    """Results as files finish: in this process for one worker, else in a pool of processes."""
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield read_source(task, bar.update)
-        return
-    context = multiprocessing.get_context("spawn")  # never fork a process holding a DuckDB connection
-    counter = context.Value("q", 0)
-    reported = 0
-    with ProcessPoolExecutor(
-        min(workers, len(tasks)), mp_context=context, initializer=_init_worker, initargs=(counter,)
-    ) as pool:
-        pending: set[Future] = {pool.submit(_read_in_worker, task) for task in tasks}
+def _warm_up() -> None:  # pragma: no cover - runs in child processes
+    """Nothing: submitted once per worker so that every process exists before the parent opens DuckDB."""
+
+
+class _ReaderPool:
+    """Worker processes reading files. They are forked before this process opens DuckDB or starts any
+    thread, so they start in milliseconds with every module imported and hold no database state; where
+    fork is unavailable they are spawned."""
+
+    def __init__(self, workers: int) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.counter = context.Value("q", 0)
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(self.counter,)
+        )
+        for future in [self.executor.submit(_warm_up) for _ in range(workers)]:
+            future.result()
+
+    def results(self, tasks: list[SourceTask], bar: tqdm) -> Iterator[SourceResult]:
+        reported = 0
+        pending: set[Future] = {self.executor.submit(_read_in_worker, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            bar.update(counter.value - reported)
-            reported = counter.value
+            bar.update(self.counter.value - reported)
+            reported = self.counter.value
             for future in done:
                 yield future.result()
+
+    def close(self) -> None:
+        self.executor.shutdown(cancel_futures=True)
+
+
+def _results(tasks: list[SourceTask], pool: _ReaderPool | None, bar: tqdm) -> Iterator[SourceResult]:
+    """Results as files finish: in the pool when there is one, else in this process."""
+    if pool is not None:
+        yield from pool.results(tasks, bar)
+        return
+    for task in tasks:
+        yield read_source(task, bar.update)
 
 
 def _safe_name(snapshot: str) -> str:
@@ -137,7 +158,12 @@ def ingest(
     workers = workers or os.cpu_count() or 1
     files = corpus_files(paths)
     summary = IngestSummary()
+    pool = _ReaderPool(min(workers, len(files))) if workers > 1 and len(files) > 1 else None
     con = open_store(db_path)
+    # checkpoint once at the end rather than every few files: each commit stays a short append to the WAL
+    con.execute("SET checkpoint_threshold = '1GB'")
+    if pool is not None:
+        con.execute("SET threads = 1")  # leave the cores to the readers; commits are short inserts
     try:
         ensure_snapshot(con, snapshot)
         with ThreadPoolExecutor(max(1, min(workers, 4))) as hashers:  # hashlib releases the GIL
@@ -169,7 +195,7 @@ def ingest(
             disable=not show_progress,
             file=sys.stderr,
         ) as bar:
-            for result in _results(tasks, workers, bar):
+            for result in _results(tasks, pool, bar):
                 commit_source(
                     con,
                     result.source_id,
@@ -199,5 +225,7 @@ def ingest(
         remove_staging(stage_dir)
     finally:
         con.close()
+        if pool is not None:
+            pool.close()
     summary.seconds = time.perf_counter() - started
     return summary
