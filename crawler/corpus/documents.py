@@ -69,49 +69,41 @@ def http_header_links(record: ArchiveRecord, document_url: str | None) -> Iterat
         yield from _links_resolved("meta-refresh", [refresh_url(value)], document_url)
 
 
-def _http_document(record: ArchiveRecord) -> Document:
-    url = normalize(record.target_uri) if record.target_uri else None
-    content_type = record.http_header("Content-Type")
-    document = Document(
+def _document_of(record: ArchiveRecord, content_type: str | None) -> Document:
+    return Document(
         record_type=record.record_type,
         record_id=record.record_id,
         target_uri=record.target_uri,
-        url=url,
+        url=normalize(record.target_uri) if record.target_uri else None,
         offset=record.offset,
         length=record.length,
         http_status=record.http_status,
         content_type=mime_type(content_type),
         payload_digest=record.payload_digest,
     )
-    document.links.extend(http_header_links(record, url))
+
+
+def _http_document(record: ArchiveRecord) -> Document:
+    content_type = record.http_header("Content-Type")
+    document = _document_of(record, content_type)
+    document.links.extend(http_header_links(record, document.url))
     body = decode_http_body(
         record.payload or b"",
         record.http_header("Transfer-Encoding"),
         record.http_header("Content-Encoding"),
     )
     if body and looks_like_html(document.content_type, body):
-        document.links.extend(html_links(decode_html(body, charset_of(content_type)), url))
+        document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url))
     return document
 
 
 def _block_document(record: ArchiveRecord) -> Document:
     """A resource or conversion record: the block is the document itself, with no HTTP envelope."""
-    url = normalize(record.target_uri) if record.target_uri else None
-    mime = mime_type(record.warc_content_type)
-    document = Document(
-        record_type=record.record_type,
-        record_id=record.record_id,
-        target_uri=record.target_uri,
-        url=url,
-        offset=record.offset,
-        length=record.length,
-        http_status=None,
-        content_type=mime,
-        payload_digest=record.payload_digest,
-    )
+    document = _document_of(record, record.warc_content_type)
+    mime = document.content_type
     body = record.payload or b""
     if looks_like_html(mime, body):
-        document.links.extend(html_links(decode_html(body, charset_of(record.warc_content_type)), url))
+        document.links.extend(html_links(decode_html(body, charset_of(record.warc_content_type)), document.url))
     elif mime is None or mime.startswith("text/"):
         text = body.decode("utf-8", "replace")
         document.links.extend(("text", raw, resolve(None, raw)) for raw in text_urls(text))

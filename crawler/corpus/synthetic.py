@@ -61,25 +61,18 @@ def response_record(
     http_headers = [("Content-Type", content_type), *headers]
     if not any(name.lower() in ("content-length", "transfer-encoding") for name, _ in http_headers):
         http_headers.append(("Content-Length", str(len(body))))
-    block = http_response(status, http_headers, body, reason)
-    return warc_record(
-        "response",
-        block,
-        target_uri=url,
-        content_type="application/http; msgtype=response",
-        rec_id=record_id(f"response:{url}"),
-    )
+    return _http_record("response", url, http_response(status, http_headers, body, reason))
 
 
 def request_record(url: str) -> bytes:
     host = url.split("/")[2]
     block = f"GET /{url.split('/', 3)[3] if url.count('/') > 2 else ''} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    return _http_record("request", url, block)
+
+
+def _http_record(kind: str, url: str, block: bytes) -> bytes:
     return warc_record(
-        "request",
-        block,
-        target_uri=url,
-        content_type="application/http; msgtype=request",
-        rec_id=record_id(f"request:{url}"),
+        kind, block, target_uri=url, content_type=f"application/http; msgtype={kind}", rec_id=record_id(f"{kind}:{url}")
     )
 
 
