@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import multiprocessing
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -83,9 +87,26 @@ def sha256_of(path: Path) -> str:
 _bytes_counter = None
 
 
-def _init_worker(counter) -> None:  # pragma: no cover - runs in child processes
+def _init_worker(counter, parent_pid: int) -> None:  # pragma: no cover - runs in child processes
     global _bytes_counter
     _bytes_counter = counter
+    _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int) -> None:  # pragma: no cover - runs in child processes
+    """A reader must not outlive an ingest killed with -9: forked workers share the queue's pipes with
+    each other, so they would never see it close, and wait forever."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # Linux PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:  # everywhere else (and as a second guard): poll the parent
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _count_bytes(delta: int) -> None:  # pragma: no cover - runs in child processes
@@ -111,7 +132,7 @@ class _ReaderPool:
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.counter = context.Value("q", 0)
         self.executor = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(self.counter,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(self.counter, os.getpid())
         )
         for future in [self.executor.submit(_warm_up) for _ in range(workers)]:
             future.result()

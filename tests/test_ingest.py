@@ -129,7 +129,32 @@ def test_two_workers_give_the_same_tables_as_one(tmp_path):
     assert table_contents(one) == table_contents(two)
 
 
-def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path):
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.append(pid)
+    return living
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path, workers):
     corpus = make_corpus(tmp_path / "corpus", files=6, pages=150)
     reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
     ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
@@ -144,21 +169,32 @@ def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path):
         "--snapshot",
         "S1",
         "--workers",
-        "1",
+        str(workers),
         "--no-progress",
         *map(str, corpus),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1]
     )
-    # kill while the third file is being read: two files are committed, the rest are not
-    third_file_staging = killed_db.with_name(killed_db.name + ".staging") / "S1" / "3"
+    # kill once the first file is committed (its staging folder removed) and the third is being read
+    staging = killed_db.with_name(killed_db.name + ".staging") / "S1"
     deadline = time.monotonic() + 60
-    while not third_file_staging.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+    while (
+        not ((staging / "3").exists() and not (staging / "1").exists())
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.002)
+    readers = children_of(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
+    assert len(readers) == (workers if workers > 1 else 0)
+    # no reader process outlives the killed ingest
+    deadline = time.monotonic() + 10
+    while alive(readers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive(readers) == []
 
     con = duckdb.connect(str(killed_db), read_only=True)
     statuses = [row[0] for row in con.execute("SELECT status FROM sources ORDER BY source_id").fetchall()]
