@@ -244,6 +244,8 @@ def ingest(
                     summary.problems.append((result.path, result.status, result.error or ""))
                     bar.write(f"{result.path}: {result.status}: {result.error}", file=sys.stderr)
         remove_staging(stage_dir)
+        if pool is not None:
+            con.execute("RESET threads")  # the readers are done: the final checkpoint may use every core
     finally:
         con.close()
         if pool is not None:

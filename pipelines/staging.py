@@ -150,7 +150,7 @@ HOST_OF_URL_SQL = r"regexp_extract(url, '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@
 
 
 def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
-    con = duckdb.connect(config={"threads": 1})  # in memory, private to this worker; one core per worker
+    con = duckdb.connect()  # in memory, private to this process
     try:
         files = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in staged_files) + "]"
         con.execute(
