@@ -21,8 +21,8 @@ if str(ROOT) not in sys.path:
 
 from crawler.corpus.synthetic import gzip_member, request_record, response_record, warcinfo_record  # noqa: E402
 
-CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
-MANIFEST = CORPUS_DIR / "manifest.json"
+BENCH_DIR = Path(__file__).resolve().parent
+CORPUS_DIR = BENCH_DIR / "corpus"  # the default corpus (200 MB, 4 files); other shapes get their own folder
 GENERATOR_VERSION = 2
 SEED = 20260115
 MB = 1_000_000
@@ -252,14 +252,20 @@ def generate_file(path: str, index: int, target_bytes: int) -> dict:
     }
 
 
-def corpus_paths(files: int) -> list[Path]:
-    return [CORPUS_DIR / f"CC-BENCH-20260115120000-{i:05d}.warc.gz" for i in range(files)]
+def corpus_dir(size_mb: int, files: int) -> Path:
+    return CORPUS_DIR if (size_mb, files) == (200, 4) else BENCH_DIR / f"corpus-{size_mb}mb-{files}files"
+
+
+def corpus_paths(folder: Path, files: int) -> list[Path]:
+    return [folder / f"CC-BENCH-20260115120000-{i:05d}.warc.gz" for i in range(files)]
 
 
 def ensure_corpus(size_mb: int, files: int, regenerate: bool) -> dict:
-    paths = corpus_paths(files)
-    if not regenerate and MANIFEST.exists():
-        manifest = json.loads(MANIFEST.read_text())
+    folder = corpus_dir(size_mb, files)
+    manifest_path = folder / "manifest.json"
+    paths = corpus_paths(folder, files)
+    if not regenerate and manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
         same = (manifest.get("size_mb"), manifest.get("files"), manifest.get("version")) == (
             size_mb,
             files,
@@ -268,13 +274,13 @@ def ensure_corpus(size_mb: int, files: int, regenerate: bool) -> dict:
         if same and all(
             p.exists() and p.stat().st_size == f["bytes"] for p, f in zip(paths, manifest["file_list"], strict=False)
         ):
-            print(f"corpus: reusing {files} files in {CORPUS_DIR} (generated in {manifest['seconds']:.1f} s)")
+            print(f"corpus: reusing {files} files in {folder} (generated in {manifest['seconds']:.1f} s)")
             return manifest
-    CORPUS_DIR.mkdir(parents=True, exist_ok=True)
-    for old in CORPUS_DIR.glob("*.warc.gz"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.warc.gz"):
         old.unlink()
-    MANIFEST.unlink(missing_ok=True)
-    print(f"corpus: generating {size_mb} MB gzipped in {files} files into {CORPUS_DIR} ...", flush=True)
+    manifest_path.unlink(missing_ok=True)
+    print(f"corpus: generating {size_mb} MB gzipped in {files} files into {folder} ...", flush=True)
     started = time.perf_counter()
     target = size_mb * MB // files
     with ProcessPoolExecutor(min(files, os.cpu_count() or 1)) as pool:
@@ -288,7 +294,7 @@ def ensure_corpus(size_mb: int, files: int, regenerate: bool) -> dict:
         "seconds": round(seconds, 2),
         "file_list": file_list,
     }
-    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"corpus: generated in {seconds:.1f} s")
     return manifest
 
@@ -452,7 +458,7 @@ def main() -> None:
         return
 
     manifest = ensure_corpus(args.size_mb, args.files, args.regenerate)
-    paths = corpus_paths(args.files)
+    paths = corpus_paths(corpus_dir(args.size_mb, args.files), args.files)
     file_list = manifest["file_list"]
     total = sum(f["bytes"] for f in file_list)
     raw = sum(f["raw_bytes"] for f in file_list)

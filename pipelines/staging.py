@@ -149,8 +149,16 @@ class StagedSource:
 HOST_OF_URL_SQL = r"regexp_extract(url, '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)', 1)"
 
 
+# DuckDB memory of the per-file URL pass: a bound, so a worker stays small whatever the file size; beyond
+# it the distinct-URL aggregation spills to the staging folder.
+STAGING_DUCKDB_MEMORY = "192MB"
+
+
 def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
-    con = duckdb.connect()  # in memory, private to this process
+    spill_dir = out.parent / "spill"
+    con = duckdb.connect(  # in memory, private to this process
+        config={"memory_limit": STAGING_DUCKDB_MEMORY, "temp_directory": str(spill_dir)}
+    )
     try:
         files = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in staged_files) + "]"
         con.execute(
