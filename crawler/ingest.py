@@ -52,6 +52,10 @@ class IngestSummary:
         )
 
 
+# DuckDB memory of the committing connection during an ingest.
+STORE_MEMORY_LIMIT = "256MB"
+
+
 class MissingInput(FileNotFoundError):
     """A path given to ingest does not exist."""
 
@@ -183,6 +187,9 @@ def ingest(
     con = open_store(db_path)
     # checkpoint once at the end rather than every few files: each commit stays a short append to the WAL
     con.execute("SET checkpoint_threshold = '1GB'")
+    # bounded like the readers: large transactions write their row groups out instead of growing in memory
+    con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{str(staging_root(db_path) / 'spill').replace(chr(39), chr(39) * 2)}'")
     if pool is not None:
         con.execute("SET threads = 1")  # leave the cores to the readers; commits are short inserts
     try:
