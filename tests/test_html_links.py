@@ -133,3 +133,15 @@ def test_hosts_come_out_as_browsers_see_them():
         "http://xn--bcher-kva.example.org/",
         "http://127.0.0.1/",
     ]
+
+
+def test_links_inside_noscript_and_templates_count():
+    html = (
+        "<body><noscript><a href='/ns'>n</a></noscript>"
+        "<template><a href='/t1'>t</a><template><img src='/t2.png'></template></template><p>x</p></body>"
+    )
+    assert [(kind, url) for kind, _, url in links_of(html)] == [
+        ("a", "https://www.example.org/ns"),
+        ("a", "https://www.example.org/t1"),
+        ("img", "https://www.example.org/t2.png"),
+    ]

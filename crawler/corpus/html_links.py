@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipelines.urls import Resolver
 
@@ -113,25 +113,12 @@ def text_urls(text: str) -> Iterator[str]:
             position = text.find("://", position + 3)
 
 
-def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
-    """(kind, raw_url, resolved_url) for every link on a page, in document order, then text URLs.
-
-    `resolved_url` is None when the raw value cannot be made into a fetchable absolute URL.
-    Links with javascript:, mailto:, data: and similar schemes, and fragment-only self links, are skipped.
-    """
-    tree = LexborHTMLParser(html)
-    resolve_link = Resolver(document_url)
-    base = tree.css_first("base[href]")
-    if base is not None:
-        base_href = (base.attrs.get("href") or "").strip()
-        base_url = resolve_link(base_href) if base_href else None
-        if base_url:
-            resolve_link = Resolver(base_url)
-    links: list[tuple[str, str, str | None]] = []
-    append = links.append
-
-    # one flat loop: this runs for every link of the corpus
-    for node in tree.css(_SELECTOR):
+def _element_links(
+    nodes: Iterable[LexborNode], resolve_link: Resolver, append: Callable[[tuple[str, str, str | None]], None]
+) -> None:
+    """Append (kind, raw_url, resolved_url) for the URL attributes of `nodes` (one flat loop: it runs for
+    every link of a corpus)."""
+    for node in nodes:
         tag = node.tag
         attrs = node.attrs
         if tag == "meta":
@@ -152,6 +139,30 @@ def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str 
                 for candidate in srcset_candidates(srcset):
                     if not is_skipped(candidate):
                         append(("srcset", candidate, resolve_link(candidate)))
+
+
+def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
+    """(kind, raw_url, resolved_url) for every link on a page, in document order, then text URLs.
+
+    `resolved_url` is None when the raw value cannot be made into a fetchable absolute URL.
+    Links with javascript:, mailto:, data: and similar schemes, and fragment-only self links, are skipped.
+    """
+    tree = LexborHTMLParser(html)
+    resolve_link = Resolver(document_url)
+    base = tree.css_first("base[href]")
+    if base is not None:
+        base_href = (base.attrs.get("href") or "").strip()
+        base_url = resolve_link(base_href) if base_href else None
+        if base_url:
+            resolve_link = Resolver(base_url)
+    links: list[tuple[str, str, str | None]] = []
+    _element_links(tree.css(_SELECTOR), resolve_link, links.append)
+    # <template> content is not in the document tree, but script can put it there: its links count too
+    fragments = tree.template_fragments()
+    while fragments:
+        fragment = fragments.pop(0)
+        _element_links(fragment.css(_SELECTOR), resolve_link, links.append)
+        fragments.extend(fragment.template_fragments())
 
     if "://" in html:
         body = tree.body
