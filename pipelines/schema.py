@@ -70,8 +70,9 @@ MIGRATIONS: list[Migration] = [
         -- one row per outgoing link occurrence
         CREATE TABLE links (
             doc_id   BIGINT NOT NULL,
-            kind     VARCHAR NOT NULL,   -- a, area, img, srcset, iframe, frame, embed, script, source, video,
-                                         -- audio, link, form, meta-refresh, location-header, link-header, text
+            kind     VARCHAR NOT NULL,   -- a, area, img, srcset, iframe, frame, embed, object, script, source,
+                                         -- track, video, audio, input, link, form, meta-refresh,
+                                         -- location-header, link-header, text (see docs/schema.md)
             raw_url  VARCHAR NOT NULL,   -- as written in the document
             url      VARCHAR             -- resolved absolute URL (after <base>), normalized; NULL if unparsable
         );

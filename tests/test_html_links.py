@@ -145,3 +145,23 @@ def test_links_inside_noscript_and_templates_count():
         ("a", "https://www.example.org/t1"),
         ("img", "https://www.example.org/t2.png"),
     ]
+
+
+def test_lazy_loading_object_and_form_button_urls_are_links():
+    html = (
+        "<img src='placeholder.gif' data-src='https://lazy.example.org/real.jpg' data-srcset='a.jpg 1x, b.jpg 2x'>"
+        "<object data='movie.swf'></object><input type='image' src='go.png'>"
+        "<button formaction='/submit'>b</button><link rel=preload as=image imagesrcset='hero.jpg 800w'>"
+        "<video><track src='subs.vtt'></video>"
+    )
+    assert [(kind, url) for kind, _, url in links_of(html)] == [
+        ("img", "https://www.example.org/dir/placeholder.gif"),
+        ("img", "https://lazy.example.org/real.jpg"),
+        ("srcset", "https://www.example.org/dir/a.jpg"),
+        ("srcset", "https://www.example.org/dir/b.jpg"),
+        ("object", "https://www.example.org/dir/movie.swf"),
+        ("input", "https://www.example.org/dir/go.png"),
+        ("form", "https://www.example.org/submit"),
+        ("srcset", "https://www.example.org/dir/hero.jpg"),
+        ("track", "https://www.example.org/dir/subs.vtt"),
+    ]

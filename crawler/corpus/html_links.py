@@ -10,21 +10,32 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from pipelines.urls import Resolver
 
 # (tag, attribute) pairs that hold one URL, with the link kind recorded for them.
+# Lazy-loading attributes (data-src, data-srcset, ...) hold the real image URL on many pages: a link hidden
+# there must not slip through.
 URL_ATTRIBUTES: dict[str, tuple[tuple[str, str], ...]] = {
     "a": (("href", "a"),),
     "area": (("href", "area"),),
     "link": (("href", "link"),),
-    "img": (("src", "img"),),
-    "iframe": (("src", "iframe"),),
+    "img": (("src", "img"), ("data-src", "img"), ("data-original", "img"), ("data-lazy-src", "img")),
+    "iframe": (("src", "iframe"), ("data-src", "iframe")),
     "frame": (("src", "frame"),),
     "embed": (("src", "embed"),),
+    "object": (("data", "object"),),
     "script": (("src", "script"),),
-    "source": (("src", "source"),),
+    "source": (("src", "source"), ("data-src", "source")),
+    "track": (("src", "track"),),
     "video": (("src", "video"), ("poster", "video")),
     "audio": (("src", "audio"),),
     "form": (("action", "form"),),
+    "button": (("formaction", "form"),),
+    "input": (("src", "input"), ("formaction", "form")),
 }
-SRCSET_TAGS = ("img", "source")
+# Attributes holding a srcset-style list of image candidates, per tag.
+SRCSET_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "img": ("srcset", "data-srcset"),
+    "source": ("srcset", "data-srcset"),
+    "link": ("imagesrcset",),
+}
 
 # Tag names only: a selector per attribute would return an element once per attribute it carries.
 _SELECTOR = ", ".join([*URL_ATTRIBUTES, "meta"])
@@ -133,8 +144,8 @@ def _element_links(
                 raw = raw.strip()
                 if raw and not raw.lower().startswith(SKIPPED_PREFIXES):
                     append((kind, raw, resolve_link(raw)))
-        if tag in SRCSET_TAGS:
-            srcset = attrs.get("srcset")
+        for attribute in SRCSET_ATTRIBUTES.get(tag, ()):
+            srcset = attrs.get(attribute)
             if srcset:
                 for candidate in srcset_candidates(srcset):
                     if not is_skipped(candidate):
