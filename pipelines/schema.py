@@ -71,7 +71,7 @@ MIGRATIONS: list[Migration] = [
         CREATE TABLE links (
             doc_id   BIGINT NOT NULL,
             kind     VARCHAR NOT NULL,   -- a, area, img, srcset, iframe, frame, embed, object, script, source,
-                                         -- track, video, audio, input, link, form, meta-refresh,
+                                         -- track, video, audio, input, link, form, css, meta-refresh,
                                          -- location-header, link-header, text (see docs/schema.md)
             raw_url  VARCHAR NOT NULL,   -- as written in the document
             url      VARCHAR             -- resolved absolute URL (after <base>), normalized; NULL if unparsable

@@ -165,3 +165,16 @@ def test_lazy_loading_object_and_form_button_urls_are_links():
         ("srcset", "https://www.example.org/dir/hero.jpg"),
         ("track", "https://www.example.org/dir/subs.vtt"),
     ]
+
+
+def test_css_urls_in_style_attributes_and_blocks_are_links():
+    html = (
+        "<head><style>@import 'theme.css'; .hero { background: URL( \"/img/hero.jpg\" ) }"
+        " .x { background-image: url(data:image/png;base64,AAAA) }</style></head>"
+        "<body><div style=\"background-image:url('https://bg.example.org/a.png')\">x</div></body>"
+    )
+    assert [(kind, url) for kind, _, url in links_of(html)] == [
+        ("css", "https://www.example.org/img/hero.jpg"),
+        ("css", "https://www.example.org/dir/theme.css"),
+        ("css", "https://bg.example.org/a.png"),
+    ]

@@ -56,6 +56,18 @@ TEXT_URL = re.compile(r"""https?://[^\s<>"'`{}|\\^\[\]]+""", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?'\")]}>"
 
 
+# url(...) in CSS (style attributes and <style> blocks): background images are links like any <img>.
+CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+
+
+def css_urls(css: str) -> list[str]:
+    """The URLs a piece of CSS refers to: url(...) values and @import "..." targets."""
+    found = [a or b or c for a, b, c in CSS_URL.findall(css)]
+    found.extend(a or b for a, b in _CSS_IMPORT.findall(css))
+    return [url.strip() for url in found if url.strip()]
+
+
 def srcset_candidates(srcset: str) -> list[str]:
     """The image-candidate URLs of a srcset value, following the WHATWG parsing algorithm's splitting."""
     urls = []
@@ -175,9 +187,16 @@ def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str 
         _element_links(fragment.css(_SELECTOR), resolve_link, links.append)
         fragments.extend(fragment.template_fragments())
 
-    if "://" in html:
-        body = tree.body
-        if body is not None:
-            tree.strip_tags(_NON_TEXT_TAGS)
-            links.extend(("text", url, resolve_link(url)) for url in text_urls(body.text(separator=" ")))
+    # two selectors: lexbor answers "style" and "[style]" apart ~7x faster than the list "[style], style"
+    css_texts = [node.text() for node in tree.css("style")]
+    css_texts.extend(node.attrs.get("style") or "" for node in tree.css("[style]"))
+    for css in css_texts:
+        for raw in css_urls(css):
+            if not is_skipped(raw):
+                links.append(("css", raw, resolve_link(raw)))
+
+    body = tree.body
+    if body is not None:
+        tree.strip_tags(_NON_TEXT_TAGS)
+        links.extend(("text", url, resolve_link(url)) for url in text_urls(body.text(separator=" ")))
     return links
