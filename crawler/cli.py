@@ -13,7 +13,7 @@ from pipelines.domain_list import EmptyList, parse_domain_list
 from pipelines.export import UnsupportedExportFormat, export_format_for, export_removals
 from pipelines.lists import LIST_FORMATS, add_list_version
 from pipelines.matching import UnknownSnapshot, match_snapshot
-from pipelines.store import DB_ENVIRONMENT_VARIABLE, open_store, resolve_db_path
+from pipelines.store import DB_ENVIRONMENT_VARIABLE, StoreLocked, open_store, resolve_db_path
 
 SAMPLE_DIR = Path("data/sample")
 
@@ -206,5 +206,13 @@ def demo(ctx, sample_dir, out) -> None:
     click.echo(f"removal list: {out.resolve()}")
 
 
+def run() -> None:
+    """Entry point: `main` with the errors every command shares turned into one clear line."""
+    try:
+        main()
+    except StoreLocked as error:
+        _fail(str(error), 3)
+
+
 if __name__ == "__main__":
-    main()
+    run()

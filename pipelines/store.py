@@ -23,14 +23,30 @@ def resolve_db_path(option: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get(DB_ENVIRONMENT_VARIABLE) or DEFAULT_DB_PATH)
 
 
+class StoreLocked(RuntimeError):
+    """Another process has the database open for writing."""
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = str(error).split("Conflicting lock is held in", 1)[-1].split(". See", 1)[0].strip()
+        raise StoreLocked(
+            f"{path} is in use by another process ({holder}); wait for it to finish and try again"
+        ) from None
+
+
 def open_store(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the database at `path`, created and migrated to the current schema if needed."""
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no linksweep database at {path} (run `linksweep ingest` first)")
-        return duckdb.connect(str(path), read_only=True)
+        return _connect(path, read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path))
+    connection = _connect(path, read_only=False)
     migrate(connection)
     return connection
 

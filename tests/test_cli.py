@@ -148,3 +148,23 @@ def test_blocklist_add_reports_counts_and_rejects(tmp_path):
     )
     listing = run(tmp_path / "b.duckdb", "blocklist", "list").output
     assert "sample" in listing
+
+
+def test_database_in_use_is_one_clear_line(sample_db):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    holder = duckdb.connect(str(sample_db))  # another process-level writer
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--db", str(sample_db), "sql", "SELECT 1"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    finally:
+        holder.close()
+    assert result.returncode == 3
+    assert "is in use by another process" in result.stderr and "Traceback" not in result.stderr
