@@ -168,3 +168,15 @@ def test_database_in_use_is_one_clear_line(sample_db):
         holder.close()
     assert result.returncode == 3
     assert "is in use by another process" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_progress_bar_on_request(tmp_path):
+    result = CliRunner().invoke(
+        main, ["--db", str(tmp_path / "p.duckdb"), "ingest", "--snapshot", "S", "--progress", str(SAMPLE / "corpus")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ingest S: 100%" in result.stderr
+    quiet = CliRunner().invoke(
+        main, ["--db", str(tmp_path / "q.duckdb"), "ingest", "--snapshot", "S", "--no-progress", str(SAMPLE / "corpus")]
+    )
+    assert "ingest S:" not in quiet.stderr

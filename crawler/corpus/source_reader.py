@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import time
 from collections.abc import Callable, Iterator
@@ -185,7 +186,29 @@ def _finish(result: SourceResult, staged: StagedSource) -> None:
 
 
 def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -> SourceResult:
-    """Read one file into Parquet batches under `task.staging_dir`; never raises for bad input."""
+    """Read one file into Parquet batches under `task.staging_dir`; never raises for bad input.
+
+    `on_progress` hears of every byte of the file exactly once, whatever the reader or outcome.
+    """
+    progress = _ByteCount(on_progress)
+    try:
+        return _read_source(task, progress)
+    finally:
+        with contextlib.suppress(OSError):
+            progress(Path(task.path).stat().st_size - progress.total)
+
+
+class _ByteCount:
+    def __init__(self, on_progress: ProgressCallback | None) -> None:
+        self.on_progress, self.total = on_progress, 0
+
+    def __call__(self, delta: int) -> None:
+        if delta > 0 and self.on_progress is not None:
+            self.total += delta
+            self.on_progress(delta)
+
+
+def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResult:
     started = time.perf_counter()
     result = SourceResult(source_id=task.source_id, path=task.path)
     try:
