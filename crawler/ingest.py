@@ -203,10 +203,12 @@ def ingest(
             snapshot,
             [(str(path), path.stat().st_size, digest) for path, digest in zip(files, digests, strict=True)],
         )
+        queued: set[int] = set()
         for path, registered in zip(files, registrations, strict=True):
-            if registered.status != "pending" and not force:
-                summary.skipped += 1
+            if registered.source_id in queued or (registered.status != "pending" and not force):
+                summary.skipped += 1  # already ingested, or the same content as another file of this run
                 continue
+            queued.add(registered.source_id)
             tasks.append(
                 SourceTask(
                     registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.schema import migrate
 
@@ -72,31 +73,52 @@ def register_sources(
 ) -> list[RegisteredSource]:
     """The source row of each (path, size, sha256) in this snapshot, new ones created as `pending`.
 
-    All new rows are created in one transaction with ids following the largest one in order, so an
-    interrupted run and its rerun give every file the same id as an uninterrupted run would.
+    All new rows are created in one bulk insert, with ids following the largest one in the order given, so an
+    interrupted run and its rerun give every file the same id as an uninterrupted run would. A file whose
+    content was already given earlier in `files` gets that earlier file's source (same id).
     """
-    registered: list[RegisteredSource] = []
+    incoming = pa.table(
+        {
+            "ordinal": pa.array(range(len(files)), pa.int64()),
+            "path": pa.array([path for path, _, _ in files], pa.string()),
+            "size": pa.array([size for _, size, _ in files], pa.int64()),
+            "sha256": pa.array([digest for _, _, digest in files], pa.string()),
+        }
+    )
+    con.register("incoming_files", incoming)
     con.execute("BEGIN TRANSACTION")
     try:
-        next_id = con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0]
-        for path, size, sha256 in files:
-            row = con.execute(
-                "SELECT source_id, status, path FROM sources WHERE snapshot = ? AND sha256 = ?", [snapshot, sha256]
-            ).fetchone()
-            if row is None:
-                con.execute(
-                    "INSERT INTO sources (source_id, snapshot, path, size, sha256, status)"
-                    " VALUES (?, ?, ?, ?, ?, 'pending')",
-                    [next_id, snapshot, path, size, sha256],
-                )
-                row = (next_id, "pending", path)
-                next_id += 1
-            registered.append(RegisteredSource(*row))
+        con.execute(
+            """
+            INSERT INTO sources (source_id, snapshot, path, size, sha256, status)
+            SELECT (SELECT coalesce(max(source_id), 0) FROM sources) + row_number() OVER (ORDER BY first_ordinal),
+                   $snapshot, path, size, sha256, 'pending'
+            FROM (
+                SELECT sha256, arg_min(path, ordinal) AS path, arg_min(size, ordinal) AS size,
+                       min(ordinal) AS first_ordinal
+                FROM incoming_files GROUP BY sha256
+            ) AS first_of_content
+            WHERE NOT EXISTS (
+                SELECT 1 FROM sources WHERE sources.snapshot = $snapshot AND sources.sha256 = first_of_content.sha256
+            )
+            """,
+            {"snapshot": snapshot},
+        )
+        rows = con.execute(
+            """
+            SELECT sources.source_id, sources.status, sources.path
+            FROM incoming_files JOIN sources ON sources.snapshot = $snapshot AND sources.sha256 = incoming_files.sha256
+            ORDER BY incoming_files.ordinal
+            """,
+            {"snapshot": snapshot},
+        ).fetchall()
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return registered
+    finally:
+        con.unregister("incoming_files")
+    return [RegisteredSource(*row) for row in rows]
 
 
 def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:

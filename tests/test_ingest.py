@@ -204,3 +204,13 @@ def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path, wo
     rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
     assert rerun.skipped == statuses.count("done")
     assert table_contents(killed_db) == table_contents(reference_db)
+
+
+def test_identical_files_in_one_run_are_ingested_once(tmp_path, db_path):
+    [original] = make_corpus(tmp_path / "corpus", files=1, pages=2)
+    twin = tmp_path / "corpus" / "twin.warc.gz"
+    twin.write_bytes(original.read_bytes())
+    summary = ingest(db_path, "S1", [tmp_path / "corpus"], workers=2, show_progress=False)
+    assert (summary.files, summary.skipped, summary.documents) == (1, 1, 2)
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("SELECT count(*), min(path) FROM sources").fetchone() == (1, str(original.resolve()))
