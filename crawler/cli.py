@@ -154,6 +154,35 @@ def export(ctx, snapshot, out) -> None:
 
 
 @main.command()
+@click.option("--snapshot", default=None, help="Only this snapshot (default: all).")
+@click.pass_context
+def status(ctx, snapshot) -> None:
+    """What each snapshot holds, and every file that failed or stopped early, with its error."""
+    con = open_store(_db(ctx), read_only=True)
+    where, params = ("WHERE snapshot = ?", [snapshot]) if snapshot else ("", [])
+    print(
+        con.sql(
+            f"""
+        SELECT snapshot, count(*) AS files, count(*) FILTER (WHERE status = 'done') AS done,
+               count(*) FILTER (WHERE status = 'partial') AS partial,
+               count(*) FILTER (WHERE status = 'failed') AS failed,
+               count(*) FILTER (WHERE status = 'pending') AS pending,
+               sum(documents) AS documents, sum(links) AS links, sum(bad_records) AS bad_records
+        FROM sources {where} GROUP BY snapshot ORDER BY snapshot
+        """,
+            params=params,
+        )
+    )
+    problems = con.execute(
+        f"SELECT snapshot, path, status, error FROM sources {where} "
+        f"{'AND' if where else 'WHERE'} status IN ('partial', 'failed', 'pending') ORDER BY snapshot, path",
+        params,
+    ).fetchall()
+    for problem_snapshot, path, problem_status, error in problems:
+        click.echo(f"{problem_snapshot}: {path}: {problem_status}: {error or 'not finished (rerun ingest)'}")
+
+
+@main.command()
 @click.argument("query")
 @click.option(
     "--format", "output_format", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True
