@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
+from pipelines.sql_text import sql_string
 from pipelines.store import commit_source, ensure_snapshot, open_store, register_sources, remove_staging, staging_root
 
 
@@ -189,7 +190,7 @@ def ingest(
     con.execute("SET checkpoint_threshold = '1GB'")
     # bounded like the readers: large transactions write their row groups out instead of growing in memory
     con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = '{str(staging_root(db_path) / 'spill').replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"SET temp_directory = {sql_string(staging_root(db_path) / 'spill')}")
     if pool is not None:
         con.execute("SET threads = 1")  # leave the cores to the readers; commits are short inserts
     try:

@@ -9,6 +9,7 @@ import duckdb
 
 from pipelines.matching import require_snapshot
 from pipelines.removals import REMOVAL_COLUMNS, removal_query
+from pipelines.sql_text import sql_string
 
 EXPORT_FORMATS = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet", ".jsonl": "FORMAT json"}
 
@@ -41,8 +42,7 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
         {"snapshot": snapshot},
     )
     partial = out.with_name(f".{out.name}.partial")
-    quoted = str(partial).replace("'", "''")
-    con.execute(f"COPY removal_list TO '{quoted}' ({copy_options})")
+    con.execute(f"COPY removal_list TO {sql_string(partial)} ({copy_options})")
     os.replace(partial, out)
     rows = con.execute("SELECT count(*) FROM removal_list").fetchone()[0]
     con.execute("DROP TABLE removal_list")

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.sql_text import sql_string, sql_string_list
 from pipelines.urls import registered_domain
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
@@ -160,7 +161,7 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
         config={"memory_limit": STAGING_DUCKDB_MEMORY, "temp_directory": str(spill_dir)}
     )
     try:
-        files = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in staged_files) + "]"
+        files = sql_string_list(staged_files)
         con.execute(
             f"""
             CREATE TABLE distinct_urls AS
@@ -180,10 +181,9 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
                 }
             ),
         )
-        quoted = str(out).replace("'", "''")
         con.execute(
             f"COPY (SELECT url, host, registered_domain FROM distinct_urls LEFT JOIN host_domains USING (host))"
-            f" TO '{quoted}' (FORMAT parquet, COMPRESSION lz4)"
+            f" TO {sql_string(out)} (FORMAT parquet, COMPRESSION lz4)"
         )
     finally:
         con.close()

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.schema import migrate
+from pipelines.sql_text import sql_string_list
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
 DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
@@ -127,13 +128,9 @@ def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
 
 
-def _parquet_list(paths: Sequence[str]) -> str:
-    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
-
-
 def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str) -> None:
     """Add the staged distinct URLs (with host and registered domain) and hosts not yet recorded."""
-    files = _parquet_list([staged_urls])
+    files = sql_string_list([staged_urls])
     con.execute(
         f"""
         INSERT INTO urls BY NAME
@@ -177,10 +174,10 @@ def commit_source(
         _delete_source_rows(con, source_id)
         if "documents" in staged:
             con.execute(
-                f"INSERT INTO documents BY NAME SELECT * FROM read_parquet({_parquet_list([staged['documents']])})"
+                f"INSERT INTO documents BY NAME SELECT * FROM read_parquet({sql_string_list([staged['documents']])})"
             )
         if "links" in staged:
-            con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({_parquet_list([staged['links']])})")
+            con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({sql_string_list([staged['links']])})")
         if "urls" in staged:
             _record_new_urls(con, staged["urls"])
         con.execute(

@@ -191,3 +191,9 @@ def test_status_lists_snapshots_and_problem_files(tmp_path):
     result = run(db, "status", "--snapshot", "S")
     assert "notes.txt: failed: not a WARC, ARC, WAT, Parquet, JSONL or CSV file" in result.output
     assert "SAMPLE-00000.warc.gz" not in result.output  # files that were read through are not listed
+
+
+def test_export_to_a_path_with_a_quote(sample_db, tmp_path):
+    out = tmp_path / "team's lists" / "removals.csv"
+    run(sample_db, "export", "--snapshot", "SAMPLE-2026-01", "--out", str(out))
+    assert len(list(csv.DictReader(out.open()))) == 16

@@ -174,5 +174,5 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
         warcio_logger.propagate = True
 
 
+# What every reader is: a stream of the file's bytes in, records out.
 ArchiveReader = Callable[[BinaryIO], Iterator[ArchiveRecord]]
-READERS: dict[str, ArchiveReader] = {"fastwarc": read_fastwarc, "warcio": read_warcio}

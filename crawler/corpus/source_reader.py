@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from crawler.corpus.archive import ArchiveRecord, read_fastwarc, read_warcio
+from crawler.corpus.archive import ArchiveReader, read_fastwarc, read_warcio
 from crawler.corpus.documents import record_document
 from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
 from crawler.corpus.tables import TableError, table_urls
@@ -76,7 +76,7 @@ def _open_gunzipped(path: str) -> BinaryIO:
     return gzip.open(path, "rb")
 
 
-ARCHIVE_READERS: dict[str, tuple[Callable[[BinaryIO], Iterator[ArchiveRecord]], Callable[[str], BinaryIO]]] = {
+ARCHIVE_READERS: dict[str, tuple[ArchiveReader, Callable[[str], BinaryIO]]] = {
     "fastwarc": (read_fastwarc, _open_raw),
     "warcio": (read_warcio, _open_raw),
     "warcio+gunzip": (read_warcio, _open_gunzipped),
