@@ -15,14 +15,14 @@ from pipelines.store import open_store
 def test_domain_list_lines_are_all_accounted_for(tmp_path):
     path = tmp_path / "list.txt"
     path.write_text(
-        "# header\n\nBad.TEST.\nbad.test  # again\n  sub.other.test \n\u00fcber.test\nhttp://x.test/\n1.2.3\n"
+        "# header\n\nBad.TEST.\nbad.test  # again\n  sub.other.test \n\u00fcber.test\nhttp://x.test/\n192.0.513\n"
     )
     report = parse_domain_list(path)
     assert [(e.entry, e.entry_kind, e.line_no) for e in report.entries] == [
         ("bad.test", "domain", 3),
         ("sub.other.test", "domain", 5),
         ("xn--ber-goa.test", "domain", 6),
-        ("1.2.0.3", "ip", 8),
+        ("192.0.2.1", "ip", 8),
     ]
     assert (report.duplicates, report.comments, report.blank) == (1, 1, 1)
     assert [(line_no, reason) for line_no, _, reason in report.rejected] == [

@@ -24,7 +24,6 @@ def test_unparsable_and_unencodable_urls_are_none():
 
 
 def test_registered_domain_uses_the_icann_section_offline():
-    assert registered_domain("www.example.co.uk") == "example.co.uk"
     assert registered_domain("a.b.example.org") == "example.org"
     assert registered_domain("192.0.2.1") is None
     assert registered_domain("site.test") is None  # .test is reserved, not a public suffix
