@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,32 @@ class Migration:
     version: int
     description: str
     sql: str
+    backfill: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # data only Python can compute
+
+
+def _backfill_private_domains(con: duckdb.DuckDBPyConnection) -> None:
+    """Private-section registrable domains of the hosts recorded before version 2."""
+    from pipelines.public_suffix import registrable_domains
+
+    hosts = [row[0] for row in con.execute("SELECT host FROM hosts WHERE host IS NOT NULL").fetchall()]
+    if not hosts:
+        return
+    con.register(
+        "private_domains",
+        pa.table(
+            {
+                "host": pa.array(hosts, pa.string()),
+                "domain": pa.array([registrable_domains(host).private for host in hosts], pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        "UPDATE hosts SET registered_domain_private = p.domain FROM private_domains AS p WHERE hosts.host = p.host"
+    )
+    con.execute(
+        "UPDATE urls SET registered_domain_private = p.domain FROM private_domains AS p WHERE urls.host = p.host"
+    )
+    con.unregister("private_domains")
 
 
 # Append new migrations at the end; never edit one that has shipped.
@@ -130,6 +158,63 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        2,
+        "private-section registrable domains; every list format, allowlists, hashed and URL"
+        " entries as expressions; incremental matching state",
+        """
+        ALTER TABLE urls ADD COLUMN registered_domain_private VARCHAR;  -- under private-section suffixes too
+        ALTER TABLE hosts ADD COLUMN registered_domain_private VARCHAR;
+
+        ALTER TABLE lists ADD COLUMN source_url VARCHAR;       -- where `update` fetches new versions from
+        ALTER TABLE lists ADD COLUMN auth_env VARCHAR;         -- environment variable holding an auth header
+        ALTER TABLE lists ADD COLUMN options VARCHAR;          -- format options (JSON): subdomains, column
+        ALTER TABLE lists ADD COLUMN etag VARCHAR;             -- validators of the last download
+        ALTER TABLE lists ADD COLUMN last_modified VARCHAR;
+
+        ALTER TABLE list_versions ADD COLUMN format VARCHAR;   -- the format parsed (auto: what it decided)
+        ALTER TABLE list_versions ADD COLUMN comments INTEGER;
+        ALTER TABLE list_versions ADD COLUMN blank INTEGER;
+        ALTER TABLE list_versions ADD COLUMN unsupported INTEGER;
+        ALTER TABLE list_versions ADD COLUMN bytes BIGINT;
+
+        -- one row per expression an entry stands for (a URL entry without a trailing '/' has two)
+        ALTER TABLE list_entries ADD COLUMN expression VARCHAR;   -- host/ for domains and IPs, host/path for URLs,
+                                                                  -- hex digest for hashes, network for CIDR
+        ALTER TABLE list_entries ADD COLUMN exception BOOLEAN DEFAULT false;  -- @@ rules: allow, not block
+        ALTER TABLE list_entries ADD COLUMN subdomains BOOLEAN DEFAULT true;  -- domain entries: cover subdomains
+        ALTER TABLE list_entries ADD COLUMN hash_algorithm VARCHAR;           -- sha256, sha1, md5
+        ALTER TABLE list_entries ADD COLUMN ip_low UBIGINT;                   -- CIDR range bounds (IPv4)
+        ALTER TABLE list_entries ADD COLUMN ip_high UBIGINT;
+        UPDATE list_entries SET expression = entry || '/' WHERE expression IS NULL;
+
+        -- lines of a list version that gave no entry: malformed (rejected) or valid but not supported
+        CREATE TABLE list_rejects (
+            version_id  INTEGER NOT NULL,
+            line_no     INTEGER NOT NULL,
+            line        VARCHAR NOT NULL,
+            reason      VARCHAR NOT NULL,
+            outcome     VARCHAR NOT NULL   -- rejected or unsupported
+        );
+
+        ALTER TABLE url_matches ADD COLUMN effect VARCHAR DEFAULT 'block';   -- block, or allow (allowlists, @@)
+        ALTER TABLE url_matches ADD COLUMN entry_kind VARCHAR;
+        ALTER TABLE url_matches ADD COLUMN line_no INTEGER;
+
+        -- incremental matching: the version of each list that matches were last brought up to, and the
+        -- sources whose URLs have been matched against it (a re-ingested source is matched again)
+        CREATE TABLE match_state (
+            list_name   VARCHAR PRIMARY KEY,
+            version_id  INTEGER NOT NULL,
+            matched_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE matched_sources (
+            list_name  VARCHAR NOT NULL,
+            source_id  INTEGER NOT NULL
+        );
+        """,
+        backfill=_backfill_private_domains,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -163,6 +248,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(migration.sql)
+            if migration.backfill is not None:
+                migration.backfill(con)
             con.execute(
                 "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
                 [migration.version, migration.description],

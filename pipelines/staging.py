@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.public_suffix import registrable_domains
 from pipelines.sql_text import sql_string, sql_string_list
-from pipelines.urls import registered_domain
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
 STAGED_SCHEMAS: dict[str, pa.Schema] = {
@@ -172,17 +172,20 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
         hosts = [
             row[0] for row in con.execute("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").fetchall()
         ]
+        domains = [registrable_domains(host) for host in hosts]
         con.register(
             "host_domains",
             pa.table(
                 {
                     "host": pa.array(hosts, pa.string()),
-                    "registered_domain": pa.array([registered_domain(host) for host in hosts], pa.string()),
+                    "registered_domain": pa.array([d.icann for d in domains], pa.string()),
+                    "registered_domain_private": pa.array([d.private for d in domains], pa.string()),
                 }
             ),
         )
         con.execute(
-            f"COPY (SELECT url, host, registered_domain FROM distinct_urls LEFT JOIN host_domains USING (host))"
+            "COPY (SELECT url, host, registered_domain, registered_domain_private"
+            " FROM distinct_urls LEFT JOIN host_domains USING (host))"
             f" TO {sql_string(out)} (FORMAT parquet, COMPRESSION lz4)"
         )
     finally:

@@ -141,7 +141,7 @@ def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str) -> None:
     con.execute(
         f"""
         INSERT INTO hosts BY NAME
-        SELECT DISTINCT host, registered_domain FROM read_parquet({files}) AS staged
+        SELECT DISTINCT host, registered_domain, registered_domain_private FROM read_parquet({files}) AS staged
         WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
         """
     )
@@ -172,6 +172,7 @@ def commit_source(
     con.execute("BEGIN TRANSACTION")
     try:
         _delete_source_rows(con, source_id)
+        con.execute("DELETE FROM matched_sources WHERE source_id = ?", [source_id])  # its URLs may have changed
         if "documents" in staged:
             con.execute(
                 f"INSERT INTO documents BY NAME SELECT * FROM read_parquet({sql_string_list([staged['documents']])})"

@@ -1,12 +1,10 @@
-"""Absolute-URL resolution and WHATWG normalization of corpus links, host and registered-domain lookup."""
+"""Absolute-URL resolution and WHATWG normalization of corpus links."""
 
 from __future__ import annotations
 
-import functools
 import re
 
 import ada_url
-import tldextract
 
 # Schemes a blocklist can say something about; every other link (javascript:, mailto:, data:, tel:, ...)
 # is skipped at extraction time.
@@ -95,16 +93,3 @@ class Resolver:
 def normalize(url: str) -> str | None:
     """WHATWG-normalized absolute `url` without fragment, or None (see `resolve`)."""
     return resolve(None, url)
-
-
-# Offline only: the Public Suffix List snapshot bundled with tldextract, never fetched at run time.
-_icann_extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def registered_domain(host: str) -> str | None:
-    """The ICANN registrable domain of `host` (`www.example.org` -> `example.org`), None for IPs and suffixes."""
-    if not host or host.startswith("["):
-        return None
-    top = _icann_extractor.extract_str(host).top_domain_under_public_suffix
-    return top or None

@@ -40,3 +40,36 @@ def test_newer_database_is_refused(tmp_path):
     )
     with pytest.raises(RuntimeError, match="newer than this linksweep"):
         migrate(con)
+
+
+def test_a_version_1_database_is_upgraded_with_its_data(tmp_path):
+    """Rows written under schema 1 survive the upgrade; private-section domains are computed for them."""
+    import pipelines.schema as schema
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    original = schema.MIGRATIONS
+    try:
+        schema.MIGRATIONS = original[:1]
+        migrate(con)
+    finally:
+        schema.MIGRATIONS = original
+    con.execute("INSERT INTO hosts VALUES ('www.b.github.io', 'github.io'), ('198.51.100.7', NULL)")
+    con.execute(
+        "INSERT INTO urls VALUES ('https://www.b.github.io/x', 'www.b.github.io', 'github.io'),"
+        " ('http://198.51.100.7/', '198.51.100.7', NULL)"
+    )
+    con.execute("INSERT INTO lists (name, list_type, format) VALUES ('old', 'block', 'domains')")
+    con.execute("INSERT INTO list_versions VALUES (1, 'old', 'abc', 'old.txt', current_timestamp, 1, 0, 0)")
+    con.execute("INSERT INTO list_entries VALUES (1, 'bad.test', 'domain', 3)")
+    assert migrate(con) == LATEST_VERSION
+    assert con.execute("SELECT host, registered_domain_private FROM hosts ORDER BY host").fetchall() == [
+        ("198.51.100.7", None),
+        ("www.b.github.io", "b.github.io"),
+    ]
+    assert con.execute("SELECT registered_domain_private FROM urls WHERE host = 'www.b.github.io'").fetchone() == (
+        "b.github.io",
+    )
+    assert con.execute("SELECT entry, expression, subdomains, exception FROM list_entries").fetchall() == [
+        ("bad.test", "bad.test/", True, False)
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.urls import _ALREADY_NORMAL, Resolver, _fetchable_without_fragment, _href, registered_domain, resolve
+from pipelines.public_suffix import registered_domain
+from pipelines.urls import _ALREADY_NORMAL, Resolver, _fetchable_without_fragment, _href, resolve
 
 
 def test_relative_links_resolve_against_the_base():
@@ -26,7 +27,7 @@ def test_unparsable_and_unencodable_urls_are_none():
 def test_registered_domain_uses_the_icann_section_offline():
     assert registered_domain("a.b.example.org") == "example.org"
     assert registered_domain("192.0.2.1") is None
-    assert registered_domain("site.test") is None  # .test is reserved, not a public suffix
+    assert registered_domain("a.site.test") == "site.test"  # no rule for .test: the PSL default rule "*"
 
 
 LABEL = st.sampled_from(["a", "Ab", "b1", "xn--bcher-kva", "xn--zz", "EX", "0x7f", "1", "-a", "a-", "www", "192", "_u"])
