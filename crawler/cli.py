@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 import duckdb
 
-from pipelines.domain_list import EmptyList, parse_domain_list
+from crawler.list_commands import list_group
 from pipelines.export import UnsupportedExportFormat, export_format_for, export_removals
-from pipelines.lists import LIST_FORMATS, add_list_version
+from pipelines.list_fetch import DEFAULT_MAX_BYTES
 from pipelines.matching import UnknownSnapshot, match_snapshot
 from pipelines.store import DB_ENVIRONMENT_VARIABLE, StoreLocked, open_store, resolve_db_path
 
@@ -65,59 +65,21 @@ def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
         sys.exit(1)
 
 
-@main.group()
-def blocklist() -> None:
-    """Load and inspect blocklists (each load is a new version)."""
-
-
-@blocklist.command("add")
-@click.argument("name")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "list_format", type=click.Choice(LIST_FORMATS), default="domains", show_default=True)
-@click.option("--category", default=None, help="What the list holds (e.g. csam, malware); shown in removals.")
-@click.pass_context
-def blocklist_add(ctx, name, path, list_format, category) -> None:
-    """Load the list file PATH as the next version of blocklist NAME."""
-    report = parse_domain_list(path)
-    click.echo(report.summary())
-    for line_no, line, reason in report.rejected[:20]:
-        click.echo(f"  {path}:{line_no}: rejected ({reason}): {line.strip()[:80]}", err=True)
-    if len(report.rejected) > 20:
-        click.echo(f"  ... and {len(report.rejected) - 20:,} more rejected lines", err=True)
-    con = open_store(_db(ctx))
-    try:
-        loaded = add_list_version(con, name, report, category=category, list_format=list_format)
-    except EmptyList as error:
-        _fail(str(error))
-    finally:
-        con.close()
-    state = "unchanged, still" if loaded.unchanged else "loaded as"
-    click.echo(f"blocklist {name}: {state} version {loaded.version_id}")
-
-
-@blocklist.command("list")
-@click.pass_context
-def blocklist_list(ctx) -> None:
-    """Show every list with its latest version and counts."""
-    con = open_store(_db(ctx), read_only=True)
-    print(
-        con.sql(
-            """
-        SELECT lists.name, lists.list_type, lists.category, lists.format, versions.version_id,
-               versions.accepted, versions.duplicates, versions.rejected, versions.loaded_at, versions.origin
-        FROM lists JOIN list_versions AS versions ON versions.list_name = lists.name
-        WHERE versions.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = lists.name)
-        ORDER BY lists.name
-        """
-        )
-    )
+BLOCKLIST = list_group("block")
+ALLOWLIST = list_group("allow")
+main.add_command(BLOCKLIST)
+main.add_command(ALLOWLIST)
 
 
 @main.command()
 @click.option("--snapshot", required=True)
 @click.pass_context
 def match(ctx, snapshot) -> None:
-    """Flag the snapshot's documents and links whose host (or a parent domain) is on a blocklist."""
+    """Flag the snapshot's documents and links that a blocklist entry matches (and no allowlist entry).
+
+    Each unique URL is matched once; a rerun matches only files not matched yet and the changes of lists
+    that have a new version.
+    """
     con = open_store(_db(ctx))
     try:
         summary = match_snapshot(con, snapshot)
@@ -204,7 +166,7 @@ def sql(ctx, query, output_format, max_rows) -> None:
         elif output_format == "csv":
             import pyarrow.csv as pa_csv
 
-            pa_csv.write_csv(relation.fetch_arrow_table(), sys.stdout.buffer)
+            pa_csv.write_csv(relation.to_arrow_table(), sys.stdout.buffer)
         else:
             columns = relation.columns
             for row in relation.fetchall():
@@ -229,7 +191,17 @@ def demo(ctx, sample_dir, out) -> None:
         _fail(f"sample data not found under {sample_dir} (run from the repository root)", 2)
     snapshot = "SAMPLE-2026-01"
     ctx.invoke(ingest, snapshot=snapshot, workers=None, force=False, url_column=None, progress=None, paths=(corpus,))
-    ctx.invoke(blocklist_add, name="sample-blocklist", path=sample_list, list_format="domains", category="sample-harm")
+    ctx.invoke(
+        BLOCKLIST.commands["add"],
+        name="sample-blocklist",
+        source=str(sample_list),
+        list_format="domains",
+        category="sample-harm",
+        subdomains=False,
+        column=None,
+        auth_env=None,
+        max_bytes=DEFAULT_MAX_BYTES,
+    )
     ctx.invoke(match, snapshot=snapshot)
     ctx.invoke(export, snapshot=snapshot, out=out)
     click.echo(f"removal list: {out.resolve()}")

@@ -173,13 +173,38 @@ def canonical_host(raw: bytes) -> str | None:
     return ipv4 if ipv4 is not None else _escape(lowered_bytes)
 
 
+def _whatwg_href(text: str) -> str | None:
+    """The URL as a browser would request it (no fragment), when the WHATWG parser accepts it.
+
+    Safe Browsing's steps then run on this form, so a path like `/x//../0` means what the browser fetches
+    (`/x/0`), whichever way it reached linksweep (raw in a list, or normalized at ingest).
+    """
+    stripped = text.strip(" \t\r\n\f\v\x00")
+    if stripped.startswith("//"):
+        candidate = f"http:{stripped}"
+    elif _SCHEME.match(stripped.encode("utf-8", "surrogatepass")):
+        candidate = stripped
+    else:
+        candidate = f"http://{stripped}"
+    try:
+        href = ada_url.URL(candidate).href
+    except (ValueError, UnicodeEncodeError):
+        return None
+    hash_at = href.find("#")
+    return href if hash_at < 0 else href[:hash_at]
+
+
 def canonicalize(url: str | bytes) -> CanonicalURL | None:
     """The canonical form of a URL as written in a corpus or a list (scheme optional, `http` assumed).
 
     Bytes are taken as they are (Safe Browsing canonicalizes bytes); text is encoded as UTF-8.
     None when it has no host or an invalid port.
     """
-    data = url if isinstance(url, bytes) else url.encode("utf-8", "surrogatepass")
+    if isinstance(url, str):
+        whatwg = _whatwg_href(url)
+        data = (whatwg if whatwg is not None else url).encode("utf-8", "surrogatepass")
+    else:
+        data = url
     data = data.strip(b" \t\r\n\f\v\x00").translate(None, _REMOVED)
     hash_at = data.find(b"#")
     if hash_at >= 0:

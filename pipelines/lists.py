@@ -1,15 +1,27 @@
-"""Blocklists in the store: every load of a list file is a new version with its entries and counts."""
+"""Block and allow lists in the store: every load of a list is a version with its expressions and counts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.domain_list import EmptyList, ListParseReport
+from pipelines.list_entries import EmptyList, NormalizedList
 
-LIST_FORMATS = ("domains",)
+LIST_TYPES = ("block", "allow")
+
+# Details of rejected and unsupported lines kept per version (all are counted).
+KEPT_REJECTS = 10_000
+
+
+class UnknownList(LookupError):
+    pass
+
+
+class ListTypeMismatch(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -19,59 +31,199 @@ class LoadedVersion:
     unchanged: bool  # the same content was already the list's latest version
 
 
+@dataclass(frozen=True)
+class ListSettings:
+    """How a list is loaded again on `update`: where from, with which format options."""
+
+    list_type: str = "block"
+    category: str | None = None
+    list_format: str = "auto"
+    source_url: str | None = None
+    auth_env: str | None = None
+    subdomains: bool = False
+    column: str | None = None
+
+    def options_json(self) -> str:
+        return json.dumps({"subdomains": self.subdomains, "column": self.column}, sort_keys=True)
+
+
+def list_settings(con: duckdb.DuckDBPyConnection, name: str) -> ListSettings:
+    rows = con.execute(
+        "SELECT list_type, category, format, source_url, auth_env, options FROM lists WHERE name = ?", [name]
+    ).fetchall()
+    if not rows:
+        raise UnknownList(f"no list named {name!r}")
+    row = rows[0]
+    options = json.loads(row[5]) if row[5] else {}
+    return ListSettings(
+        list_type=row[0],
+        category=row[1],
+        list_format=row[2],
+        source_url=row[3],
+        auth_env=row[4],
+        subdomains=bool(options.get("subdomains")),
+        column=options.get("column"),
+    )
+
+
+def _upsert_list(con: duckdb.DuckDBPyConnection, name: str, settings: ListSettings) -> None:
+    existing = con.execute("SELECT list_type FROM lists WHERE name = ?", [name]).fetchone()
+    if existing is None:
+        con.execute(
+            "INSERT INTO lists (name, list_type, category, format, source_url, auth_env, options)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                name,
+                settings.list_type,
+                settings.category,
+                settings.list_format,
+                settings.source_url,
+                settings.auth_env,
+                settings.options_json(),
+            ],
+        )
+        return
+    if existing[0] != settings.list_type:
+        raise ListTypeMismatch(f"{name!r} is a {existing[0]}list; choose another name for a {settings.list_type}list")
+    con.execute(
+        "UPDATE lists SET category = coalesce(?, category), format = ?, source_url = coalesce(?, source_url),"
+        " auth_env = coalesce(?, auth_env), options = ? WHERE name = ?",
+        [
+            settings.category,
+            settings.list_format,
+            settings.source_url,
+            settings.auth_env,
+            settings.options_json(),
+            name,
+        ],
+    )
+
+
 def add_list_version(
     con: duckdb.DuckDBPyConnection,
     name: str,
-    report: ListParseReport,
+    parsed: NormalizedList,
+    settings: ListSettings,
     *,
-    list_type: str = "block",
-    category: str | None = None,
-    list_format: str = "domains",
+    origin: str | None = None,
+    size: int | None = None,
 ) -> LoadedVersion:
-    """Record a parsed list file as the next version of list `name` (created on first load).
+    """Record a parsed list as the next version of list `name` (created on first load).
 
-    Loading content identical to the latest version records nothing new.
+    Loading content identical to the latest version records nothing new. A list with no usable entry is
+    refused (EmptyList) and the previous version stays current.
     """
-    if not report.entries:
-        raise EmptyList(f"{report.path}: no usable entry ({len(report.rejected)} lines rejected)")
+    if not parsed.expressions:
+        raise EmptyList(
+            f"{parsed.path}: no usable entry ({len(parsed.rejected):,} lines rejected, "
+            f"{len(parsed.unsupported):,} unsupported); the list was not changed"
+        )
     con.execute("BEGIN TRANSACTION")
     try:
-        existing = con.execute("SELECT list_type, category FROM lists WHERE name = ?", [name]).fetchone()
-        if existing is None:
-            con.execute(
-                "INSERT INTO lists (name, list_type, category, format) VALUES (?, ?, ?, ?)",
-                [name, list_type, category, list_format],
-            )
-        elif category is not None and category != existing[1]:
-            con.execute("UPDATE lists SET category = ? WHERE name = ?", [category, name])
+        _upsert_list(con, name, settings)
         latest = con.execute(
             "SELECT version_id, sha256 FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
             [name],
         ).fetchone()
-        if latest is not None and latest[1] == report.sha256:
+        if latest is not None and latest[1] == parsed.sha256:
             con.execute("COMMIT")
             return LoadedVersion(name, latest[0], unchanged=True)
         version_id = con.execute(
-            "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected)"
-            " VALUES (nextval('list_version_id_seq'), ?, ?, ?, ?, ?, ?) RETURNING version_id",
-            [name, report.sha256, report.path, len(report.entries), report.duplicates, len(report.rejected)],
+            "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected,"
+            " format, comments, blank, unsupported, bytes)"
+            " VALUES (nextval('list_version_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version_id",
+            [
+                name,
+                parsed.sha256,
+                origin or parsed.path,
+                parsed.entries,
+                parsed.duplicates,
+                len(parsed.rejected),
+                parsed.format,
+                parsed.comments,
+                parsed.blank,
+                len(parsed.unsupported),
+                size,
+            ],
         ).fetchone()[0]
-        entries = pa.table(
-            {
-                "version_id": pa.array([version_id] * len(report.entries), pa.int32()),
-                "entry": [entry.entry for entry in report.entries],
-                "entry_kind": [entry.entry_kind for entry in report.entries],
-                "line_no": pa.array([entry.line_no for entry in report.entries], pa.int32()),
-            }
+        rows = parsed.expressions
+        con.register(
+            "staged_entries",
+            pa.table(
+                {
+                    "version_id": pa.array([version_id] * len(rows), pa.int32()),
+                    "entry": pa.array([row.entry for row in rows], pa.string()),
+                    "entry_kind": pa.array([row.entry_kind for row in rows], pa.string()),
+                    "line_no": pa.array([row.line_no for row in rows], pa.int32()),
+                    "expression": pa.array([row.expression for row in rows], pa.string()),
+                    "exception": pa.array([row.exception for row in rows], pa.bool_()),
+                    "subdomains": pa.array([row.subdomains for row in rows], pa.bool_()),
+                    "hash_algorithm": pa.array([row.hash_algorithm for row in rows], pa.string()),
+                    "ip_low": pa.array([row.ip_low for row in rows], pa.uint64()),
+                    "ip_high": pa.array([row.ip_high for row in rows], pa.uint64()),
+                }
+            ),
         )
-        con.register("staged_entries", entries)
         con.execute("INSERT INTO list_entries BY NAME SELECT * FROM staged_entries")
         con.unregister("staged_entries")
+        rejects = [(*row, "rejected") for row in parsed.rejected] + [
+            (*row, "unsupported") for row in parsed.unsupported
+        ]
+        rejects = rejects[:KEPT_REJECTS]
+        if rejects:
+            con.register(
+                "staged_rejects",
+                pa.table(
+                    {
+                        "version_id": pa.array([version_id] * len(rejects), pa.int32()),
+                        "line_no": pa.array([row[0] for row in rejects], pa.int32()),
+                        "line": pa.array([row[1] for row in rejects], pa.string()),
+                        "reason": pa.array([row[2] for row in rejects], pa.string()),
+                        "outcome": pa.array([row[3] for row in rejects], pa.string()),
+                    }
+                ),
+            )
+            con.execute("INSERT INTO list_rejects BY NAME SELECT * FROM staged_rejects")
+            con.unregister("staged_rejects")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return LoadedVersion(name, version_id, unchanged=False)
+
+
+def remove_list(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Forget a list, its versions, entries and the matches it made; returns the number of versions removed."""
+    if con.execute("SELECT count(*) FROM lists WHERE name = ?", [name]).fetchone()[0] == 0:
+        raise UnknownList(f"no list named {name!r}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        versions = [
+            row[0] for row in con.execute("SELECT version_id FROM list_versions WHERE list_name = ?", [name]).fetchall()
+        ]
+        con.execute("DELETE FROM url_matches WHERE list_name = ?", [name])
+        con.execute("DELETE FROM match_state WHERE list_name = ?", [name])
+        con.execute("DELETE FROM matched_sources WHERE list_name = ?", [name])
+        con.execute(
+            "DELETE FROM list_entries WHERE version_id IN (SELECT version_id FROM list_versions WHERE list_name = ?)",
+            [name],
+        )
+        con.execute(
+            "DELETE FROM list_rejects WHERE version_id IN (SELECT version_id FROM list_versions WHERE list_name = ?)",
+            [name],
+        )
+        con.execute("DELETE FROM list_versions WHERE list_name = ?", [name])
+        con.execute("DELETE FROM lists WHERE name = ?", [name])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(versions)
+
+
+def record_validators(con: duckdb.DuckDBPyConnection, name: str, etag: str | None, last_modified: str | None) -> None:
+    """Keep the HTTP validators of the last successful download, for the next conditional GET."""
+    con.execute("UPDATE lists SET etag = ?, last_modified = ? WHERE name = ?", [etag, last_modified, name])
 
 
 CURRENT_VERSIONS_SQL = """

@@ -39,7 +39,10 @@ def removal_query() -> str:
                string_agg(DISTINCT matched_rule, '; ') AS matched_rule,
                string_agg(DISTINCT detected_via, '; ') AS detected_via,
                string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions
-        FROM current_matches GROUP BY url
+        FROM current_matches
+        -- an allowlist entry (or an @@ exception) overrides every blocklist
+        WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
+        GROUP BY url
     ),
     snapshot_documents AS (
         SELECT documents.*, sources.path AS source_file

@@ -200,6 +200,8 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE url_matches ADD COLUMN effect VARCHAR DEFAULT 'block';   -- block, or allow (allowlists, @@)
         ALTER TABLE url_matches ADD COLUMN entry_kind VARCHAR;
         ALTER TABLE url_matches ADD COLUMN line_no INTEGER;
+        ALTER TABLE url_matches ADD COLUMN rule_expression VARCHAR;  -- the entry's expression (identifies it)
+        UPDATE url_matches SET rule_expression = matched_rule || '/', entry_kind = 'domain', effect = 'block';
 
         -- incremental matching: the version of each list that matches were last brought up to, and the
         -- sources whose URLs have been matched against it (a re-ingested source is matched again)

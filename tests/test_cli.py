@@ -137,7 +137,8 @@ def test_db_location_from_environment(tmp_path, monkeypatch):
 
 def test_blocklist_add_reports_counts_and_rejects(tmp_path):
     result = run(tmp_path / "b.duckdb", "blocklist", "add", "sample", str(SAMPLE / "lists" / "sample-blocklist.txt"))
-    assert "3 entries accepted, 1 duplicates, 1 rejected" in result.output
+    assert "3 entries accepted (2 domain, 1 ip), 1 duplicates, 1 rejected" in result.output
+    assert "format auto: domains" in result.output
     assert "sample-blocklist.txt:8: rejected" in result.output
     assert "loaded as version 1" in result.output
     assert (

@@ -1,0 +1,281 @@
+"""`linksweep blocklist ...` and `linksweep allowlist ...`: load, update, inspect and remove versioned lists."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from pipelines.list_entries import EmptyList, NormalizedList, normalize_list
+from pipelines.list_fetch import DEFAULT_MAX_BYTES, FetchError, download_list
+from pipelines.list_formats import FORMATS, ListFormatError, parse_list_file
+from pipelines.lists import (
+    ListSettings,
+    ListTypeMismatch,
+    UnknownList,
+    add_list_version,
+    list_settings,
+    record_validators,
+    remove_list,
+)
+from pipelines.store import open_store, staging_root
+
+SHOWN_LINES = 20
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"linksweep: {message}", err=True)
+    sys.exit(code)
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def print_report(parsed: NormalizedList, shown: int = SHOWN_LINES) -> None:
+    """What a list file held: the counts, the format decision, and the first rejected/unsupported lines."""
+    click.echo(parsed.summary())
+    if parsed.decided_by:
+        click.echo(f"  format auto: {parsed.format} ({parsed.decided_by})")
+    for line_no, line, reason in parsed.rejected[:shown]:
+        click.echo(f"  {parsed.path}:{line_no}: rejected ({reason}): {line.strip()[:100]}", err=True)
+    if len(parsed.rejected) > shown:
+        click.echo(f"  ... and {len(parsed.rejected) - shown:,} more rejected lines", err=True)
+    if parsed.unsupported:
+        reasons = Counter(reason for _, _, reason in parsed.unsupported)
+        click.echo(f"  {len(parsed.unsupported):,} lines unsupported (not matched), by reason:", err=True)
+        for reason, count in reasons.most_common(8):
+            click.echo(f"    {count:>8,}  {reason}", err=True)
+        if len(reasons) > 8:
+            click.echo(f"    ... and {len(reasons) - 8} more reasons", err=True)
+
+
+def _parse(path: Path, settings: ListSettings) -> NormalizedList:
+    try:
+        return normalize_list(
+            parse_list_file(path, settings.list_format, subdomains=settings.subdomains, column=settings.column)
+        )
+    except ListFormatError as error:
+        _fail(str(error), 2)
+    except OSError as error:
+        _fail(f"{path}: cannot read: {error.strerror or error}", 2)
+    raise AssertionError("unreachable")
+
+
+def _store_version(ctx: click.Context, name: str, parsed: NormalizedList, settings: ListSettings, **kwargs) -> int:
+    con = open_store(ctx.obj["db"])
+    try:
+        loaded = add_list_version(con, name, parsed, settings, **kwargs)
+    except EmptyList as error:
+        _fail(str(error))
+    except ListTypeMismatch as error:
+        _fail(str(error), 2)
+    finally:
+        con.close()
+    state = "unchanged, still" if loaded.unchanged else "loaded as"
+    click.echo(f"{settings.list_type}list {name}: {state} version {loaded.version_id}")
+    return loaded.version_id
+
+
+def _load_from(
+    ctx: click.Context, name: str, source: str, settings: ListSettings, max_bytes: int, validators=(None, None)
+) -> None:
+    if not _is_url(source):
+        path = Path(source)
+        if not path.exists():
+            _fail(f"{path}: no such file or folder", 2)
+        parsed = _parse(path, settings)
+        print_report(parsed)
+        _store_version(ctx, name, parsed, settings, origin=str(path.resolve()), size=_size_of(path))
+        return
+    directory = staging_root(ctx.obj["db"]) / "downloads"
+    try:
+        downloaded = download_list(
+            source,
+            directory,
+            etag=validators[0],
+            last_modified=validators[1],
+            auth_env=settings.auth_env,
+            max_bytes=max_bytes,
+        )
+    except FetchError as error:
+        _fail(f"{error}; {name} keeps its current version")
+    if downloaded.not_modified:
+        click.echo(f"{settings.list_type}list {name}: not modified on the server ({source}); version unchanged")
+        return
+    try:
+        parsed = _parse(downloaded.path, settings)
+        parsed.path = source
+        print_report(parsed)
+        con = open_store(ctx.obj["db"])
+        try:
+            loaded = add_list_version(con, name, parsed, settings, origin=source, size=downloaded.size)
+            record_validators(con, name, downloaded.etag, downloaded.last_modified)
+        except EmptyList as error:
+            _fail(f"{error}; {name} keeps its current version")
+        except ListTypeMismatch as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+        state = "unchanged, still" if loaded.unchanged else "loaded as"
+        click.echo(f"{settings.list_type}list {name}: {state} version {loaded.version_id} (from {source})")
+    finally:
+        downloaded.path.unlink(missing_ok=True)
+
+
+def _size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    return path.stat().st_size
+
+
+def list_group(list_type: str) -> click.Group:
+    """The command group for one kind of list (`block` or `allow`)."""
+    noun = f"{list_type}list"
+    effect = "flag what they match" if list_type == "block" else "override every blocklist for what they match"
+
+    @click.group(name=noun, help=f"Load, update and inspect {noun}s (versioned; entries {effect}).")
+    def group() -> None:
+        pass
+
+    @group.command("add")
+    @click.argument("name")
+    @click.argument("source")
+    @click.option(
+        "--format",
+        "list_format",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="List format; auto sniffs it and says what it decided.",
+    )
+    @click.option("--category", default=None, help="What the list holds (e.g. csam, malware); shown in removals.")
+    @click.option("--subdomains", is_flag=True, help="hosts files: an entry also covers its subdomains.")
+    @click.option("--column", default=None, help="csv format: the column holding the URL or domain.")
+    @click.option("--auth-env", default=None, help="Environment variable holding an auth header for downloads.")
+    @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
+    @click.pass_context
+    def add(ctx, name, source, list_format, category, subdomains, column, auth_env, max_bytes) -> None:
+        """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
+        settings = ListSettings(
+            list_type=list_type,
+            category=category,
+            list_format=list_format,
+            source_url=source if _is_url(source) else None,
+            auth_env=auth_env,
+            subdomains=subdomains,
+            column=column,
+        )
+        _load_from(ctx, name, source, settings, max_bytes)
+
+    @group.command("update")
+    @click.argument("name")
+    @click.option("--from", "source", default=None, help="Load from here instead of the list's recorded source.")
+    @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
+    @click.pass_context
+    def update(ctx, name, source, max_bytes) -> None:
+        """Fetch list NAME again from its URL (conditional GET) or re-read its file; a new version if it changed.
+
+        A failed or empty download keeps the current version.
+        """
+        con = open_store(ctx.obj["db"], read_only=True)
+        try:
+            settings = list_settings(con, name)
+            row = con.execute(
+                "SELECT l.etag, l.last_modified, v.origin FROM lists AS l JOIN list_versions AS v"
+                " ON v.list_name = l.name WHERE l.name = ? ORDER BY v.version_id DESC LIMIT 1",
+                [name],
+            ).fetchone()
+        except UnknownList as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+        if settings.list_type != list_type:
+            _fail(f"{name!r} is a {settings.list_type}list", 2)
+        etag, last_modified, origin = row
+        target = source or settings.source_url or origin
+        same_source = target == settings.source_url
+        _load_from(ctx, name, target, settings, max_bytes, (etag, last_modified) if same_source else (None, None))
+
+    @group.command("list")
+    @click.pass_context
+    def list_(ctx) -> None:
+        """Every list of this kind with its latest version and counts."""
+        con = open_store(ctx.obj["db"], read_only=True)
+        try:
+            con.sql(
+                """
+                SELECT l.name, l.category, v.format, v.version_id AS version, v.accepted, v.duplicates,
+                       v.rejected, v.unsupported, v.loaded_at, v.origin
+                FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
+                WHERE l.list_type = $type
+                  AND v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
+                ORDER BY l.name
+                """,
+                params={"type": list_type},
+            ).show(max_width=200)
+        finally:
+            con.close()
+
+    @group.command("show")
+    @click.argument("name")
+    @click.option("--lines", type=int, default=SHOWN_LINES, show_default=True, help="Rejected lines shown.")
+    @click.pass_context
+    def show(ctx, name, lines) -> None:
+        """Versions of list NAME, what its latest version holds, and lines it could not use."""
+        con = open_store(ctx.obj["db"], read_only=True)
+        try:
+            settings = list_settings(con, name)
+            click.echo(
+                f"{settings.list_type}list {name}: category {settings.category or '-'}, format {settings.list_format}"
+                f", source {settings.source_url or 'file'}"
+            )
+            con.sql(
+                """
+                SELECT version_id AS version, loaded_at, format, accepted, duplicates, rejected, unsupported,
+                       comments, blank, bytes, sha256[:12] AS sha256, origin
+                FROM list_versions WHERE list_name = $name ORDER BY version_id
+                """,
+                params={"name": name},
+            ).show(max_width=200)
+            con.sql(
+                """
+                SELECT entry_kind, exception, subdomains, hash_algorithm, count(DISTINCT line_no) AS entries,
+                       count(*) AS expressions
+                FROM list_entries
+                WHERE version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = $name)
+                GROUP BY ALL ORDER BY ALL
+                """,
+                params={"name": name},
+            ).show()
+            for line_no, line, reason, outcome in con.execute(
+                """
+                SELECT line_no, line, reason, outcome FROM list_rejects
+                WHERE version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = ?)
+                ORDER BY line_no LIMIT ?
+                """,
+                [name, lines],
+            ).fetchall():
+                click.echo(f"  line {line_no}: {outcome} ({reason}): {line.strip()[:100]}")
+        except UnknownList as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+
+    @group.command("remove")
+    @click.argument("name")
+    @click.pass_context
+    def remove(ctx, name) -> None:
+        """Forget list NAME: its versions, entries and the matches it made."""
+        con = open_store(ctx.obj["db"])
+        try:
+            versions = remove_list(con, name)
+        except UnknownList as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+        click.echo(f"{noun} {name}: removed ({versions} versions and their matches)")
+
+    return group

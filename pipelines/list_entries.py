@@ -1,0 +1,166 @@
+"""From the lines of a list file to entries in the one matching model: canonical lookup expressions.
+
+The format parsers (`pipelines.list_formats`) say what each line names, as written; this module decides
+what it matches. A domain becomes `host/` (covering subdomains unless the format says otherwise), an IP
+`ip/` in its canonical notation (whatever notation the list used), a URL the expressions of
+`pipelines.canonical.entry_expressions`, a CIDR range its IPv4 bounds, a hash its lowercase hex digest.
+Entries that name the same thing twice are counted as duplicates; entries that cannot be canonicalized are
+rejected with the reason, so every line of a list is accounted for.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from pipelines.canonical import canonical_host, canonicalize, entry_expressions
+from pipelines.list_formats import FormatReport, RawEntry
+
+_VALID_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
+_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """One row of `list_entries`: an expression an entry stands for."""
+
+    line_no: int
+    entry: str  # as written in the list
+    entry_kind: str  # domain, ip, url, cidr, hash
+    expression: str
+    exception: bool = False
+    subdomains: bool = True
+    hash_algorithm: str | None = None
+    ip_low: int | None = None
+    ip_high: int | None = None
+
+
+@dataclass
+class NormalizedList:
+    """A parsed list ready to be stored as a version: its expressions and an account of every line."""
+
+    path: str
+    sha256: str
+    format: str
+    decided_by: str | None
+    expressions: list[Expression] = field(default_factory=list)
+    entries: int = 0  # distinct entries accepted (a URL entry may stand for two expressions)
+    duplicates: int = 0
+    comments: int = 0
+    blank: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line number, line, reason
+    unsupported: list[tuple[int, str, str]] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.by_kind.items()))
+        return (
+            f"{self.path} ({self.format}): {self.entries:,} entries accepted ({kinds or 'none'}), "
+            f"{self.duplicates:,} duplicates, {len(self.rejected):,} rejected, {len(self.unsupported):,} "
+            f"unsupported, {self.comments:,} comment and {self.blank:,} blank lines"
+        )
+
+
+class EmptyList(ValueError):
+    """A list file with no usable entry: loading it would silently match nothing."""
+
+
+def host_entry(text: str) -> tuple[str, str]:
+    """(canonical host, kind) of a domain or IP written in a list; ValueError with the reason otherwise."""
+    candidate = text.strip()
+    if ":" in candidate and not candidate.startswith("["):
+        try:  # a bare IPv6 address; URLs write it in brackets
+            candidate = f"[{ipaddress.IPv6Address(candidate)}]"
+        except ValueError:
+            raise ValueError("not a bare domain or IP (has a port or a scheme)") from None
+    if any(char in candidate for char in "/?#@ \t"):
+        raise ValueError("not a bare domain or IP (looks like a URL)")
+    host = canonical_host(candidate.encode("utf-8", "surrogatepass"))
+    if host is None:
+        raise ValueError("empty host")
+    if host.startswith("[") or _IPV4.match(host):
+        return host, "ip"
+    if not _VALID_HOST.match(host):
+        raise ValueError("not a valid host name")
+    return host, "domain"
+
+
+def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
+    url = canonicalize(raw.value)
+    if url is None:
+        raise ValueError("not a URL with a host")
+    if not (url.host.startswith("[") or _IPV4.match(url.host) or _VALID_HOST.match(url.host)):
+        raise ValueError("not a valid host name")
+    return "url", entry_expressions(url)
+
+
+def _cidr(raw: RawEntry) -> Expression:
+    try:
+        network = ipaddress.ip_network(raw.value.strip(), strict=False)
+    except ValueError:
+        raise ValueError("not an IP network") from None
+    if network.version != 4:
+        raise ValueError("IPv6 ranges are not supported")
+    if network.num_addresses == 1:
+        address = str(network.network_address)
+        return Expression(raw.line_no, raw.value, "ip", f"{address}/", raw.exception)
+    return Expression(
+        raw.line_no,
+        raw.value,
+        "cidr",
+        str(network),
+        raw.exception,
+        ip_low=int(network.network_address),
+        ip_high=int(network.broadcast_address),
+    )
+
+
+def expressions_of(raw: RawEntry, hash_algorithm: str | None = None) -> list[Expression]:
+    """The expressions one entry stands for; ValueError with the reason when it cannot be used."""
+    if raw.kind == "domain":
+        host, kind = host_entry(raw.value)
+        return [Expression(raw.line_no, raw.value, kind, f"{host}/", raw.exception, raw.subdomains or kind == "ip")]
+    if raw.kind == "url":
+        kind, expressions = _url_expressions(raw)
+        return [Expression(raw.line_no, raw.value, kind, expression, raw.exception) for expression in expressions]
+    if raw.kind == "cidr":
+        return [_cidr(raw)]
+    if raw.kind == "hash":
+        if not hash_algorithm:
+            raise ValueError("hash entry without a hash algorithm")
+        digest = raw.value.strip().lower()
+        return [Expression(raw.line_no, raw.value, "hash", digest, raw.exception, hash_algorithm=hash_algorithm)]
+    raise ValueError(f"unknown entry kind {raw.kind!r}")
+
+
+def normalize_list(report: FormatReport) -> NormalizedList:
+    """Canonicalize every entry of a parsed list file, dropping duplicates and rejecting what cannot match."""
+    normalized = NormalizedList(
+        path=report.path,
+        sha256=report.sha256,
+        format=report.format,
+        decided_by=report.decided_by,
+        comments=report.comments,
+        blank=report.blank,
+        rejected=list(report.rejected),
+        unsupported=list(report.unsupported),
+    )
+    seen: set[tuple] = set()
+    for raw in report.entries:
+        try:
+            expressions = expressions_of(raw, report.hash_algorithm)
+        except ValueError as error:
+            normalized.rejected.append((raw.line_no, raw.value, str(error)))
+            continue
+        first = expressions[0]
+        identity = (first.entry_kind, first.expression, first.exception, first.subdomains, first.hash_algorithm)
+        if identity in seen:
+            normalized.duplicates += 1
+            continue
+        seen.add(identity)
+        normalized.entries += 1
+        normalized.by_kind[first.entry_kind] = normalized.by_kind.get(first.entry_kind, 0) + 1
+        normalized.expressions.extend(expressions)
+    normalized.rejected.sort()
+    return normalized
