@@ -143,14 +143,19 @@ class _ReaderPool:
             future.result()
 
     def results(self, tasks: list[SourceTask], bar: tqdm) -> Iterator[SourceResult]:
+        """Results in task order (files are read in parallel, committed in order: see `ingest`)."""
         reported = 0
-        pending: set[Future] = {self.executor.submit(_read_in_worker, task) for task in tasks}
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        futures = [self.executor.submit(_read_in_worker, task) for task in tasks]
+        pending: set[Future] = set(futures)
+        next_index = 0
+        while next_index < len(futures):
+            if pending:
+                _done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             bar.update(self.counter.value - reported)
             reported = self.counter.value
-            for future in done:
-                yield future.result()
+            while next_index < len(futures) and futures[next_index].done():
+                yield futures[next_index].result()
+                next_index += 1
 
     def close(self) -> None:
         self.executor.shutdown(cancel_futures=True)
@@ -215,6 +220,9 @@ def ingest(
                     registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column
                 )
             )
+        # committed in source order whatever order readers finish in: which file first recorded a URL
+        # (urls.first_source) is then the same in every run, interrupted or not
+        tasks.sort(key=lambda task: task.source_id)
         total_bytes = sum(Path(task.path).stat().st_size for task in tasks)
         if show_progress is None:
             show_progress = sys.stderr.isatty()

@@ -13,7 +13,7 @@ entries it dropped are deleted and the rest are relabelled with the new version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -79,8 +79,9 @@ SELECT host, match_host,
        starts_with(match_host, '[') AS is_ipv6
 FROM (
     -- Safe Browsing host cleanup on top of the WHATWG host: no leading/trailing dots, no empty labels
-    SELECT DISTINCT host, regexp_replace(trim(host, '.'), '\.{2,}', '.', 'g') AS match_host
-    FROM match_urls WHERE host IS NOT NULL
+    SELECT host, CASE WHEN contains(host, '..') OR starts_with(host, '.') OR ends_with(host, '.')
+                      THEN regexp_replace(trim(host, '.'), '\.{2,}', '.', 'g') ELSE host END AS match_host
+    FROM (SELECT DISTINCT host FROM match_urls WHERE host IS NOT NULL)
 )
 WHERE match_host <> '';
 
@@ -122,84 +123,130 @@ JOIN match_urls ON match_urls.host = h.host
 _NEEDS_PYTHON_PATH = "contains(pq, '%') OR contains(pq, '//') OR NOT starts_with(pq, '/')"
 
 
-def _build_path_expressions(con: duckdb.DuckDBPyConnection, suffix_filter: str) -> None:
-    """match_url_expressions(url, url_expression): host suffix x path prefix expressions of the URLs on
-    hosts with a suffix passing `suffix_filter` (a WHERE clause over match_suffixes)."""
-    con.execute(
-        rf"""
-        CREATE OR REPLACE TEMP TABLE match_candidate_suffixes AS
-        SELECT host, suffix FROM match_suffixes WHERE {suffix_filter};
+def _build_host_paths(con: duckdb.DuckDBPyConnection, host_filter: str) -> None:
+    """match_url_paths(url, host, path_expression) for the URLs on hosts passing `host_filter` (a WHERE
+    clause over match_urls), and host_paths(host, path_expression): its distinct (host, path) pairs.
 
-        CREATE OR REPLACE TEMP TABLE match_candidates AS
-        SELECT url, host,
-               coalesce(nullif(regexp_extract(url, '^[a-zA-Z][a-zA-Z0-9+.\-]*://[^/?#]*([^#]*)', 1), ''), '/') AS pq
-        FROM match_urls WHERE host IN (SELECT host FROM match_candidate_suffixes);
+    A URL's path expressions are its path with its query, its path, and every prefix ending in '/'.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE match_pq AS
+        SELECT url, host, CASE WHEN slash = 0 THEN '/' ELSE rest[slash:] END AS pq
+        FROM (
+            SELECT url, host, rest, strpos(rest, '/') AS slash
+            FROM (SELECT url, host, url[strpos(url, '://') + 3:] AS rest FROM match_urls WHERE {host_filter})
+        )
         """
     )
     # the WHATWG path is already Safe Browsing's unless it holds escapes or empty segments: those few go
     # through the Python canonicalizer
-    odd = con.execute(f"SELECT url FROM match_candidates WHERE {_NEEDS_PYTHON_PATH}").fetchall()
-    con.register(
-        "python_paths",
-        pa.table(
-            {
-                "url": pa.array([row[0] for row in odd], pa.string()),
-                "pq": pa.array([_sb_path_query(row[0]) for row in odd], pa.string()),
-            }
-        ),
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE match_paths AS
-        WITH canonical AS (
-            SELECT url, host, pq FROM match_candidates WHERE NOT ({_NEEDS_PYTHON_PATH})
-            UNION ALL
-            SELECT c.url, c.host, p.pq FROM match_candidates AS c JOIN python_paths AS p USING (url)
-        ),
-        split AS (
-            SELECT url, host, split_part(pq, '?', 1) AS path,
-                   CASE WHEN contains(pq, '?') THEN pq[strpos(pq, '?') + 1:] ELSE '' END AS query
-            FROM canonical WHERE pq IS NOT NULL
+    odd = con.execute(f"SELECT url FROM match_pq WHERE {_NEEDS_PYTHON_PATH}").fetchall()
+    if odd:
+        con.register(
+            "python_paths",
+            pa.table(
+                {
+                    "url": pa.array([row[0] for row in odd], pa.string()),
+                    "pq": pa.array([_sb_path_query(row[0]) for row in odd], pa.string()),
+                }
+            ),
         )
-        SELECT DISTINCT url, host, path_expression FROM (
-            SELECT url, host, path || '?' || query AS path_expression FROM split WHERE query <> ''
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE match_pq AS
+            SELECT url, host, pq FROM match_pq WHERE NOT ({_NEEDS_PYTHON_PATH})
             UNION ALL
-            SELECT url, host, path FROM split
-            UNION ALL
-            SELECT url, host,
-                   unnest([array_to_string(segments[:position], '/') || '/' FOR position IN range(1, len(segments))])
-            FROM (SELECT url, host, string_split(path, '/') AS segments FROM split)
-        );
+            SELECT m.url, m.host, p.pq FROM match_pq AS m JOIN python_paths AS p USING (url) WHERE p.pq IS NOT NULL
+            """
+        )
+        con.unregister("python_paths")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE match_split AS
+        SELECT url, host, split_part(pq, '?', 1) AS path,
+               CASE WHEN contains(pq, '?') THEN pq[strpos(pq, '?') + 1:] ELSE '' END AS query
+        FROM match_pq;
 
-        CREATE OR REPLACE TEMP TABLE match_url_expressions AS
-        SELECT DISTINCT p.url, s.suffix || p.path_expression AS url_expression
-        FROM match_paths AS p JOIN match_candidate_suffixes AS s USING (host);
+        -- each URL names its path with its query, its path, and every prefix of it ending in '/'; the prefixes
+        -- are those of its directory, which many URLs share: expand each distinct directory once
+        CREATE OR REPLACE TEMP TABLE host_paths AS
+        WITH directories AS (
+            SELECT DISTINCT host, path[:strpos(path, '/') + length(path) - strpos(reverse(path), '/')] AS directory
+            FROM match_split
+        )
+        SELECT host, path || '?' || query AS path_expression FROM match_split WHERE query <> ''
+        UNION
+        SELECT host, path FROM match_split
+        UNION
+        SELECT host, unnest([array_to_string(segments[:position], '/') || '/' FOR position IN range(1, len(segments))])
+        FROM (SELECT host, string_split(directory, '/') AS segments FROM directories);
         """
     )
-    con.unregister("python_paths")
 
 
-def _hash_hits(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """One SELECT per (algorithm, digest length) of the hashed entries: full hashes and hash prefixes."""
+def _hash_targets(con: duckdb.DuckDBPyConnection) -> None:
+    """match_targets: the expressions of the store that a hashed entry names (full digest or prefix).
+
+    Each distinct expression is hashed once. Like Safe Browsing, a top-level domain alone (`test/...`) is
+    not hashed; every other parent domain is.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE match_expressions AS
+        SELECT DISTINCT s.suffix || p.path_expression AS expression
+        FROM host_paths AS p JOIN match_suffixes AS s USING (host)
+        WHERE s.whole_host OR contains(s.suffix, '.')
+        """
+    )
     shapes = con.execute(
         "SELECT DISTINCT hash_algorithm, length(expression) FROM match_entries WHERE entry_kind = 'hash'"
     ).fetchall()
-    selects = []
-    for algorithm, length in shapes:
-        function = HASH_FUNCTIONS[algorithm]
-        digest = f"{function}(x.url_expression)"
-        if length != FULL_HASH_HEX[algorithm]:
-            digest = f"left({digest}, {int(length)})"
-        selects.append(
+    for algorithm in sorted({algorithm for algorithm, _ in shapes}):
+        # each expression hashed once per algorithm; full digests and prefixes of every length join on it
+        con.execute(
             f"""
-            SELECT x.url, e.*, x.url_expression
-            FROM match_url_expressions AS x
-            JOIN match_entries AS e
-              ON e.entry_kind = 'hash' AND e.hash_algorithm = '{algorithm}' AND length(e.expression) = {int(length)}
-             AND e.expression = {digest}
+            CREATE OR REPLACE TEMP TABLE match_digests AS
+            SELECT expression, {HASH_FUNCTIONS[algorithm]}(expression) AS digest FROM match_expressions
             """
         )
-    return selects
+        for shape_algorithm, length in shapes:
+            if shape_algorithm != algorithm:
+                continue
+            digest = "digest" if length == FULL_HASH_HEX[algorithm] else f"left(digest, {int(length)})"
+            con.execute(
+                f"""
+                INSERT INTO match_targets
+                SELECT e.entry_id, x.expression
+                FROM (SELECT expression, {digest} AS digest FROM match_digests) AS x
+                JOIN (SELECT entry_id, expression FROM match_entries
+                      WHERE entry_kind = 'hash' AND hash_algorithm = '{algorithm}'
+                        AND length(expression) = {int(length)}) AS e
+                  ON e.expression = x.digest
+                """
+            )
+
+
+def _path_hits() -> str:
+    """Matches of the path-level targets (URL entries, hashed expressions): a target expression `suffix/path`
+    hits each URL on a host under `suffix` whose path expressions include `path` (the URL's path with or
+    without its query, or a directory prefix of it)."""
+    return """
+    SELECT u.url, e.*, t.url_expression
+    FROM (
+        SELECT entry_id, url_expression, split_part(url_expression, '/', 1) AS suffix,
+               url_expression[strpos(url_expression, '/'):] AS path_expression
+        FROM match_targets
+    ) AS t
+    JOIN match_entries AS e USING (entry_id)
+    JOIN match_suffixes AS s ON s.suffix = t.suffix
+    JOIN host_paths AS h ON h.host = s.host AND h.path_expression = t.path_expression
+    JOIN match_split AS u
+      ON u.host = s.host
+     AND (u.path = t.path_expression OR u.path || '?' || u.query = t.path_expression
+          OR (ends_with(t.path_expression, '/') AND starts_with(u.path, t.path_expression)))
+    WHERE s.whole_host OR e.entry_kind <> 'hash' OR contains(s.suffix, '.')
+    """
 
 
 def _run_kernel(con: duckdb.DuckDBPyConnection) -> None:
@@ -214,23 +261,24 @@ def _run_kernel(con: duckdb.DuckDBPyConnection) -> None:
     if "cidr" in kinds:
         selects.append(_CIDR_HITS)
     if kinds & {"url", "hash"}:
-        if "hash" in kinds:
-            suffix_filter = "true"  # a hashed expression may name any host suffix and path
-        else:
-            suffix_filter = (
-                "suffix IN (SELECT DISTINCT split_part(expression, '/', 1) FROM match_entries WHERE entry_kind = 'url')"
-            )
-        _build_path_expressions(con, suffix_filter)
+        con.execute("CREATE OR REPLACE TEMP TABLE match_targets (entry_id BIGINT, url_expression VARCHAR)")
         if "url" in kinds:
-            selects.append(
-                """
-                SELECT x.url, e.*, x.url_expression
-                FROM match_url_expressions AS x
-                JOIN match_entries AS e ON e.entry_kind = 'url' AND e.expression = x.url_expression
-                """
+            con.execute(
+                "INSERT INTO match_targets SELECT entry_id, expression FROM match_entries WHERE entry_kind = 'url'"
             )
         if "hash" in kinds:
-            selects.extend(_hash_hits(con))
+            _build_host_paths(con, "true")  # a hashed expression may name any host and path
+            _hash_targets(con)
+        else:  # only the hosts under a URL entry's host
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE match_path_hosts AS
+                SELECT DISTINCT host FROM match_suffixes
+                WHERE suffix IN (SELECT split_part(url_expression, '/', 1) FROM match_targets)
+                """
+            )
+            _build_host_paths(con, "host IN (SELECT host FROM match_path_hosts)")
+        selects.append(_path_hits())
     for hits in selects:
         con.execute(_INSERT_MATCHES.format(hits=hits))
 
@@ -240,8 +288,8 @@ def _load_entries(con: duckdb.DuckDBPyConnection, where: str, parameters: dict |
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE match_entries AS
-        SELECT e.version_id, current.list_name, lists.category, e.entry, e.entry_kind, e.expression,
-               e.subdomains, e.hash_algorithm, e.ip_low, e.ip_high, e.line_no,
+        SELECT row_number() OVER () AS entry_id, e.version_id, current.list_name, lists.category, e.entry,
+               e.entry_kind, e.expression, e.subdomains, e.hash_algorithm, e.ip_low, e.ip_high, e.line_no,
                CASE WHEN lists.list_type = 'allow' OR e.exception THEN 'allow' ELSE 'block' END AS effect
         FROM list_entries AS e
         JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
@@ -311,21 +359,53 @@ def _pending_sources(con: duckdb.DuckDBPyConnection, snapshot: str, list_name: s
     ]
 
 
-def _urls_of_sources(con: duckdb.DuckDBPyConnection, source_ids: Iterable[int]) -> None:
-    """match_urls: the distinct URLs (with host) of the documents and links of the given files."""
+def _urls_of_sources(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int], list_names: Sequence[str]) -> None:
+    """match_urls: the URLs of the given files that the lists have not matched yet.
+
+    Each URL remembers the file that first recorded it (files commit in order), so the URLs a file added
+    are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have not
+    matched either (another snapshot's, not matched yet) is found through the links of these files; URLs
+    first recorded by a file already matched carry their matches already (matches are per URL).
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE match_urls AS
+        SELECT url, host FROM urls WHERE first_source IN (SELECT unnest($sources))
+        """,
+        {"sources": list(source_ids)},
+    )
+    others = [
+        row[0]
+        for row in con.execute(
+            """
+            SELECT source_id FROM sources
+            WHERE status IN ('done', 'partial') AND source_id NOT IN (SELECT unnest($sources))
+              AND source_id NOT IN (
+                  SELECT source_id FROM matched_sources WHERE list_name IN (SELECT unnest($names))
+                  GROUP BY source_id HAVING count(DISTINCT list_name) = len($names)
+              )
+            """,
+            {"sources": list(source_ids), "names": list(list_names)},
+        ).fetchall()
+    ]
+    unattributed = con.execute("SELECT count(*) FROM urls WHERE first_source IS NULL").fetchone()[0]
+    if not others and not unattributed:
+        return
     ranges = " OR ".join(
         f"doc_id BETWEEN {source_id << 32} AND {((source_id + 1) << 32) - 1}" for source_id in source_ids
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE match_urls AS
+        INSERT INTO match_urls
         SELECT urls.url, urls.host FROM urls
-        WHERE urls.url IN (
-            SELECT url FROM documents WHERE ({ranges}) AND url IS NOT NULL
-            UNION
-            SELECT url FROM links WHERE ({ranges}) AND url IS NOT NULL
-        )
-        """
+        WHERE (urls.first_source IS NULL OR urls.first_source IN (SELECT unnest($others)))
+          AND urls.url IN (
+              SELECT url FROM documents WHERE ({ranges}) AND url IS NOT NULL
+              UNION
+              SELECT url FROM links WHERE ({ranges}) AND url IS NOT NULL
+          )
+        """,
+        {"others": others},
     )
 
 
@@ -356,7 +436,7 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
             if pending:
                 groups.setdefault(pending, []).append(list_name)
         for source_ids, names in groups.items():
-            _urls_of_sources(con, source_ids)
+            _urls_of_sources(con, source_ids, names)
             con.execute(
                 """
                 DELETE FROM url_matches

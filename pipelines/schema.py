@@ -164,6 +164,9 @@ MIGRATIONS: list[Migration] = [
         " entries as expressions; incremental matching state",
         """
         ALTER TABLE urls ADD COLUMN registered_domain_private VARCHAR;  -- under private-section suffixes too
+        -- the file that first recorded the URL (files commit in source order): matching a file's new URLs
+        -- is matching the URLs it first recorded; NULL for URLs recorded before version 2
+        ALTER TABLE urls ADD COLUMN first_source INTEGER;
         ALTER TABLE hosts ADD COLUMN registered_domain_private VARCHAR;
 
         ALTER TABLE lists ADD COLUMN source_url VARCHAR;       -- where `update` fetches new versions from

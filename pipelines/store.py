@@ -128,15 +128,17 @@ def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
 
 
-def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str) -> None:
-    """Add the staged distinct URLs (with host and registered domain) and hosts not yet recorded."""
+def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str, source_id: int) -> None:
+    """Add the staged distinct URLs (with host and registered domain) and hosts not yet recorded; the URLs
+    remember `source_id` as the file that first recorded them."""
     files = sql_string_list([staged_urls])
     con.execute(
         f"""
         INSERT INTO urls BY NAME
-        SELECT * FROM read_parquet({files}) AS staged
+        SELECT *, $source_id AS first_source FROM read_parquet({files}) AS staged
         WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
-        """
+        """,
+        {"source_id": source_id},
     )
     con.execute(
         f"""
@@ -180,7 +182,7 @@ def commit_source(
         if "links" in staged:
             con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({sql_string_list([staged['links']])})")
         if "urls" in staged:
-            _record_new_urls(con, staged["urls"])
+            _record_new_urls(con, staged["urls"], source_id)
         con.execute(
             """
             UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,

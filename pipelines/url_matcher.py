@@ -92,12 +92,13 @@ class UrlMatcher:
                     found.append(Hit(entry, f"{suffix}/"))
         if self._urls or self._hashes:
             paths = path_prefixes(canonical.path, canonical.query)
-            expressions = [suffix + path for suffix in suffixes for path in paths]
-            for expression in expressions:
+            for expression in (suffix + path for suffix in suffixes for path in paths):
                 for entry in self._urls.get(expression, ()):
                     found.append(Hit(entry, expression))
+            # like Safe Browsing, a top-level domain alone is not hashed
+            hashed = [suffix + path for suffix in suffixes if suffix is suffixes[0] or "." in suffix for path in paths]
             for (algorithm, length), table in self._hashes.items():
-                for expression in expressions:
+                for expression in hashed:
                     digest = hashlib.new(algorithm, expression.encode("utf-8")).hexdigest()[:length]
                     for entry in table.get(digest, ()):
                         found.append(Hit(entry, expression))

@@ -281,3 +281,26 @@ def test_unknown_snapshot_is_a_clear_error(store):
     con, *_ = store
     with pytest.raises(UnknownSnapshot, match="no snapshot 'nope' \\(known: S\\)"):
         match_snapshot(con, "nope")
+
+
+def test_a_url_first_seen_in_an_unmatched_snapshot_is_still_matched(tmp_path):
+    """Snapshot T is matched before S, although S's file recorded T's listed URL first."""
+    first, second = tmp_path / "s.warc.gz", tmp_path / "t.warc.gz"
+    link = b"<a href='http://bad.test/shared'>x</a>"
+    write_warc(first, [response_record("https://s.example.org/", link)], gzipped=True)
+    write_warc(
+        second, [response_record("https://t.example.org/", link + b"<a href='http://ok.test/'>y</a>")], gzipped=True
+    )
+    db_path = tmp_path / "db.duckdb"
+    ingest(db_path, "S", [first], workers=1, show_progress=False)
+    ingest(db_path, "T", [second], workers=1, show_progress=False)
+    listing = tmp_path / "l.txt"
+    listing.write_text("bad.test\n")
+    con = open_store(db_path)
+    load(con, "l", listing, "domains")
+    assert con.execute("SELECT first_source FROM urls WHERE url = 'http://bad.test/shared'").fetchone() == (1,)
+    summary = match_snapshot(con, "T")
+    assert summary.links_flagged == 1
+    assert match_snapshot(con, "S").links_flagged == 1
+    assert con.execute("SELECT count(*) FROM url_matches WHERE url = 'http://bad.test/shared'").fetchone() == (1,)
+    con.close()
