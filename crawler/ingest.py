@@ -154,8 +154,11 @@ class _ReaderPool:
             bar.update(self.counter.value - reported)
             reported = self.counter.value
             while next_index < len(futures) and futures[next_index].done():
-                yield futures[next_index].result()
+                result = futures[next_index].result()
                 next_index += 1
+                bar.update(self.counter.value - reported)
+                reported = self.counter.value
+                yield result
 
     def close(self) -> None:
         self.executor.shutdown(cancel_futures=True)
