@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "match-data"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SEED = 20261125
 SNAPSHOT = "BENCH-MATCH"
 TLDS = ("test", "example", "invalid", "example.org", "example.com", "example.net")
@@ -130,8 +130,10 @@ def generate(folder: Path, shape: dict) -> None:
     con.execute(
         r"""
         INSERT INTO urls BY NAME
-        SELECT url, regexp_extract(url, '^https://([^/]*)', 1) AS host
-        FROM (SELECT url FROM links UNION SELECT url FROM documents)
+        SELECT url, regexp_extract(url, '^https://([^/]*)', 1) AS host, min(source) AS first_source
+        FROM (SELECT url, (doc_id >> 32)::INTEGER AS source FROM links
+              UNION ALL SELECT url, source_id FROM documents)
+        GROUP BY url
         """
     )
     con.execute("INSERT INTO hosts BY NAME SELECT DISTINCT host FROM urls")

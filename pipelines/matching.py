@@ -13,15 +13,16 @@ entries it dropped are deleted and the rest are relabelled with the new version.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
+from pipelines import compiled_matcher
 from pipelines.canonical import canonicalize
 from pipelines.lists import CURRENT_VERSIONS_SQL
-from pipelines.removals import removal_query
 
 HASH_FUNCTIONS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 FULL_HASH_HEX = {"sha256": 64, "sha1": 40, "md5": 32}
@@ -249,10 +250,49 @@ def _path_hits() -> str:
     """
 
 
+KERNEL_ENVIRONMENT_VARIABLE = "LINKSWEEP_MATCH_KERNEL"  # "sql" forces the SQL kernel (tests, comparisons)
+
+
+def kernel_for(kinds: set[str]) -> str:
+    """`compiled` when the C inner loop is built (and can hash, if hashed entries are matched), else `sql`."""
+    if os.environ.get(KERNEL_ENVIRONMENT_VARIABLE, "").lower() == "sql":
+        return "sql"
+    return "compiled" if compiled_matcher.available(needs_hashes="hash" in kinds) else "sql"
+
+
+def _run_compiled_kernel(con: duckdb.DuckDBPyConnection) -> None:
+    matcher = compiled_matcher.CompiledMatcher(con)
+    urls = con.sql("SELECT url FROM match_urls WHERE url IS NOT NULL").to_arrow_table().column("url")
+    if not (pa.types.is_string(urls.type) or pa.types.is_large_string(urls.type)):
+        urls = urls.cast(pa.large_string())
+    # one array: `take` over many chunks costs five times more
+    urls = urls.combine_chunks() if urls.nbytes < (1 << 31) else urls.cast(pa.large_string()).combine_chunks()
+    hits = matcher.match(urls)
+    con.register(
+        "compiled_hits",
+        pa.table({"url": urls.take(hits.rows), "group_id": hits.groups, "url_expression": hits.url_expressions}),
+    )
+    # the C loop reports each (URL, entry, expression) once: no DISTINCT needed here
+    con.execute(
+        _INSERT_MATCHES.replace("SELECT DISTINCT", "SELECT").format(
+            hits="""
+            SELECT h.url, e.*, h.url_expression
+            FROM compiled_hits AS h
+            JOIN match_group_entries AS g USING (group_id)
+            JOIN match_entries AS e USING (entry_id)
+            """
+        )
+    )
+    con.unregister("compiled_hits")
+
+
 def _run_kernel(con: duckdb.DuckDBPyConnection) -> None:
     """Insert the static matches of match_entries over match_urls into url_matches."""
     kinds = {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
     if not kinds:
+        return
+    if kernel_for(kinds) == "compiled":
+        _run_compiled_kernel(con)
         return
     con.execute(_HOSTS_SQL)
     selects = []
@@ -470,11 +510,30 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
 def _summary(
     con: duckdb.DuckDBPyConnection, snapshot: str, checked: int, updated: tuple[str, ...], files: int
 ) -> MatchSummary:
+    """Counts of the removal list (see pipelines/removals.py), computed without building its rows."""
     counts = con.execute(
         f"""
-        SELECT count(*) FILTER (WHERE action = 'drop_document'), count(*) FILTER (WHERE action = 'strip_link'),
-               count(DISTINCT coalesce(nullif(link_url, ''), document_url))
-        FROM ({removal_query()}) AS removals
+        WITH current_matches AS (
+            SELECT url, effect FROM url_matches JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
+        ),
+        listed AS (
+            SELECT DISTINCT url FROM current_matches
+            WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
+        ),
+        snapshot_sources AS (SELECT source_id FROM sources WHERE snapshot = $snapshot),
+        dropped AS (
+            SELECT doc_id FROM documents
+            WHERE snapshot = $snapshot AND url IN (SELECT url FROM listed)
+        ),
+        stripped AS (
+            SELECT DISTINCT links.doc_id, links.url FROM links
+            WHERE (links.doc_id >> 32)::INTEGER IN (SELECT source_id FROM snapshot_sources)
+              AND links.url IN (SELECT url FROM listed)
+              AND links.doc_id NOT IN (SELECT doc_id FROM dropped)
+        )
+        SELECT (SELECT count(*) FROM dropped), (SELECT count(*) FROM stripped),
+               (SELECT count(*) FROM (SELECT url FROM stripped UNION SELECT url FROM documents
+                                      WHERE doc_id IN (SELECT doc_id FROM dropped)))
         """,
         {"snapshot": snapshot},
     ).fetchone()

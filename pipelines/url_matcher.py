@@ -35,6 +35,7 @@ class MatcherEntry:
     ip_low: int | None = None
     ip_high: int | None = None
     line_no: int = 0
+    entry_id: int = 0  # the row of the bulk matcher's entry table it came from (0 when not from one)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,3 +20,15 @@ def realdata() -> Path:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "db" / "linksweep.duckdb"
+
+
+@pytest.fixture(params=["sql", "compiled"])
+def match_kernel(request, monkeypatch) -> str:
+    """Run a matching test with each bulk kernel: the SQL one and the compiled inner loop (when built)."""
+    from pipelines import compiled_matcher
+    from pipelines.matching import KERNEL_ENVIRONMENT_VARIABLE
+
+    if request.param == "compiled" and not compiled_matcher.available():
+        pytest.skip("pipelines._fastmatch is not built (no C compiler at install time)")
+    monkeypatch.setenv(KERNEL_ENVIRONMENT_VARIABLE, request.param)
+    return request.param

@@ -179,14 +179,18 @@ def random_corpus_urls(rng: random.Random, hosts: list[str]) -> list[str]:
     return urls
 
 
-def test_bulk_and_in_memory_matchers_agree(tmp_path):
+def test_bulk_and_in_memory_matchers_agree(tmp_path, match_kernel):
     rng = random.Random(20261125)
     hosts = [f"h{n}.example.org" for n in range(30)] + [f"s{n}.test" for n in range(30)]
     hosts += [f"198.51.100.{n}" for n in range(10)] + ["[2001:db8::7]"]
     urls = random_corpus_urls(rng, hosts)
     page = "".join(f"<a href='{url}'>x</a>" for url in urls).encode()
     corpus = tmp_path / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
+    write_warc(
+        corpus,
+        [response_record("https://page.example.net/", page), response_record("https://page.example.org/", page)],
+        gzipped=True,
+    )
     db = tmp_path / "db.duckdb"
     ingest(db, "S", [corpus], workers=1, show_progress=False)
     con = open_store(db)
@@ -221,7 +225,16 @@ def test_bulk_and_in_memory_matchers_agree(tmp_path):
     ]:
         parsed = normalize_list(parse_list_file(lists / f"{name}.txt", list_format))
         add_list_version(con, name, parsed, ListSettings(list_type=list_type, list_format=list_format))
-    match_snapshot(con, "S")
+    summary = match_snapshot(con, "S")
+    from pipelines.removals import removal_query
+
+    removals = con.execute(
+        f"SELECT count(*) FILTER (WHERE action = 'drop_document'), count(*) FILTER (WHERE action = 'strip_link')"
+        f" FROM ({removal_query()})",
+        {"snapshot": "S"},
+    ).fetchone()
+    assert (summary.documents_flagged, summary.links_flagged) == removals  # the summary counts the removal list
+    assert summary.documents_flagged == 1 and summary.links_flagged > 100
     bulk = set(con.execute("SELECT url, list_name, rule_expression, expression, effect FROM url_matches").fetchall())
     matcher = UrlMatcher.from_store(con)
     in_memory = {

@@ -17,6 +17,11 @@ from pipelines.matching import UnknownSnapshot, match_snapshot
 from pipelines.store import open_store
 
 
+@pytest.fixture(autouse=True)
+def _each_kernel(match_kernel):
+    """Every test here runs with the SQL kernel and with the compiled one."""
+
+
 def load(con, name: str, path: Path, list_format: str = "auto", **settings) -> int:
     subdomains = settings.pop("subdomains", False)
     parsed = normalize_list(parse_list_file(path, list_format, subdomains=subdomains))
