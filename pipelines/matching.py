@@ -399,8 +399,11 @@ def _pending_sources(con: duckdb.DuckDBPyConnection, snapshot: str, list_name: s
     ]
 
 
-def _urls_of_sources(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int], list_names: Sequence[str]) -> None:
-    """match_urls: the URLs of the given files that the lists have not matched yet.
+def _urls_of_sources(
+    con: duckdb.DuckDBPyConnection, source_ids: Sequence[int], list_names: Sequence[str], with_host: bool = True
+) -> None:
+    """match_urls: the URLs of the given files that the lists have not matched yet (with their host for the
+    SQL kernel; the compiled one reads hosts from the URLs).
 
     Each URL remembers the file that first recorded it (files commit in order), so the URLs a file added
     are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have not
@@ -408,9 +411,9 @@ def _urls_of_sources(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int], 
     first recorded by a file already matched carry their matches already (matches are per URL).
     """
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE match_urls AS
-        SELECT url, host FROM urls WHERE first_source IN (SELECT unnest($sources))
+        SELECT url{", host" if with_host else ""} FROM urls WHERE first_source IN (SELECT unnest($sources))
         """,
         {"sources": list(source_ids)},
     )
@@ -437,7 +440,7 @@ def _urls_of_sources(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int], 
     con.execute(
         f"""
         INSERT INTO match_urls
-        SELECT urls.url, urls.host FROM urls
+        SELECT urls.url{", urls.host" if with_host else ""} FROM urls
         WHERE (urls.first_source IS NULL OR urls.first_source IN (SELECT unnest($others)))
           AND urls.url IN (
               SELECT url FROM documents WHERE ({ranges}) AND url IS NOT NULL
@@ -476,7 +479,9 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
             if pending:
                 groups.setdefault(pending, []).append(list_name)
         for source_ids, names in groups.items():
-            _urls_of_sources(con, source_ids, names)
+            _load_entries(con, "current.list_name IN (SELECT unnest($names))", {"names": names})
+            kinds = {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
+            _urls_of_sources(con, source_ids, names, with_host=kernel_for(kinds) == "sql")
             con.execute(
                 """
                 DELETE FROM url_matches
@@ -485,7 +490,6 @@ def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummar
                 """,
                 {"names": names},
             )
-            _load_entries(con, "current.list_name IN (SELECT unnest($names))", {"names": names})
             _run_kernel(con)
             checked_urls = max(checked_urls, con.execute("SELECT count(*) FROM match_urls").fetchone()[0])
             matched_files.update(source_ids)
