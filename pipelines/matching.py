@@ -13,8 +13,9 @@ entries it dropped are deleted and the rest are relabelled with the new version.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -452,9 +453,29 @@ def _urls_of_sources(
     )
 
 
+# DuckDB memory while matching: a bound, beyond which joins and aggregations spill to disk (the default is
+# 80% of the machine's memory)
+MATCH_MEMORY_LIMIT = "2GB"
+
+
+@contextlib.contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
 def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:
     """Bring the static matches of `snapshot`'s URLs up to date with the current version of every list."""
     require_snapshot(con, snapshot)
+    with _memory_limit(con, MATCH_MEMORY_LIMIT):
+        return _match_snapshot(con, snapshot)
+
+
+def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:
     lists = con.execute(
         f"""
         SELECT current.list_name, current.version_id, state.version_id
