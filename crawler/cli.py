@@ -67,8 +67,10 @@ def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
 
 BLOCKLIST = list_group("block")
 ALLOWLIST = list_group("allow")
+WATCHLIST = list_group("watch")  # lists that select links (e.g. URL shorteners for --only-hosts-in), never flag
 main.add_command(BLOCKLIST)
 main.add_command(ALLOWLIST)
+main.add_command(WATCHLIST)
 
 
 @main.command()
@@ -87,6 +89,92 @@ def match(ctx, snapshot) -> None:
         _fail(str(error), 2)
     finally:
         con.close()
+    click.echo(summary.line())
+
+
+@main.command()
+@click.option("--snapshot", required=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Resolve at most N links.")
+@click.option(
+    "--recheck-after",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Days before a resolved link is resolved again.",
+)
+@click.option("--only-hosts-in", default=None, help="Only links on hosts a list names (e.g. a shortener watchlist).")
+@click.option(
+    "--allow-network",
+    multiple=True,
+    help="Allow connecting to this CIDR though it is private/loopback/... (repeatable); refused by default.",
+)
+@click.option("--hash-content", is_flag=True, help="Hash fetched bodies (MD5, SHA-1, SHA-256, PDQ for images).")
+@click.option("--max-content-bytes", type=click.IntRange(min=1), default=10 * 1024 * 1024, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--per-host", type=click.IntRange(min=1), default=2, show_default=True, help="Concurrent requests per host."
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Seconds per request.")
+@click.option("--obey-robots", is_flag=True, help="Obey robots.txt (see docs/crawl.md for the trade-off).")
+@click.option("--user-agent", default=None, help="User-Agent with a contact URL (default: linksweep's).")
+@click.option("--set", "extra", multiple=True, help="Any Scrapy setting, NAME=VALUE (repeatable).")
+@click.pass_context
+def crawl(
+    ctx,
+    snapshot,
+    limit,
+    recheck_after,
+    only_hosts_in,
+    allow_network,
+    hash_content,
+    max_content_bytes,
+    concurrency,
+    per_host,
+    timeout,
+    obey_robots,
+    user_agent,
+    extra,
+) -> None:
+    """Resolve the snapshot's unflagged links (redirects, meta refresh), judging every hop before fetching it."""
+    from crawler.crawl import run_crawl
+    from pipelines.crawl_queue import UnknownWatchList
+    from pipelines.matching import require_snapshot
+
+    db_path = _db(ctx)
+    con = open_store(db_path, wait_seconds=30)
+    try:
+        require_snapshot(con, snapshot)
+    except UnknownSnapshot as error:
+        _fail(str(error), 2)
+    finally:
+        con.close()
+    settings = {
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": per_host,
+        "DOWNLOAD_MAXSIZE": max_content_bytes,
+        "DOWNLOAD_TIMEOUT": timeout,
+        "ROBOTSTXT_OBEY": obey_robots,
+    }
+    if user_agent:
+        settings["USER_AGENT"] = user_agent
+    for assignment in extra:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            _fail(f"--set {assignment!r}: expected NAME=VALUE", 2)
+        settings[name.strip()] = value
+    try:
+        summary = run_crawl(
+            db_path,
+            snapshot,
+            settings=settings,
+            limit=limit,
+            recheck_after=recheck_after,
+            only_hosts_in=only_hosts_in,
+            allow_network=list(allow_network),
+            hash_content=hash_content,
+        )
+    except (UnknownWatchList, ValueError) as error:
+        _fail(str(error), 2)
     click.echo(summary.line())
 
 

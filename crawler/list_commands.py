@@ -134,7 +134,11 @@ def _size_of(path: Path) -> int:
 def list_group(list_type: str) -> click.Group:
     """The command group for one kind of list (`block` or `allow`)."""
     noun = f"{list_type}list"
-    effect = "flag what they match" if list_type == "block" else "override every blocklist for what they match"
+    effect = {
+        "block": "flag what they match",
+        "allow": "override every blocklist for what they match",
+        "watch": "select links for `crawl --only-hosts-in`, and flag nothing",
+    }[list_type]
 
     @click.group(name=noun, help=f"Load, update and inspect {noun}s (versioned; entries {effect}).")
     def group() -> None:

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from pipelines.list_entries import EmptyList, NormalizedList
 
-LIST_TYPES = ("block", "allow")
+LIST_TYPES = ("block", "allow", "watch")  # watch lists select links to crawl and never flag
 
 # Details of rejected and unsupported lines kept per version (all are counted).
 KEPT_REJECTS = 10_000

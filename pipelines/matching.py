@@ -335,7 +335,7 @@ def _load_entries(con: duckdb.DuckDBPyConnection, where: str, parameters: dict |
         FROM list_entries AS e
         JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
         JOIN lists ON lists.name = current.list_name
-        WHERE {where}
+        WHERE lists.list_type IN ('block', 'allow') AND ({where})
         """,
         parameters or {},
     )
@@ -480,6 +480,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
         f"""
         SELECT current.list_name, current.version_id, state.version_id
         FROM ({CURRENT_VERSIONS_SQL}) AS current
+        JOIN lists ON lists.name = current.list_name AND lists.list_type IN ('block', 'allow')  -- not watch lists
         LEFT JOIN match_state AS state USING (list_name)
         ORDER BY current.list_name
         """

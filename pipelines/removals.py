@@ -19,6 +19,7 @@ REMOVAL_COLUMNS = (
     "record_offset",
     "link_kinds",
     "link_raw_url",
+    "evidence",
 )
 
 
@@ -38,7 +39,8 @@ def removal_query() -> str:
                string_agg(DISTINCT list_name || coalesce(' (' || category || ')', ''), '; ') AS reason,
                string_agg(DISTINCT matched_rule, '; ') AS matched_rule,
                string_agg(DISTINCT detected_via, '; ') AS detected_via,
-               string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions
+               string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions,
+               string_agg(DISTINCT evidence, '; ') AS evidence
         FROM current_matches
         -- an allowlist entry (or an @@ exception) overrides every blocklist
         WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
@@ -50,7 +52,8 @@ def removal_query() -> str:
         WHERE documents.snapshot = $snapshot
     ),
     dropped AS (
-        SELECT snapshot_documents.*, listed.reason, listed.matched_rule, listed.detected_via, listed.list_versions
+        SELECT snapshot_documents.*, listed.reason, listed.matched_rule, listed.detected_via, listed.list_versions,
+               listed.evidence
         FROM snapshot_documents JOIN listed USING (url)
     ),
     stripped AS (
@@ -65,13 +68,13 @@ def removal_query() -> str:
     )
     SELECT snapshot, source_file, record_id, target_uri AS document_url, '' AS link_url,
            'drop_document' AS action, reason, matched_rule, detected_via, list_versions,
-           record_offset, NULL AS link_kinds, NULL AS link_raw_url, source_id, record_no
+           record_offset, NULL AS link_kinds, NULL AS link_raw_url, evidence, source_id, record_no
     FROM dropped
     UNION ALL
     SELECT documents.snapshot, documents.source_file, documents.record_id, documents.target_uri,
            stripped.link_url, 'strip_link', listed.reason, listed.matched_rule, listed.detected_via,
            listed.list_versions, documents.record_offset, stripped.link_kinds, stripped.link_raw_url,
-           documents.source_id, documents.record_no
+           listed.evidence, documents.source_id, documents.record_no
     FROM stripped
     JOIN snapshot_documents AS documents USING (doc_id)
     JOIN listed ON listed.url = stripped.link_url

@@ -220,6 +220,51 @@ MIGRATIONS: list[Migration] = [
         """,
         backfill=_backfill_private_domains,
     ),
+    Migration(
+        3,
+        "resolver crawl: results per link with the hop chain and content hashes, hash-service checks, match evidence",
+        """
+        -- one row per link resolved by `linksweep crawl` (its latest resolution)
+        CREATE TABLE crawl_results (
+            url             VARCHAR NOT NULL,   -- the link (first hop)
+            crawl_id        VARCHAR NOT NULL,   -- the run that resolved it
+            outcome         VARCHAR NOT NULL,   -- resolved, flagged (a hop is listed: never requested),
+                                                -- refused (address policy), error
+            final_url       VARCHAR,
+            hops            STRUCT(url VARCHAR, status INTEGER, via VARCHAR, peer_ip VARCHAR)[],
+            status          INTEGER,            -- HTTP status of the last response
+            content_type    VARCHAR,
+            content_length  BIGINT,             -- bytes received (bodies are hashed in memory, never stored)
+            peer_ip         VARCHAR,            -- the address the last response came from
+            error_class     VARCHAR,            -- timeout, dns, refused-address, flagged-hop, too-large, ...
+            error           VARCHAR,
+            md5             VARCHAR,
+            sha1            VARCHAR,
+            sha256          VARCHAR,
+            pdq             VARCHAR,
+            pdq_quality     INTEGER,
+            fetched_at      TIMESTAMP NOT NULL,
+            seconds         DOUBLE
+        );
+
+        -- lookups of content hashes in hash services; `unchecked` rows are retried by the next crawl
+        CREATE TABLE hash_checks (
+            url          VARCHAR NOT NULL,
+            service      VARCHAR NOT NULL,
+            signal_type  VARCHAR NOT NULL,
+            signal       VARCHAR NOT NULL,
+            status       VARCHAR NOT NULL,   -- match, no_match, unchecked (service down: never taken as clean)
+            content_id   VARCHAR,
+            bank         VARCHAR,
+            distance     INTEGER,
+            error        VARCHAR,
+            checked_at   TIMESTAMP NOT NULL
+        );
+
+        -- why a match holds beyond the entry: the redirect chain, or the content hash and its distance (JSON)
+        ALTER TABLE url_matches ADD COLUMN evidence VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

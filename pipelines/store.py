@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +42,27 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
-def open_store(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the database at `path`, created and migrated to the current schema if needed."""
-    if read_only:
-        if not path.exists():
-            raise FileNotFoundError(f"no linksweep database at {path} (run `linksweep ingest` first)")
-        return _connect(path, read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = _connect(path, read_only=False)
-    migrate(connection)
+def open_store(path: Path, read_only: bool = False, wait_seconds: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """A connection to the database at `path`, created and migrated to the current schema if needed.
+
+    DuckDB lets one process write at a time; while another holds the file (a crawl merging its results, say),
+    this waits up to `wait_seconds` for it before raising StoreLocked.
+    """
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no linksweep database at {path} (run `linksweep ingest` first)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            connection = _connect(path, read_only=read_only)
+            break
+        except StoreLocked:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+    if not read_only:
+        migrate(connection)
     return connection
 
 

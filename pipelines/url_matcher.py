@@ -76,6 +76,7 @@ class UrlMatcher:
             FROM list_entries AS e
             JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
             JOIN lists ON lists.name = current.list_name
+            WHERE lists.list_type IN ('block', 'allow')  -- watch lists select links, they flag nothing
             """
         ).fetchall()
         return cls(MatcherEntry(*row) for row in rows)

@@ -1,0 +1,277 @@
+"""The `resolve` spider: follows each link of a snapshot to where it really leads, one judged hop at a time.
+
+Redirects (HTTP 3xx, the Refresh header, `<meta http-equiv=refresh>`) are followed here rather than by
+Scrapy's redirect middlewares, so that every hop is a new request the guard judges before it is fetched.
+Bodies stay in memory: hashed when asked, then dropped with the response.
+
+    scrapy crawl resolve -a snapshot=NAME [-a db=PATH] [-a limit=N] [-a recheck_after=DAYS]
+                         [-a only_hosts_in=LIST] [-a allow_network=CIDR,CIDR] [-a hash_content=1]
+
+`linksweep crawl` runs the same spider with the same arguments.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import scrapy
+from scrapy.http import Response, TextResponse
+from selectolax.lexbor import LexborHTMLParser
+from twisted.python.failure import Failure
+
+from crawler.guard import CrawlGuard, FlaggedHop, RefusedAddress, RefusedResolution, active_guard, install_guard
+from pipelines.crawl_queue import DEFAULT_RECHECK_DAYS, write_crawl_queue
+from pipelines.crawl_store import crawl_staging, evidence_json, merge_into_store
+from pipelines.network_policy import NetworkPolicy
+from pipelines.store import open_store, resolve_db_path
+from pipelines.url_matcher import Hit, UrlMatcher
+from pipelines.urls import resolve
+
+MAX_HOPS = 10
+_REFRESH_SELECTOR = "meta[http-equiv]"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def refresh_target(response: Response) -> str | None:
+    """Where a Refresh header or a `<meta http-equiv=refresh>` of an HTML page sends the browser, if anywhere."""
+    from crawler.corpus.html_links import refresh_url
+
+    header = response.headers.get(b"Refresh")
+    if header:
+        target = refresh_url(header.decode("latin-1"))
+        if target:
+            return target
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    if "html" not in content_type or not isinstance(response, TextResponse):
+        return None
+    tree = LexborHTMLParser(response.text[:200_000])
+    for node in tree.css(_REFRESH_SELECTOR):
+        if (node.attrs.get("http-equiv") or "").strip().lower() == "refresh":
+            return refresh_url(node.attrs.get("content") or "")
+    return None
+
+
+def classify_failure(failure: Failure) -> tuple[str, str]:
+    """(outcome, error class) of a failed hop."""
+    error = failure.value
+    if isinstance(error, FlaggedHop):
+        return "flagged", "flagged-hop"
+    if isinstance(error, RefusedResolution):
+        return ("flagged", "flagged-address") if error.hits else ("refused", "refused-address")
+    if isinstance(error, RefusedAddress):
+        return "refused", "refused-address"
+    name = type(error).__name__
+    text = str(error).lower()
+    if "maxsize" in text or "max size" in text or "larger than download" in text:
+        return "error", "too-large"
+    if "timeout" in name.lower() or "timed out" in text:
+        return "error", "timeout"
+    if "dnslookup" in name.lower() or "cannotresolve" in name.lower():
+        return "error", "dns"
+    if "connectionrefused" in name.lower():
+        return "error", "connection-refused"
+    return "error", name
+
+
+class ResolveSpider(scrapy.Spider):
+    name = "resolve"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        snapshot: str | None = None,
+        db: str | None = None,
+        limit: str | int | None = None,
+        recheck_after: str | float = DEFAULT_RECHECK_DAYS,
+        only_hosts_in: str | None = None,
+        allow_network: str | list[str] | None = None,
+        hash_content: str | bool = False,
+        max_hops: str | int = MAX_HOPS,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not snapshot:
+            raise ValueError("the resolve spider needs -a snapshot=NAME")
+        self.snapshot = snapshot
+        self.db_path = resolve_db_path(db)
+        self.limit = int(limit) if limit not in (None, "") else None
+        self.recheck_after = float(recheck_after)
+        self.only_hosts_in = only_hosts_in or None
+        networks = allow_network.split(",") if isinstance(allow_network, str) else list(allow_network or [])
+        self.policy = NetworkPolicy.allowing([n for n in networks if n.strip()])
+        self.hash_content = str(hash_content).lower() in ("1", "true", "yes", "on")
+        self.max_hops = int(max_hops)
+        self.crawl_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        self.staging = crawl_staging(self.db_path)
+        self.queue_path = self.staging / f"queue-{self.crawl_id}.parquet"
+        self.queued = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ResolveSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.prepare(crawler)
+        return spider
+
+    def prepare(self, crawler: Any) -> None:
+        """Merge what an interrupted run left staged, write the queue, load the lists: then the store is
+        closed again for the whole crawl."""
+        merge_into_store(self.db_path, self.staging, wait_seconds=30)
+        con = open_store(self.db_path, wait_seconds=30)
+        try:
+            self.queued = write_crawl_queue(
+                con,
+                self.snapshot,
+                self.queue_path,
+                recheck_after_days=self.recheck_after,
+                only_hosts_in=self.only_hosts_in,
+                limit=self.limit,
+            )
+            matcher = UrlMatcher.from_store(con)
+        finally:
+            con.close()
+        install_guard(CrawlGuard(matcher, self.policy))
+        self.logger.info(f"crawl {self.crawl_id}: {self.queued:,} URLs of snapshot {self.snapshot} to resolve")
+
+    # --- requests ---------------------------------------------------------------------------------------
+
+    async def start(self) -> Any:  # Scrapy >= 2.13
+        for request in self._queued_requests():
+            yield request
+
+    def start_requests(self) -> Iterator[scrapy.Request]:  # older Scrapy
+        yield from self._queued_requests()
+
+    def _queued_requests(self) -> Iterator[scrapy.Request]:
+        queue = pq.ParquetFile(self.queue_path)
+        for batch in queue.iter_batches(batch_size=2_000, columns=["url"]):
+            for url in batch.column(0).to_pylist():
+                yield self._hop(url, url, [], "link", time.monotonic())
+        Path(self.queue_path).unlink(missing_ok=True)
+
+    def _hop(self, url: str, origin: str, hops: list[dict], via: str, started: float) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.failed,
+            dont_filter=True,
+            meta={
+                "origin": origin,
+                "hops": hops,
+                "via": via,
+                "started": started,
+                "dont_redirect": True,
+                "handle_httpstatus_all": True,
+                "dont_merge_cookies": True,
+            },
+        )
+
+    # --- responses --------------------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        meta = response.meta
+        hop = {
+            "url": response.url,
+            "status": response.status,
+            "via": meta["via"],
+            "peer_ip": str(response.ip_address) if response.ip_address is not None else None,
+        }
+        hops = [*meta["hops"], hop]
+        target, via = None, None
+        if 300 <= response.status < 400 and response.headers.get(b"Location"):
+            target, via = response.headers[b"Location"].decode("latin-1"), "redirect"
+        elif response.status == 200:
+            refresh = refresh_target(response)
+            if refresh:
+                target, via = refresh, "meta-refresh"
+        if target is not None:
+            next_url = resolve(response.url, target.strip())
+            if next_url is None:
+                yield self._result(meta, hops, response, "error", "bad-location", f"unusable target {target!r}")
+                return
+            if next_url in {h["url"] for h in hops}:
+                yield self._result(meta, hops, response, "error", "redirect-loop", f"loops back to {next_url}")
+                return
+            if len(hops) >= self.max_hops:
+                yield self._result(meta, hops, response, "error", "too-many-hops", f"over {self.max_hops} hops")
+                return
+            yield self._hop(next_url, meta["origin"], hops, via, meta["started"])
+            return
+        yield self._result(meta, hops, response, "resolved", None, None)
+
+    def failed(self, failure: Failure) -> Iterator[dict]:
+        request = failure.request
+        meta = request.meta
+        error = failure.value
+        refusal = active_guard().refusal_for(request.url) if "resolve" in type(error).__name__.lower() else None
+        if refusal is not None:  # the download handler reports a refused name as "cannot resolve": say why
+            error = refusal
+            failure = Failure(refusal)
+        outcome, error_class = classify_failure(failure)
+        hops = list(meta["hops"])
+        matches: list[dict] = []
+        if outcome == "flagged":
+            flagged_url = getattr(error, "url", request.url)
+            hits: list[Hit] = getattr(error, "hits", [])
+            chain = [h["url"] for h in hops] + [request.url]
+            for hit in hits:
+                matches.append(
+                    {
+                        "url": meta["origin"],
+                        "version_id": hit.entry.version_id,
+                        "list_name": hit.entry.list_name,
+                        "category": hit.entry.category,
+                        "matched_rule": hit.entry.entry,
+                        "expression": hit.url_expression,
+                        "detected_via": "redirect",
+                        "effect": "block",
+                        "entry_kind": hit.entry.entry_kind,
+                        "line_no": hit.entry.line_no,
+                        "rule_expression": hit.entry.expression,
+                        "evidence": evidence_json(
+                            chain=chain,
+                            flagged_hop=flagged_url,
+                            resolved_address=getattr(error, "address", None),
+                        ),
+                    }
+                )
+        yield self._result(meta, hops, None, outcome, error_class, str(error)[:500], matches=matches)
+
+    def _result(
+        self,
+        meta: dict,
+        hops: list[dict],
+        response: Response | None,
+        outcome: str,
+        error_class: str | None,
+        error: str | None,
+        matches: list[dict] | None = None,
+    ) -> dict:
+        result = {
+            "url": meta["origin"],
+            "crawl_id": self.crawl_id,
+            "outcome": outcome,
+            "final_url": response.url if response is not None else (hops[-1]["url"] if hops else None),
+            "hops": hops,
+            "status": response.status if response is not None else None,
+            "content_type": None,
+            "content_length": None,
+            "peer_ip": hops[-1]["peer_ip"] if hops else None,
+            "error_class": error_class,
+            "error": error,
+            "fetched_at": _now(),
+            "seconds": time.monotonic() - meta["started"],
+        }
+        if response is not None:
+            result["content_type"] = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
+            result["content_length"] = len(response.body)
+        return {"result": result, "matches": matches or [], "checks": [], "body": None}
