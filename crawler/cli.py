@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from pipelines.matching import UnknownSnapshot, match_snapshot
 from pipelines.store import DB_ENVIRONMENT_VARIABLE, StoreLocked, open_store, resolve_db_path
 
 SAMPLE_DIR = Path("data/sample")
+# read-only commands wait this long for a writer (a crawl's merge) to finish; LINKSWEEP_LOCK_WAIT overrides
+READER_WAIT_SECONDS = float(os.environ.get("LINKSWEEP_LOCK_WAIT", "10"))
 
 
 def _db(ctx: click.Context) -> Path:
@@ -193,7 +196,7 @@ def export(ctx, snapshot, out) -> None:
         export_format_for(out)
     except UnsupportedExportFormat as error:
         _fail(str(error), 2)
-    con = open_store(_db(ctx), read_only=True)
+    con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
     try:
         rows = export_removals(con, snapshot, out)
     except UnknownSnapshot as error:
@@ -208,7 +211,7 @@ def export(ctx, snapshot, out) -> None:
 @click.pass_context
 def status(ctx, snapshot) -> None:
     """What each snapshot holds, and every file that failed or stopped early, with its error."""
-    con = open_store(_db(ctx), read_only=True)
+    con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
     where, params = ("WHERE snapshot = ?", [snapshot]) if snapshot else ("", [])
     print(
         con.sql(
@@ -242,7 +245,8 @@ def status(ctx, snapshot) -> None:
 def sql(ctx, query, output_format, max_rows) -> None:
     """Run a read-only SQL query on the database (see docs/schema.md for the tables)."""
     try:
-        con = open_store(_db(ctx), read_only=True)
+        # a crawl merges its results in short transactions: wait for one to end rather than fail
+        con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
     except FileNotFoundError as error:
         _fail(str(error), 2)
     try:

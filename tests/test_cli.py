@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -164,6 +165,7 @@ def test_database_in_use_is_one_clear_line(sample_db):
             capture_output=True,
             text=True,
             cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "LINKSWEEP_LOCK_WAIT": "0.3"},
         )
     finally:
         holder.close()
