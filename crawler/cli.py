@@ -113,7 +113,8 @@ def match(ctx, snapshot) -> None:
 )
 @click.option("--hash-content", is_flag=True, help="Hash fetched bodies (MD5, SHA-1, SHA-256, PDQ for images).")
 @click.option("--max-content-bytes", type=click.IntRange(min=1), default=10 * 1024 * 1024, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True, help="Per process.")
+@click.option("--processes", type=click.IntRange(min=1), default=None, help="Crawler processes (default: all cores).")
 @click.option(
     "--per-host", type=click.IntRange(min=1), default=2, show_default=True, help="Concurrent requests per host."
 )
@@ -132,6 +133,7 @@ def crawl(
     hash_content,
     max_content_bytes,
     concurrency,
+    processes,
     per_host,
     timeout,
     obey_robots,
@@ -170,6 +172,7 @@ def crawl(
             db_path,
             snapshot,
             settings=settings,
+            processes=processes,
             limit=limit,
             recheck_after=recheck_after,
             only_hosts_in=only_hosts_in,

@@ -96,6 +96,7 @@ class ResolveSpider(scrapy.Spider):
         allow_network: str | list[str] | None = None,
         hash_content: str | bool = False,
         max_hops: str | int = MAX_HOPS,
+        queue: str | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -113,7 +114,9 @@ class ResolveSpider(scrapy.Spider):
         self.max_hops = int(max_hops)
         self.crawl_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         self.staging = crawl_staging(self.db_path)
-        self.queue_path = self.staging / f"queue-{self.crawl_id}.parquet"
+        # a queue prepared by `linksweep crawl` (one shard of it per process), else the spider writes its own
+        self.prepared_queue = queue is not None
+        self.queue_path = Path(queue) if queue else self.staging / f"queue-{self.crawl_id}.parquet"
         self.queued = 0
 
     @classmethod
@@ -125,17 +128,22 @@ class ResolveSpider(scrapy.Spider):
     def prepare(self, crawler: Any) -> None:
         """Merge what an interrupted run left staged, write the queue, load the lists: then the store is
         closed again for the whole crawl."""
-        merge_into_store(self.db_path, self.staging, wait_seconds=30)
-        con = open_store(self.db_path, wait_seconds=30)
+        if self.prepared_queue:
+            self.queued = pq.ParquetFile(self.queue_path).metadata.num_rows
+            con = open_store(self.db_path, read_only=True, wait_seconds=60)
+        else:
+            merge_into_store(self.db_path, self.staging, wait_seconds=30)
+            con = open_store(self.db_path, wait_seconds=30)
         try:
-            self.queued = write_crawl_queue(
-                con,
-                self.snapshot,
-                self.queue_path,
-                recheck_after_days=self.recheck_after,
-                only_hosts_in=self.only_hosts_in,
-                limit=self.limit,
-            )
+            if not self.prepared_queue:
+                self.queued = write_crawl_queue(
+                    con,
+                    self.snapshot,
+                    self.queue_path,
+                    recheck_after_days=self.recheck_after,
+                    only_hosts_in=self.only_hosts_in,
+                    limit=self.limit,
+                )
             matcher = UrlMatcher.from_store(con)
         finally:
             con.close()
