@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from crawler.list_commands import list_group
+from crawler.list_commands import hashlist_group, list_group
 from pipelines.export import UnsupportedExportFormat, export_format_for, export_removals
 from pipelines.list_fetch import DEFAULT_MAX_BYTES
 from pipelines.matching import UnknownSnapshot, match_snapshot
@@ -74,6 +74,7 @@ WATCHLIST = list_group("watch")  # lists that select links (e.g. URL shorteners 
 main.add_command(BLOCKLIST)
 main.add_command(ALLOWLIST)
 main.add_command(WATCHLIST)
+main.add_command(hashlist_group())
 
 
 @main.command()
@@ -113,6 +114,13 @@ def match(ctx, snapshot) -> None:
 )
 @click.option("--hash-content", is_flag=True, help="Hash fetched bodies (MD5, SHA-1, SHA-256, PDQ for images).")
 @click.option("--max-content-bytes", type=click.IntRange(min=1), default=10 * 1024 * 1024, show_default=True)
+@click.option("--pdq-distance", type=click.IntRange(0, 256), default=31, show_default=True, help="PDQ match threshold.")
+@click.option(
+    "--hash-services",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON file configuring hash services (HMA, generic JSON) asked about content hashes; see docs/crawl.md.",
+)
 @click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True, help="Per process.")
 @click.option("--processes", type=click.IntRange(min=1), default=None, help="Crawler processes (default: all cores).")
 @click.option(
@@ -132,6 +140,8 @@ def crawl(
     allow_network,
     hash_content,
     max_content_bytes,
+    pdq_distance,
+    hash_services,
     concurrency,
     processes,
     per_host,
@@ -177,7 +187,9 @@ def crawl(
             recheck_after=recheck_after,
             only_hosts_in=only_hosts_in,
             allow_network=list(allow_network),
-            hash_content=hash_content,
+            hash_content=hash_content or bool(hash_services),
+            pdq_distance=pdq_distance,
+            hash_services=hash_services,
         )
     except (UnknownWatchList, ValueError) as error:
         _fail(str(error), 2)

@@ -283,3 +283,66 @@ def list_group(list_type: str) -> click.Group:
         click.echo(f"{noun} {name}: removed ({versions} versions and their matches)")
 
     return group
+
+
+def hashlist_group() -> click.Group:
+    """`linksweep hashlist ...`: versioned lists of content hashes, matched by `crawl --hash-content`."""
+
+    @click.group(name="hashlist", help="Load and inspect lists of content hashes (MD5, SHA-1, SHA-256, PDQ).")
+    def group() -> None:
+        pass
+
+    @group.command("add")
+    @click.argument("name")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--algo", type=click.Choice(["md5", "sha1", "sha256", "pdq"]), required=True)
+    @click.option("--category", default=None, help="What the list holds; shown in removals.")
+    @click.pass_context
+    def add(ctx, name, path, algo, category) -> None:
+        """Load the hash list PATH (one hash a line, md5sum output, or CSV) as the next version of NAME."""
+        from pipelines.hash_lists import HashListError, parse_hash_list
+        from pipelines.list_entries import content_hash_entries
+
+        try:
+            report = parse_hash_list(path, algo)
+        except HashListError as error:
+            _fail(str(error), 2)
+        parsed = content_hash_entries(report)
+        print_report(parsed)
+        settings = ListSettings(list_type="block", category=category, list_format=f"hashes-{algo}")
+        _store_version(ctx, name, parsed, settings, origin=str(path.resolve()), size=path.stat().st_size)
+
+    @group.command("list")
+    @click.pass_context
+    def list_(ctx) -> None:
+        """Every hash list with its latest version and counts."""
+        con = open_store(ctx.obj["db"], read_only=True)
+        try:
+            con.sql(
+                """
+                SELECT l.name, l.category, v.format, v.version_id AS version, v.accepted, v.duplicates,
+                       v.rejected, v.loaded_at, v.origin
+                FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
+                WHERE starts_with(l.format, 'hashes-')
+                  AND v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
+                ORDER BY l.name
+                """
+            ).show(max_width=200)
+        finally:
+            con.close()
+
+    @group.command("remove")
+    @click.argument("name")
+    @click.pass_context
+    def remove(ctx, name) -> None:
+        """Forget hash list NAME and the matches it made."""
+        con = open_store(ctx.obj["db"])
+        try:
+            versions = remove_list(con, name)
+        except UnknownList as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+        click.echo(f"hashlist {name}: removed ({versions} versions and their matches)")
+
+    return group

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lists import CURRENT_VERSIONS_SQL
+from pipelines.lists import CURRENT_MATCHES_SQL, CURRENT_VERSIONS_SQL
 from pipelines.sql_text import sql_string
 
 DEFAULT_RECHECK_DAYS = 30
@@ -57,9 +57,7 @@ def write_crawl_queue(
                 WHERE (links.doc_id >> 32)::INTEGER IN (SELECT source_id FROM sources WHERE snapshot = $snapshot)
                   AND links.url IS NOT NULL
             ),
-            current_matches AS (
-                SELECT url, effect FROM url_matches JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
-            ),
+            current_matches AS ({CURRENT_MATCHES_SQL}),
             candidates AS (
                 SELECT snapshot_urls.url, rtrim(urls.host, '.') AS host
                 FROM snapshot_urls JOIN urls USING (url)

@@ -10,11 +10,14 @@ rejected with the reason, so every line of a list is accounted for.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipelines.canonical import canonical_host, canonicalize, entry_expressions
+from pipelines.hash_lists import HashListReport
 from pipelines.list_formats import FormatReport, RawEntry
 
 _VALID_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
@@ -163,4 +166,26 @@ def normalize_list(report: FormatReport) -> NormalizedList:
         normalized.by_kind[first.entry_kind] = normalized.by_kind.get(first.entry_kind, 0) + 1
         normalized.expressions.extend(expressions)
     normalized.rejected.sort()
+    return normalized
+
+
+def content_hash_entries(report: HashListReport) -> NormalizedList:
+    """A parsed hash list (pipelines/hash_lists.py) as entries of kind `content`: digests (or PDQ hashes) of
+    fetched bodies, matched by the crawl, never by URL."""
+    normalized = NormalizedList(
+        path=report.path,
+        sha256=hashlib.sha256(Path(report.path).read_bytes()).hexdigest(),
+        format=f"hashes-{report.algo}",
+        decided_by="; ".join(report.notes) or None,
+        comments=len(report.comments) + len(report.header),
+        blank=len(report.blank),
+        duplicates=len(report.duplicates),
+        rejected=[(line.line_no, line.text, line.reason) for line in report.rejected],
+    )
+    for entry in report.entries:
+        normalized.expressions.append(
+            Expression(entry.line_no, entry.label or entry.hash, "content", entry.hash, hash_algorithm=report.algo)
+        )
+    normalized.entries = len(report.entries)
+    normalized.by_kind = {f"content-{report.algo}": len(report.entries)} if report.entries else {}
     return normalized

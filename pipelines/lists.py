@@ -229,3 +229,13 @@ def record_validators(con: duckdb.DuckDBPyConnection, name: str, etag: str | Non
 CURRENT_VERSIONS_SQL = """
     SELECT list_name, max(version_id) AS version_id FROM list_versions GROUP BY list_name
 """
+
+# Version id of matches that no list version stands behind: a hash service said so (SERVICE_VERSION_ID).
+SERVICE_VERSION_ID = 0
+
+# The matches in force: those of the current version of each list, and hash-service verdicts.
+CURRENT_MATCHES_SQL = f"""
+    SELECT url_matches.* FROM url_matches
+    WHERE version_id = {SERVICE_VERSION_ID}
+       OR version_id IN (SELECT version_id FROM ({CURRENT_VERSIONS_SQL}))
+"""

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from pipelines import compiled_matcher
 from pipelines.canonical import canonicalize
-from pipelines.lists import CURRENT_VERSIONS_SQL
+from pipelines.lists import CURRENT_MATCHES_SQL, CURRENT_VERSIONS_SQL
 
 HASH_FUNCTIONS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 FULL_HASH_HEX = {"sha256": 64, "sha1": 40, "md5": 32}
@@ -335,7 +335,7 @@ def _load_entries(con: duckdb.DuckDBPyConnection, where: str, parameters: dict |
         FROM list_entries AS e
         JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
         JOIN lists ON lists.name = current.list_name
-        WHERE lists.list_type IN ('block', 'allow') AND ({where})
+        WHERE lists.list_type IN ('block', 'allow') AND e.entry_kind <> 'content' AND ({where})
         """,
         parameters or {},
     )
@@ -539,9 +539,7 @@ def _summary(
     """Counts of the removal list (see pipelines/removals.py), computed without building its rows."""
     counts = con.execute(
         f"""
-        WITH current_matches AS (
-            SELECT url, effect FROM url_matches JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
-        ),
+        WITH current_matches AS ({CURRENT_MATCHES_SQL}),
         listed AS (
             SELECT DISTINCT url FROM current_matches
             WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
@@ -565,7 +563,7 @@ def _summary(
     ).fetchone()
     allowed = con.execute(
         f"""
-        SELECT count(DISTINCT url) FROM url_matches JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
+        SELECT count(DISTINCT url) FROM ({CURRENT_MATCHES_SQL})
         WHERE effect = 'allow' AND url IN (SELECT url FROM url_matches WHERE effect = 'block')
         """
     ).fetchone()[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.lists import CURRENT_VERSIONS_SQL
+from pipelines.lists import CURRENT_MATCHES_SQL
 
 # Columns of every removal list, in order (the first eight are the contract data teams rely on).
 REMOVAL_COLUMNS = (
@@ -30,10 +30,7 @@ def removal_query() -> str:
     one `strip_link` row. Links inside dropped documents are not listed separately (the document goes).
     """
     return f"""
-    WITH current_matches AS (
-        SELECT url_matches.*
-        FROM url_matches JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
-    ),
+    WITH current_matches AS ({CURRENT_MATCHES_SQL}),
     listed AS (
         SELECT url,
                string_agg(DISTINCT list_name || coalesce(' (' || category || ')', ''), '; ') AS reason,

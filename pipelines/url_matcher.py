@@ -77,6 +77,7 @@ class UrlMatcher:
             JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
             JOIN lists ON lists.name = current.list_name
             WHERE lists.list_type IN ('block', 'allow')  -- watch lists select links, they flag nothing
+              AND e.entry_kind <> 'content'  -- content hashes are matched against fetched bodies
             """
         ).fetchall()
         return cls(MatcherEntry(*row) for row in rows)

@@ -12,6 +12,7 @@ Bodies stay in memory: hashed when asked, then dropped with the response.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,6 +98,8 @@ class ResolveSpider(scrapy.Spider):
         hash_content: str | bool = False,
         max_hops: str | int = MAX_HOPS,
         queue: str | None = None,
+        pdq_distance: str | int = 31,
+        hash_services: str | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -112,6 +115,11 @@ class ResolveSpider(scrapy.Spider):
         self.policy = NetworkPolicy.allowing([n for n in networks if n.strip()])
         self.hash_content = str(hash_content).lower() in ("1", "true", "yes", "on")
         self.max_hops = int(max_hops)
+        self.pdq_distance = int(pdq_distance)
+        self.hash_services_config = hash_services or None
+        self.content_matcher = None
+        self.content_rules: dict[tuple[str, int, str], tuple[str | None, int]] = {}
+        self.services: list = []
         self.crawl_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         self.staging = crawl_staging(self.db_path)
         # a queue prepared by `linksweep crawl` (one shard of it per process), else the spider writes its own
@@ -145,10 +153,34 @@ class ResolveSpider(scrapy.Spider):
                     limit=self.limit,
                 )
             matcher = UrlMatcher.from_store(con)
+            if self.hash_content:
+                self._load_content_lists(con)
         finally:
             con.close()
+        if self.hash_services_config:
+            from pipelines.hash_services import services_from_config
+
+            with open(self.hash_services_config, encoding="utf-8") as config:
+                self.services = services_from_config(json.load(config))
         install_guard(CrawlGuard(matcher, self.policy))
         self.logger.info(f"crawl {self.crawl_id}: {self.queued:,} URLs of snapshot {self.snapshot} to resolve")
+
+    def _load_content_lists(self, con: Any) -> None:
+        """The hash lists (entries of kind `content`) of the current list versions, for ContentHashMatcher."""
+        from pipelines.hash_lists import ContentHashMatcher
+        from pipelines.lists import CURRENT_VERSIONS_SQL
+
+        rows = con.execute(
+            f"""
+            SELECT current.list_name, e.version_id, e.hash_algorithm, e.expression, e.entry, lists.category, e.line_no
+            FROM list_entries AS e
+            JOIN ({CURRENT_VERSIONS_SQL}) AS current USING (version_id)
+            JOIN lists ON lists.name = current.list_name
+            WHERE e.entry_kind = 'content' AND lists.list_type = 'block'
+            """
+        ).fetchall()
+        self.content_matcher = ContentHashMatcher((row[0], row[1], row[2], row[3], row[4]) for row in rows)
+        self.content_rules = {(row[0], row[1], row[3]): (row[5], row[6]) for row in rows}
 
     # --- requests ---------------------------------------------------------------------------------------
 
@@ -185,7 +217,7 @@ class ResolveSpider(scrapy.Spider):
 
     # --- responses --------------------------------------------------------------------------------------
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse(self, response: Response, **kwargs: Any) -> Any:
         meta = response.meta
         hop = {
             "url": response.url,
@@ -214,7 +246,100 @@ class ResolveSpider(scrapy.Spider):
                 return
             yield self._hop(next_url, meta["origin"], hops, via, meta["started"])
             return
-        yield self._result(meta, hops, response, "resolved", None, None)
+        item = self._result(meta, hops, response, "resolved", None, None)
+        if self.hash_content and response.body:
+            await self._judge_content(item, response)
+        yield item
+
+    async def _judge_content(self, item: dict, response: Response) -> None:
+        """Hash the body (then it is dropped with the response), match hash lists, ask hash services."""
+        from pipelines.content_hashes import hash_content, pdq_available
+
+        result = item["result"]
+        hashes = hash_content(response.body, result["content_type"], pdq=pdq_available())
+        result.update(
+            md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256, pdq=hashes.pdq, pdq_quality=hashes.pdq_quality
+        )
+        origin = result["url"]
+        if self.content_matcher is not None:
+            for hit in self.content_matcher.match(hashes, threshold=self.pdq_distance):
+                category, line_no = self.content_rules.get((hit.list_name, hit.list_version, hit.hash), (None, None))
+                content_hash = getattr(hashes, hit.algo)
+                item["matches"].append(
+                    {
+                        "url": origin,
+                        "version_id": hit.list_version,
+                        "list_name": hit.list_name,
+                        "category": category,
+                        "matched_rule": hit.label or hit.hash,
+                        "expression": f"{hit.algo}:{content_hash}",
+                        "detected_via": "content-hash",
+                        "effect": "block",
+                        "entry_kind": "content",
+                        "line_no": line_no,
+                        "rule_expression": hit.hash,
+                        "evidence": evidence_json(
+                            algo=hit.algo,
+                            content_hash=content_hash,
+                            list_hash=hit.hash,
+                            distance=hit.distance,
+                            final_url=result["final_url"],
+                        ),
+                    }
+                )
+        if self.services:
+            await self._ask_services(item, hashes)
+
+    async def _ask_services(self, item: dict, hashes: Any) -> None:
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet import threads
+
+        from pipelines.hash_services import lookup_all
+        from pipelines.lists import SERVICE_VERSION_ID
+
+        signals = {name: getattr(hashes, name) for name in ("md5", "sha1", "sha256", "pdq") if getattr(hashes, name)}
+        answers = await maybe_deferred_to_future(threads.deferToThread(lookup_all, self.services, signals))
+        origin = item["result"]["url"]
+        for service, answer in answers:
+            signal_type = getattr(answer, "signal_type", None) or ""
+            signal = getattr(answer, "signal", None) or signals.get(signal_type, "")
+            found = answer.matches or ()
+            if not found:
+                item["checks"].append(
+                    {"url": origin, "service": service, "signal_type": signal_type, "signal": signal,
+                     "status": answer.status, "content_id": None, "bank": None, "distance": None,
+                     "error": answer.error, "checked_at": _now()}
+                )  # fmt: skip
+            for match in found:
+                item["checks"].append(
+                    {"url": origin, "service": service, "signal_type": match.signal_type, "signal": match.signal,
+                     "status": answer.status, "content_id": match.content_id, "bank": match.bank,
+                     "distance": match.distance, "error": answer.error, "checked_at": _now()}
+                )  # fmt: skip
+                if answer.status == "match":
+                    item["matches"].append(
+                        {
+                            "url": origin,
+                            "version_id": SERVICE_VERSION_ID,
+                            "list_name": service,
+                            "category": match.bank,
+                            "matched_rule": f"{service}:{match.content_id}",
+                            "expression": f"{match.signal_type}:{match.signal}",
+                            "detected_via": "hash-service",
+                            "effect": "block",
+                            "entry_kind": "content",
+                            "line_no": None,
+                            "rule_expression": match.content_id,
+                            "evidence": evidence_json(
+                                service=service,
+                                signal_type=match.signal_type,
+                                signal=match.signal,
+                                content_id=match.content_id,
+                                bank=match.bank,
+                                distance=match.distance,
+                            ),
+                        }
+                    )
 
     def failed(self, failure: Failure) -> Iterator[dict]:
         request = failure.request
