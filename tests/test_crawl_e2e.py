@@ -75,6 +75,12 @@ def crawled(server, tmp_path_factory):
         "/big": Route(200, {"Content-Type": "application/octet-stream"}, bytes(range(256)) * 200),
         "/internal": Route(302, {"Location": url(server, "internal.test", "/secret")}),
         "/literal": Route(302, {"Location": f"http://127.0.0.6:{server.port('127.0.0.6')}/secret2"}),
+        # five hops between the two servers that are allowed, then a listed host
+        **{
+            f"/c5/{n}": Route(302, {"Location": url(server, "b.test" if n % 2 else "a.test", f"/c5/{n + 1}")})
+            for n in range(1, 5)
+        },
+        "/c5/5": Route(302, {"Location": url(server, "evil.test", "/landing")}),
         "/landing": Route(200, {}, b"must never be fetched"),
         "/refreshed": Route(200, {}, b"must never be fetched"),
         "/x": Route(200, {}, b"must never be fetched"),
@@ -82,7 +88,7 @@ def crawled(server, tmp_path_factory):
         "/secret2": Route(200, {}, b"must never be fetched"),
     }
     server.routes.update(routes)
-    links = ["/ok", "/chain/1", "/to-ip", "/refresh", "/loop1", "/slow", "/big", "/internal", "/literal"]
+    links = ["/ok", "/chain/1", "/c5/1", "/to-ip", "/refresh", "/loop1", "/slow", "/big", "/internal", "/literal"]
     page = "".join(f"<a href='{url(server, 'a.test', path)}'>x</a>" for path in links).encode()
     corpus = folder / "c.warc.gz"
     write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
@@ -124,6 +130,7 @@ def test_each_link_gets_its_outcome(crawled):
     results = crawled["results"]
     assert results["ok"][:3] == ("resolved", None, 200)
     assert results["chain/1"][:2] == ("flagged", "flagged-hop") and results["chain/1"][3] == 3
+    assert results["c5/1"][:2] == ("flagged", "flagged-hop") and results["c5/1"][3] == 5
     assert results["to-ip"][:2] == ("flagged", "flagged-address")
     assert results["refresh"][:2] == ("flagged", "flagged-hop")
     assert results["loop1"][:2] == ("error", "redirect-loop")
@@ -131,7 +138,7 @@ def test_each_link_gets_its_outcome(crawled):
     assert results["big"][:2] == ("error", "too-large")
     assert results["internal"][:2] == ("refused", "refused-address")
     assert results["literal"][:2] == ("refused", "refused-address")
-    assert "crawled 10 of 10 queued links" in crawled["stdout"]
+    assert "crawled 11 of 11 queued links" in crawled["stdout"]
 
 
 def test_redirect_matches_carry_the_chain(crawled, server):
