@@ -12,6 +12,7 @@ Bodies stay in memory: hashed when asked, then dropped with the response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -116,6 +117,7 @@ class ResolveSpider(scrapy.Spider):
         self.hash_content = str(hash_content).lower() in ("1", "true", "yes", "on")
         self.max_hops = int(max_hops)
         self.pdq_distance = int(pdq_distance)
+        self.max_scheduled = 2_000  # requests waiting in the scheduler before start requests are held back
         self.hash_services_config = hash_services or None
         self.content_matcher = None
         self.content_rules: dict[tuple[str, int, str], tuple[str | None, int]] = {}
@@ -185,8 +187,19 @@ class ResolveSpider(scrapy.Spider):
     # --- requests ---------------------------------------------------------------------------------------
 
     async def start(self) -> Any:  # Scrapy >= 2.13
+        # Scrapy takes start requests as fast as they come: hold them back while the scheduler has enough
+        # work, so that a queue of millions stays in its Parquet file instead of in memory
         for request in self._queued_requests():
+            while self._scheduled() > self.max_scheduled:
+                await asyncio.sleep(0.02)
             yield request
+
+    def _scheduled(self) -> int:
+        scheduler = getattr(getattr(self, "crawler", None) and self.crawler.engine, "scheduler", None)
+        try:
+            return len(scheduler) if scheduler is not None else 0
+        except TypeError:  # a scheduler without a length: no back-pressure
+            return 0
 
     def start_requests(self) -> Iterator[scrapy.Request]:  # older Scrapy
         yield from self._queued_requests()
