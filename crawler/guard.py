@@ -124,6 +124,9 @@ class GuardMiddleware:
         active_guard().judge_url(request.url)
 
 
+SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid", "localhost", "local", "onion", "internal"})
+
+
 class GuardedResolver(CachingThreadedResolver):
     """The DNS resolver of the crawl: the address a name resolves to is judged before any connection.
 
@@ -146,6 +149,9 @@ class GuardedResolver(CachingThreadedResolver):
 
     def getHostByName(self, name: str, timeout: Any = ()) -> defer.Deferred:  # noqa: N802 - Twisted's API
         static = self.static_hosts.get(name.lower().rstrip("."))
+        if static is None and name.lower().rstrip(".").rsplit(".", 1)[-1] in SPECIAL_USE_TLDS:
+            # RFC 6761/6762 names are never sent to DNS (they name nothing on the Internet)
+            return defer.fail(DNSLookupError(f"{name}: a special-use name, not looked up"))
         resolved = defer.succeed(static) if static is not None else super().getHostByName(name, timeout)
 
         def judge(address: str) -> str:

@@ -37,7 +37,8 @@ def removal_query() -> str:
                string_agg(DISTINCT matched_rule, '; ') AS matched_rule,
                string_agg(DISTINCT detected_via, '; ') AS detected_via,
                string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions,
-               string_agg(DISTINCT evidence, '; ') AS evidence
+               -- a JSON array of the evidence objects (redirect chains, content hashes, service answers)
+               '[' || string_agg(DISTINCT evidence, ', ' ORDER BY evidence) || ']' AS evidence
         FROM current_matches
         -- an allowlist entry (or an @@ exception) overrides every blocklist
         WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')

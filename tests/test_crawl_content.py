@@ -146,3 +146,57 @@ def test_export_carries_the_content_hash_evidence(crawled, tmp_path):
     rows = [row for row in csv.DictReader(out.open()) if "content-hash" in row["detected_via"]]
     assert {row["link_url"].rsplit("/", 1)[-1] for row in rows} == {"listed.png", "resized.jpg"}
     assert all('"distance"' in row["evidence"] for row in rows)
+
+
+def test_a_hash_service_match_is_a_removal_with_its_evidence(tmp_path):
+    """An HMA that knows the content: the link is flagged detected_via=hash-service (no list version)."""
+    if not content_hashes.pdq_available():
+        pytest.skip("pdqhash is not installed")
+    server = CrawlServer(["127.0.0.1"])
+    port = server.port("127.0.0.1")
+    server.routes.update(
+        {
+            "/known.png": Route(200, {"Content-Type": "image/png"}, encoded(synthetic_image(5), "PNG")),
+            "/m/raw_lookup": Route(
+                200, {"Content-Type": "application/json"}, b'{"matches": [{"bank_content_id": 7, "distance": "0"}]}'
+            ),
+            "/c/bank/TESTBANK/content/7": Route(
+                200, {"Content-Type": "application/json"}, b'{"id": 7, "enabled": true}'
+            ),
+        }
+    )
+    names = {"img.test": "127.0.0.1", "page.example.org": "127.0.0.1"}
+    corpus = tmp_path / "c.warc.gz"
+    write_warc(
+        corpus, [response_record("https://page.example.org/", f"<img src='http://img.test:{port}/known.png'>".encode())],
+        gzipped=True,
+    )  # fmt: skip
+    db = tmp_path / "db.duckdb"
+    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    services = tmp_path / "services.json"
+    services.write_text(
+        json.dumps(
+            {
+                "services": [
+                    {"kind": "hma", "name": "hma-test", "url": f"http://127.0.0.1:{port}", "banks": ["TESTBANK"]}
+                ]
+            }
+        )
+    )
+    try:
+        done = run_cli(
+            db, "crawl", "--snapshot", "S", "--hash-services", str(services), "--allow-network", "127.0.0.1/32",
+            "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(names)}",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "r.csv"
+    assert run_cli(db, "export", "--snapshot", "S", "--out", str(out)).returncode == 0
+    rows = [row for row in csv.DictReader(out.open()) if row["link_url"].endswith("/known.png")]
+    assert len(rows) == 1 and rows[0]["detected_via"] == "hash-service"
+    evidence = json.loads(rows[0]["evidence"])  # one object per hash the service knew
+    assert {item["signal_type"] for item in evidence} == {"md5", "sha1", "sha256", "pdq"}
+    assert all(
+        item["service"] == "hma-test" and item["content_id"] == "7" and item["bank"] == "TESTBANK" for item in evidence
+    )

@@ -162,7 +162,7 @@ def test_export_lists_links_caught_by_redirect(crawled, tmp_path):
     rows = list(csv.DictReader(out.open()))
     redirected = {row["link_url"].rsplit("/", 1)[-1]: row for row in rows if "redirect" in row["detected_via"]}
     assert {"1", "to-ip", "refresh"} <= set(redirected)
-    assert json.loads(redirected["1"]["evidence"])["flagged_hop"].endswith("/landing")
+    assert json.loads(redirected["1"]["evidence"])[0]["flagged_hop"].endswith("/landing")
 
 
 def test_rerun_skips_what_was_resolved(crawled):
