@@ -3,6 +3,7 @@ seconds in short transactions (see pipelines/crawl_store.py), with a progress li
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -82,25 +83,25 @@ class StoreResultsPipeline:
             f"{self.merged:,}",
         )
 
-    def close_spider(self, spider: Any = None) -> Any:
+    async def close_spider(self, spider: Any = None) -> None:
+        """Flush what is left and merge it (waiting up to a minute for a busy store); record the summary."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+
         for loop in (self._merge_loop, self._progress_loop):
             if loop.running:
                 loop.stop()
+        if self._merging is not None:  # let a merge in flight finish first
+            with contextlib.suppress(Exception):
+                await maybe_deferred_to_future(self._merging)
         self.batches.flush()
-        pending = self._merging
-
-        def final_merge(_: Any = None) -> Any:
-            return threads.deferToThread(merge_into_store, self.spider.db_path, self.batches.folder, wait_seconds=60)
-
-        def report(merged: int | None) -> None:
-            self.merged += merged or 0
-            self.spider.crawl_summary = {
-                "outcomes": dict(self.outcomes),
-                "merged": self.merged,
-                "seconds": time.monotonic() - self.started,
-                "left_staged": merged is None,
-            }
-
-        chain = pending.addBoth(lambda _: None) if pending is not None else None
-        deferred = chain.addCallback(final_merge) if chain is not None else final_merge()
-        return deferred.addCallback(report)
+        merged = await maybe_deferred_to_future(
+            threads.deferToThread(merge_into_store, self.spider.db_path, self.batches.folder, wait_seconds=60)
+        )
+        self.merged += merged or 0
+        self._progress()
+        self.spider.crawl_summary = {
+            "outcomes": dict(self.outcomes),
+            "merged": self.merged,
+            "seconds": time.monotonic() - self.started,
+            "left_staged": merged is None,
+        }
