@@ -50,10 +50,11 @@ def registrable_domains_with(extractor: tldextract.TLDExtract, host: str) -> Reg
         # a TLD the list does not know: the default rule "*" makes the last label the public suffix
         default = ".".join(host.rsplit(".", 2)[-2:])
         return RegistrableDomains(default, default)
-    return RegistrableDomains(
-        result.top_domain_under_registry_suffix or None,
-        result.top_domain_under_public_suffix or None,
-    )
+    # the fields, not the properties: each property access re-derives (and punycode-decodes) the parts
+    private = f"{result.domain}.{result.suffix}" if result.domain else None
+    if not result.is_private:
+        return RegistrableDomains(private, private)
+    return RegistrableDomains(result.top_domain_under_registry_suffix or None, private)
 
 
 @functools.lru_cache(maxsize=1 << 18)
