@@ -141,3 +141,34 @@ def test_an_incomplete_batch_is_not_merged(tmp_path):
     con = open_store(db)
     assert merge_batches(con, folder) == 0
     con.close()
+
+
+def test_two_processes_split_the_queue_by_host(tmp_path):
+    """The default on a multi-core machine: one crawler process per core, each host in one of them."""
+    server = CrawlServer(["127.0.0.1"])
+    port = server.port("127.0.0.1")
+    count = 450
+    for number in range(count):
+        server.routes[f"/p/{number}"] = Route(302, {"Location": f"/q/{number}"})
+        server.routes[f"/q/{number}"] = Route(200, {"Content-Type": "text/plain"}, b"ok")
+    page = "".join(f"<a href='http://h{n % 20}.test:{port}/p/{n}'>x</a>" for n in range(count)).encode()
+    corpus = tmp_path / "c.warc.gz"
+    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
+    db = tmp_path / "db.duckdb"
+    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    hosts = {f"h{n}.test": "127.0.0.1" for n in range(20)} | {"page.example.org": "127.0.0.1"}
+    command = crawl_command(db, hosts) + ["--processes", "2"]
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "2 processes" in done.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT count(*), count(DISTINCT url), count(*) FILTER (WHERE outcome = 'resolved' AND len(hops) = 2)"
+        " FROM crawl_results"
+    ).fetchone()
+    con.close()
+    assert rows[0] == rows[1] == count + 1  # every link once, and the page
+    assert rows[2] == count  # each link followed through its redirect
