@@ -61,23 +61,48 @@ _ALREADY_NORMAL = re.compile(
 )
 
 
+_BASE_PARTS = re.compile(r"(https?)://[^/?#]*")
+
+
 class Resolver:
     """`resolve` for many links against one base URL, with the base encoded once and results memoized."""
 
-    __slots__ = ("_base", "_memo")
+    __slots__ = ("_base", "_memo", "_scheme", "_origin", "_directory")
 
     def __init__(self, base_url: str | None) -> None:
         self._base = base_url.encode("utf-8", "surrogatepass") if base_url else None
         self._memo: dict[str, str | None] = {}
+        # for a base the parser would leave unchanged, root-relative, protocol-relative and plain relative
+        # links can be joined by concatenation (the result is then checked like an absolute link)
+        self._scheme = self._origin = self._directory = None
+        if base_url and _ALREADY_NORMAL.fullmatch(base_url):
+            parts = _BASE_PARTS.match(base_url)
+            self._scheme, self._origin = parts.group(1), parts.group(0)
+            path = base_url[parts.end() :].split("#", 1)[0].split("?", 1)[0]
+            self._directory = self._origin + path[: path.rfind("/") + 1]
+
+    def _joined(self, raw_url: str) -> str | None:
+        """The joined URL when plain concatenation gives what the parser would, else None."""
+        if self._origin is None or not raw_url:
+            return None
+        first = raw_url[0]
+        if first == "/":
+            candidate = f"{self._scheme}:{raw_url}" if raw_url.startswith("//") else self._origin + raw_url
+        elif first in "?#" or ":" in raw_url:
+            return None
+        else:
+            candidate = self._directory + raw_url
+        return candidate if _ALREADY_NORMAL.fullmatch(candidate) else None
 
     def __call__(self, raw_url: str) -> str | None:
         memo = self._memo
         if raw_url in memo:
             return memo[raw_url]
-        if _ALREADY_NORMAL.fullmatch(raw_url):
-            # the common absolute link that WHATWG parsing would return unchanged: skip the parser
-            hash_at = raw_url.find("#")
-            resolved = raw_url if hash_at < 0 else raw_url[:hash_at]
+        normal = raw_url if _ALREADY_NORMAL.fullmatch(raw_url) else self._joined(raw_url)
+        if normal is not None:
+            # the common link that WHATWG parsing would return unchanged (once joined): skip the parser
+            hash_at = normal.find("#")
+            resolved = normal if hash_at < 0 else normal[:hash_at]
             memo[raw_url] = resolved
             return resolved
         try:

@@ -48,3 +48,35 @@ def test_shortcut_only_takes_urls_the_parser_returns_unchanged(prefix, host, por
     if _ALREADY_NORMAL.fullmatch(url):
         assert parsed == url.split("#", 1)[0]
     assert Resolver(None)(url) == parsed
+
+
+RELATIVE = st.one_of(
+    PATH.map(lambda path: "/" + path),  # root-relative
+    PATH,  # relative to the base's directory
+    st.tuples(HOST, PATH).map(lambda parts: f"//{parts[0]}/{parts[1]}"),  # protocol-relative
+    st.sampled_from(["?q=1", "#frag", "a:b/c", "", "./x", "../y", "x/./z"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(["http://", "https://"]), HOST, PATH, QUERY, RELATIVE, QUERY, TAIL)
+def test_joining_by_concatenation_matches_the_parser(scheme, host, base_path, base_query, relative, query, tail):
+    base = _fetchable_without_fragment(_href(f"{scheme}{host}/{base_path}{base_query}".encode(), None))
+    if base is None:
+        return
+    raw = f"{relative}{query}{tail}"
+    expected = _fetchable_without_fragment(_href(raw.encode(), base.encode()))
+    assert Resolver(base)(raw) == expected, (base, raw)
+
+
+def test_common_relative_links_skip_the_parser(monkeypatch):
+    import pipelines.urls as urls
+
+    def parser_not_expected(*args):
+        raise AssertionError("the parser was called")
+
+    monkeypatch.setattr(urls, "_href", parser_not_expected)
+    resolve_link = Resolver("https://www.example.org/dir/page.html?x=1")
+    assert resolve_link("/static/a.css") == "https://www.example.org/static/a.css"
+    assert resolve_link("//cdn.example.org/j.js") == "https://cdn.example.org/j.js"
+    assert resolve_link("img/p.png#top") == "https://www.example.org/dir/img/p.png"

@@ -143,7 +143,7 @@ def _element_links(
     every link of a corpus)."""
     for node in nodes:
         tag = node.tag
-        attrs = node.attrs
+        attrs = node.attributes  # one dict per node: several lookups cost less than node.attrs.get each
         if tag == "meta":
             if (attrs.get("http-equiv") or "").strip().lower() == "refresh":
                 target = refresh_url(attrs.get("content") or "")
