@@ -12,6 +12,7 @@ import functools
 import re
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import SplitResult
 
 import tldextract
 
@@ -45,7 +46,8 @@ def registrable_domains_with(extractor: tldextract.TLDExtract, host: str) -> Reg
     host = host.rstrip(".")
     if "." not in host or host.rpartition(".")[2].isdigit():  # no TLD is all digits: not a domain name
         return RegistrableDomains(None, None)
-    result = extractor.extract_str(host)
+    # a bare host: extract_urllib skips the URL parsing extract_str does first (a quarter of its time)
+    result = extractor.extract_urllib(SplitResult("", host, "", "", ""))
     if not result.suffix:
         # a TLD the list does not know: the default rule "*" makes the last label the public suffix
         default = ".".join(host.rsplit(".", 2)[-2:])

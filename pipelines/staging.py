@@ -39,6 +39,9 @@ STAGED_SCHEMAS: dict[str, pa.Schema] = {
 # Rows held in memory before a batch is written out (bounds worker memory whatever the file size).
 LINKS_PER_BATCH = 200_000
 DOCUMENTS_PER_BATCH = 20_000
+# Distinct URLs of a file collected in memory as rows arrive; past this many, the file's distinct URLs are
+# computed by DuckDB from the staged batches instead (bounded memory, spilling to disk).
+DISTINCT_URLS_IN_MEMORY = 400_000
 
 
 def doc_id_for(source_id: int, record_no: int) -> int:
@@ -60,6 +63,7 @@ class StagedSource:
             table: {name: [] for name in schema.names} for table, schema in STAGED_SCHEMAS.items()
         }
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._distinct_urls: set[str | None] | None = set()
         self.documents = 0
         self.links = 0
 
@@ -94,6 +98,9 @@ class StagedSource:
         row["content_type"].append(content_type)
         row["payload_digest"].append(payload_digest)
         row["link_count"].append(len(links))
+        distinct = self._distinct_urls
+        if distinct is not None:
+            distinct.add(url)
         if links:
             kinds, raw_urls, link_urls = zip(*links, strict=True)
             link_columns = self._columns["links"]
@@ -101,6 +108,10 @@ class StagedSource:
             link_columns["kind"].extend(kinds)
             link_columns["raw_url"].extend(raw_urls)
             link_columns["url"].extend(link_urls)
+            if distinct is not None:
+                distinct.update(link_urls)
+                if len(distinct) > DISTINCT_URLS_IN_MEMORY:
+                    self._distinct_urls = None  # too many to hold: DuckDB derives them at close
         self.documents += 1
         self.links += len(links)
         if len(self._columns["links"]["doc_id"]) >= LINKS_PER_BATCH or len(row["doc_id"]) >= DOCUMENTS_PER_BATCH:
@@ -135,7 +146,12 @@ class StagedSource:
         with_urls = [str(staged[table]) for table in ("documents", "links") if table in staged]
         if with_urls:
             staged["urls"] = self.directory / "urls.parquet"
-            _write_distinct_urls(with_urls, staged["urls"])
+            if self._distinct_urls is not None:
+                self._distinct_urls.discard(None)
+                _write_url_table(sorted(self._distinct_urls), staged["urls"])
+            else:
+                _write_distinct_urls(with_urls, staged["urls"])
+        self._distinct_urls = None
         return staged
 
     def discard(self) -> None:
@@ -153,6 +169,35 @@ HOST_OF_URL_SQL = r"regexp_extract(url, '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@
 # DuckDB memory of the per-file URL pass: a bound, so a worker stays small whatever the file size; beyond
 # it the distinct-URL aggregation spills to the staging folder.
 STAGING_DUCKDB_MEMORY = "192MB"
+
+
+URL_TABLE_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("host", pa.string()),
+        ("registered_domain", pa.string()),
+        ("registered_domain_private", pa.string()),
+    ]
+)
+# HOST_OF_URL_SQL's pattern, for Arrow's RE2
+_HOST_OF_URL_RE2 = r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]*)"
+
+
+def _write_url_table(urls: list[str], out: Path) -> None:
+    """The file's distinct URLs with host and registrable domains, from URLs collected in memory (the same
+    rows `_write_distinct_urls` derives with DuckDB)."""
+    import pyarrow.compute as pc
+
+    url_array = pa.array(urls, pa.string())
+    hosts = pc.struct_field(pc.extract_regex(url_array, _HOST_OF_URL_RE2), [0])
+    hosts = pc.if_else(pc.equal(hosts, ""), pa.scalar(None, pa.string()), hosts)
+    distinct_hosts = pc.unique(hosts.drop_null()).to_pylist()
+    domains = [registrable_domains(host) for host in distinct_hosts]
+    positions = pc.index_in(hosts, value_set=pa.array(distinct_hosts, pa.string()))
+    icann = pa.array([d.icann for d in domains], pa.string()).take(positions)
+    private = pa.array([d.private for d in domains], pa.string()).take(positions)
+    table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
+    pq.write_table(table, out, compression="lz4")
 
 
 def _write_distinct_urls(staged_files: list[str], out: Path) -> None:

@@ -1,0 +1,43 @@
+"""A file's distinct URLs: collected in memory as rows arrive, or derived by DuckDB from the staged batches
+when there are too many to hold. Both give the same rows."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+import pipelines.staging as staging
+from pipelines.staging import StagedSource
+
+LINKS = [
+    ("a", "https://www.example.org/a", "https://www.example.org/a"),
+    ("a", "//x", None),
+    ("img", "http://u@img.test:8080/p.png", "http://u@img.test:8080/p.png"),
+    ("a", "http://[2001:db8::1]/v6", "http://[2001:db8::1]/v6"),
+    ("a", "http://198.51.100.7/ip", "http://198.51.100.7/ip"),
+    ("a", "https://x.b.github.io/", "https://x.b.github.io/"),
+    ("a", "ftp://files.test/f", "ftp://files.test/f"),
+    ("a", "https://www.example.org/a", "https://www.example.org/a"),
+]
+
+
+def staged_urls(tmp_path, name: str) -> list[dict]:
+    source = StagedSource(tmp_path / name, 1, "S")
+    source.add_document(
+        0, record_id="r0", record_type="response", target_uri="u", url="https://page.example.org/", links=LINKS
+    )
+    source.add_document(1, record_id="r1", record_type="response", target_uri="u", url=None, links=LINKS[:3])
+    files = source.close()
+    return sorted(pq.read_table(files["urls"]).to_pylist(), key=lambda row: row["url"])
+
+
+def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch):
+    in_memory = staged_urls(tmp_path, "memory")
+    monkeypatch.setattr(staging, "DISTINCT_URLS_IN_MEMORY", 0)
+    from_duckdb = staged_urls(tmp_path, "duckdb")
+    assert in_memory == from_duckdb
+    assert len(in_memory) == 7
+    by_url = {row["url"]: row for row in in_memory}
+    assert by_url["http://u@img.test:8080/p.png"]["host"] == "img.test"
+    assert by_url["http://[2001:db8::1]/v6"]["host"] == "[2001:db8::1]"
+    assert by_url["https://x.b.github.io/"]["registered_domain"] == "github.io"
+    assert by_url["https://x.b.github.io/"]["registered_domain_private"] == "b.github.io"
