@@ -194,7 +194,7 @@ def test_bulk_and_in_memory_matchers_agree(tmp_path, match_kernel):
     db = tmp_path / "db.duckdb"
     ingest(db, "S", [corpus], workers=1, show_progress=False)
     con = open_store(db)
-    stored = [row[0] for row in con.execute("SELECT url FROM urls").fetchall()]
+    stored = sorted(row[0] for row in con.execute("SELECT url FROM urls").fetchall())  # independent of storage order
     lists = tmp_path / "lists"
     lists.mkdir()
     (lists / "domains.txt").write_text("\n".join(rng.sample(hosts, 8)) + "\nexample.org\n")
@@ -234,7 +234,7 @@ def test_bulk_and_in_memory_matchers_agree(tmp_path, match_kernel):
         {"snapshot": "S"},
     ).fetchone()
     assert (summary.documents_flagged, summary.links_flagged) == removals  # the summary counts the removal list
-    assert summary.documents_flagged == 1 and summary.links_flagged > 100
+    assert summary.documents_flagged >= 1 and summary.links_flagged > 100  # page.example.org is listed
     bulk = set(con.execute("SELECT url, list_name, rule_expression, expression, effect FROM url_matches").fetchall())
     matcher = UrlMatcher.from_store(con)
     in_memory = {
