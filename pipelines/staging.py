@@ -41,7 +41,7 @@ LINKS_PER_BATCH = 200_000
 DOCUMENTS_PER_BATCH = 20_000
 # Distinct URLs of a file collected in memory as rows arrive; past this many, the file's distinct URLs are
 # computed by DuckDB from the staged batches instead (bounded memory, spilling to disk).
-DISTINCT_URLS_IN_MEMORY = 400_000
+DISTINCT_URLS_IN_MEMORY = 250_000  # ~30 MB of strings at most
 
 
 def doc_id_for(source_id: int, record_no: int) -> int:
