@@ -248,6 +248,39 @@ def status(ctx, snapshot) -> None:
     ).fetchall()
     for problem_snapshot, path, problem_status, error in problems:
         click.echo(f"{problem_snapshot}: {path}: {problem_status}: {error or 'not finished (rerun ingest)'}")
+    lists = con.execute(
+        """
+        SELECT l.name, l.list_type, coalesce(v.format, l.format), v.version_id, v.accepted,
+               (SELECT version_id FROM match_state WHERE match_state.list_name = l.name) AS matched_version
+        FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
+        WHERE v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
+        ORDER BY l.list_type, l.name
+        """
+    ).fetchall()
+    for name, list_type, list_format, version, accepted, matched in lists:
+        if list_type == "watch" or list_format.startswith("hashes-"):
+            state = "used by crawls"
+        elif matched == version:
+            state = "matched"
+        else:
+            state = "not matched yet (run `linksweep match`)"
+        click.echo(f"{list_type}list {name}: version {version}, {accepted:,} entries, {list_format}: {state}")
+    crawled = con.execute(
+        "SELECT outcome, count(*), max(fetched_at) FROM crawl_results GROUP BY outcome ORDER BY outcome"
+    ).fetchall()
+    if crawled:
+        last = max(row[2] for row in crawled)
+        outcomes = ", ".join(f"{count:,} {outcome}" for outcome, count, _ in crawled)
+        unchecked = con.execute("SELECT count(DISTINCT url) FROM hash_checks WHERE status = 'unchecked'").fetchone()[0]
+        click.echo(
+            f"crawl results: {outcomes} (last {last:%Y-%m-%d %H:%M}); {unchecked:,} links with unchecked content"
+        )
+    con.close()
+    from pipelines.crawl_store import complete_batches, crawl_staging
+
+    staged = complete_batches(crawl_staging(_db(ctx)))
+    if staged:
+        click.echo(f"{len(staged)} crawl result batches staged, merged by the next crawl or merge")
 
 
 @main.command()

@@ -200,3 +200,13 @@ def test_export_to_a_path_with_a_quote(sample_db, tmp_path):
     out = tmp_path / "team's lists" / "removals.csv"
     run(sample_db, "export", "--snapshot", "SAMPLE-2026-01", "--out", str(out))
     assert len(list(csv.DictReader(out.open()))) == 16
+
+
+def test_status_says_which_lists_are_matched(tmp_path):
+    db = tmp_path / "s.duckdb"
+    run(db, "demo", "--sample-dir", str(SAMPLE), "--out", str(tmp_path / "r.csv"))
+    assert "blocklist sample-blocklist: version 1, 3 entries, domains: matched" in run(db, "status").output
+    listing = tmp_path / "more.txt"
+    listing.write_text("more.test\n")
+    run(db, "blocklist", "add", "more", str(listing))
+    assert "blocklist more: version 2, 1 entries, domains: not matched yet" in run(db, "status").output
