@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pipelines.list_entries import EmptyList, NormalizedList, normalize_list
-from pipelines.list_fetch import DEFAULT_MAX_BYTES, FetchError, download_list
+from pipelines.list_fetch import DEFAULT_MAX_BYTES, Downloaded, FetchError, download_list
 from pipelines.list_formats import FORMATS, ListFormatError, parse_list_file
 from pipelines.lists import (
     ListSettings,
@@ -64,18 +64,33 @@ def _parse(path: Path, settings: ListSettings) -> NormalizedList:
     raise AssertionError("unreachable")
 
 
-def _store_version(ctx: click.Context, name: str, parsed: NormalizedList, settings: ListSettings, **kwargs) -> int:
+def _store_version(
+    ctx: click.Context,
+    name: str,
+    parsed: NormalizedList,
+    settings: ListSettings,
+    *,
+    origin: str,
+    size: int | None,
+    downloaded: Downloaded | None = None,
+) -> int:
+    """Record `parsed` as the next version of list `name` and say so; for a download, also keep its HTTP
+    validators, and say where it came from."""
+    keeps = f"; {name} keeps its current version" if downloaded is not None else ""
     con = open_store(ctx.obj["db"])
     try:
-        loaded = add_list_version(con, name, parsed, settings, **kwargs)
+        loaded = add_list_version(con, name, parsed, settings, origin=origin, size=size)
+        if downloaded is not None:
+            record_validators(con, name, downloaded.etag, downloaded.last_modified)
     except EmptyList as error:
-        _fail(str(error))
+        _fail(f"{error}{keeps}")
     except ListTypeMismatch as error:
         _fail(str(error), 2)
     finally:
         con.close()
     state = "unchanged, still" if loaded.unchanged else "loaded as"
-    click.echo(f"{settings.list_type}list {name}: {state} version {loaded.version_id}")
+    source = f" (from {origin})" if downloaded is not None else ""
+    click.echo(f"{settings.list_type}list {name}: {state} version {loaded.version_id}{source}")
     return loaded.version_id
 
 
@@ -109,18 +124,7 @@ def _load_from(
         parsed = _parse(downloaded.path, settings)
         parsed.path = source
         print_report(parsed)
-        con = open_store(ctx.obj["db"])
-        try:
-            loaded = add_list_version(con, name, parsed, settings, origin=source, size=downloaded.size)
-            record_validators(con, name, downloaded.etag, downloaded.last_modified)
-        except EmptyList as error:
-            _fail(f"{error}; {name} keeps its current version")
-        except ListTypeMismatch as error:
-            _fail(str(error), 2)
-        finally:
-            con.close()
-        state = "unchanged, still" if loaded.unchanged else "loaded as"
-        click.echo(f"{settings.list_type}list {name}: {state} version {loaded.version_id} (from {source})")
+        _store_version(ctx, name, parsed, settings, origin=source, size=downloaded.size, downloaded=downloaded)
     finally:
         downloaded.path.unlink(missing_ok=True)
 
@@ -129,6 +133,41 @@ def _size_of(path: Path) -> int:
     if path.is_dir():
         return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
     return path.stat().st_size
+
+
+def _show_latest_versions(ctx: click.Context, where: str, params: dict | None = None) -> None:
+    """The latest version of each list selected by `where` (over `l`, the lists table), with its counts."""
+    con = open_store(ctx.obj["db"], read_only=True)
+    try:
+        con.sql(
+            f"""
+            SELECT l.name, l.category, v.format, v.version_id AS version, v.accepted, v.duplicates,
+                   v.rejected, v.unsupported, v.loaded_at, v.origin
+            FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
+            WHERE ({where})
+              AND v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
+            ORDER BY l.name
+            """,
+            params=params or {},
+        ).show(max_width=200)
+    finally:
+        con.close()
+
+
+def _add_remove_command(group: click.Group, noun: str) -> None:
+    @group.command("remove")
+    @click.argument("name")
+    @click.pass_context
+    def remove(ctx, name) -> None:
+        """Forget list NAME: its versions, entries and the matches it made."""
+        con = open_store(ctx.obj["db"])
+        try:
+            versions = remove_list(con, name)
+        except UnknownList as error:
+            _fail(str(error), 2)
+        finally:
+            con.close()
+        click.echo(f"{noun} {name}: removed ({versions} versions and their matches)")
 
 
 def list_group(list_type: str) -> click.Group:
@@ -207,21 +246,7 @@ def list_group(list_type: str) -> click.Group:
     @click.pass_context
     def list_(ctx) -> None:
         """Every list of this kind with its latest version and counts."""
-        con = open_store(ctx.obj["db"], read_only=True)
-        try:
-            con.sql(
-                """
-                SELECT l.name, l.category, v.format, v.version_id AS version, v.accepted, v.duplicates,
-                       v.rejected, v.unsupported, v.loaded_at, v.origin
-                FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
-                WHERE l.list_type = $type
-                  AND v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
-                ORDER BY l.name
-                """,
-                params={"type": list_type},
-            ).show(max_width=200)
-        finally:
-            con.close()
+        _show_latest_versions(ctx, "l.list_type = $type", {"type": list_type})
 
     @group.command("show")
     @click.argument("name")
@@ -268,20 +293,7 @@ def list_group(list_type: str) -> click.Group:
         finally:
             con.close()
 
-    @group.command("remove")
-    @click.argument("name")
-    @click.pass_context
-    def remove(ctx, name) -> None:
-        """Forget list NAME: its versions, entries and the matches it made."""
-        con = open_store(ctx.obj["db"])
-        try:
-            versions = remove_list(con, name)
-        except UnknownList as error:
-            _fail(str(error), 2)
-        finally:
-            con.close()
-        click.echo(f"{noun} {name}: removed ({versions} versions and their matches)")
-
+    _add_remove_command(group, noun)
     return group
 
 
@@ -316,33 +328,7 @@ def hashlist_group() -> click.Group:
     @click.pass_context
     def list_(ctx) -> None:
         """Every hash list with its latest version and counts."""
-        con = open_store(ctx.obj["db"], read_only=True)
-        try:
-            con.sql(
-                """
-                SELECT l.name, l.category, v.format, v.version_id AS version, v.accepted, v.duplicates,
-                       v.rejected, v.loaded_at, v.origin
-                FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
-                WHERE starts_with(l.format, 'hashes-')
-                  AND v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
-                ORDER BY l.name
-                """
-            ).show(max_width=200)
-        finally:
-            con.close()
+        _show_latest_versions(ctx, "starts_with(l.format, 'hashes-')")
 
-    @group.command("remove")
-    @click.argument("name")
-    @click.pass_context
-    def remove(ctx, name) -> None:
-        """Forget hash list NAME and the matches it made."""
-        con = open_store(ctx.obj["db"])
-        try:
-            versions = remove_list(con, name)
-        except UnknownList as error:
-            _fail(str(error), 2)
-        finally:
-            con.close()
-        click.echo(f"hashlist {name}: removed ({versions} versions and their matches)")
-
+    _add_remove_command(group, "hashlist")
     return group
