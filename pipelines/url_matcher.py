@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.canonical import CanonicalURL, canonicalize, host_suffixes, path_prefixes
+from pipelines.list_entries import NormalizedList
 from pipelines.lists import CURRENT_VERSIONS_SQL
 
 
@@ -63,6 +64,27 @@ class UrlMatcher:
                 self._ranges.append((entry.ip_low, entry.ip_high, entry))
         self._ranges.sort(key=lambda item: item[0])
         self._range_starts = [low for low, _, _ in self._ranges]
+
+    @classmethod
+    def from_list(cls, parsed: NormalizedList, list_name: str | None = None, version_id: int = 1) -> UrlMatcher:
+        """A matcher over one parsed list, without a store (exceptions allow, every other entry blocks)."""
+        return cls(
+            MatcherEntry(
+                list_name or parsed.path,
+                version_id,
+                None,
+                "allow" if e.exception else "block",
+                e.entry,
+                e.entry_kind,
+                e.expression,
+                e.subdomains,
+                e.hash_algorithm,
+                e.ip_low,
+                e.ip_high,
+                e.line_no,
+            )
+            for e in parsed.expressions
+        )
 
     @classmethod
     def from_store(cls, con: duckdb.DuckDBPyConnection) -> UrlMatcher:

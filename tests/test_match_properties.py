@@ -37,25 +37,7 @@ def matcher_for(tmp_path: Path, list_text: str, list_format: str) -> UrlMatcher:
     path.write_text(list_text, encoding="utf-8")
     parsed = normalize_list(parse_list_file(path, list_format))
     assert parsed.expressions, parsed.rejected
-    from pipelines.url_matcher import MatcherEntry
-
-    return UrlMatcher(
-        MatcherEntry(
-            "l",
-            1,
-            None,
-            "allow" if e.exception else "block",
-            e.entry,
-            e.entry_kind,
-            e.expression,
-            e.subdomains,
-            e.hash_algorithm,
-            e.ip_low,
-            e.ip_high,
-            e.line_no,
-        )
-        for e in parsed.expressions
-    )
+    return UrlMatcher.from_list(parsed, "l")
 
 
 def blocked(matcher: UrlMatcher, written: str) -> bool:

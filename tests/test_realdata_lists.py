@@ -12,32 +12,12 @@ import pytest
 
 from pipelines.list_entries import NormalizedList, normalize_list
 from pipelines.list_formats import parse_list_file
-from pipelines.url_matcher import MatcherEntry, UrlMatcher
+from pipelines.url_matcher import UrlMatcher
 from tests.test_list_formats import REAL_LISTS
 
 
 def normalized(realdata: Path, name: str, list_format: str, **options) -> NormalizedList:
     return normalize_list(parse_list_file(realdata / "blocklists" / name, list_format, **options))
-
-
-def matcher(parsed: NormalizedList) -> UrlMatcher:
-    return UrlMatcher(
-        MatcherEntry(
-            parsed.path,
-            1,
-            None,
-            "allow" if e.exception else "block",
-            e.entry,
-            e.entry_kind,
-            e.expression,
-            e.subdomains,
-            e.hash_algorithm,
-            e.ip_low,
-            e.ip_high,
-            e.line_no,
-        )
-        for e in parsed.expressions
-    )
 
 
 # Duplicates after canonicalization that INVENTORY.md counts too (its "dup=" column, lines compared as written)
@@ -75,7 +55,7 @@ def probe_urls(*lists: NormalizedList) -> list[str]:
 
 
 def flagged(parsed: NormalizedList, urls: list[str]) -> set[str]:
-    matching = matcher(parsed)
+    matching = UrlMatcher.from_list(parsed)
     return {url for url in urls if matching.verdict(url)[0] == "block"}
 
 
