@@ -248,18 +248,25 @@ def _csv_layout(first_line: str, algo: str, report: HashListReport) -> _CsvLayou
 _LINE = re.compile(r"^(\S+?)(?:[\s,]+(.*))?$")
 
 
+def _blank_or_comment(line_no: int, text: str, report: HashListReport) -> bool:
+    """Count a blank or `#` comment line in the report; False for a line with content."""
+    stripped = text.strip()
+    if not stripped:
+        report.blank.append(line_no)
+        return True
+    if stripped.startswith("#"):
+        report.comments.append(line_no)
+        return True
+    return False
+
+
 def _parse_lines(numbered: list[tuple[int, str]], algo: str, report: HashListReport) -> None:
     report.notes.append("one hash per line, a label may follow after whitespace or a comma")
     seen: dict[str, int] = {}
     for line_no, text in numbered:
-        stripped = text.strip()
-        if not stripped:
-            report.blank.append(line_no)
+        if _blank_or_comment(line_no, text, report):
             continue
-        if stripped.startswith("#"):
-            report.comments.append(line_no)
-            continue
-        token, rest = _LINE.match(stripped).groups()
+        token, rest = _LINE.match(text.strip()).groups()
         token = token.rstrip(",")
         value, reason = check_hash(token, algo)
         if value is None:
@@ -287,12 +294,7 @@ def _csv_records(numbered: list[tuple[int, str]], report: HashListReport) -> Ite
     continues over the next lines while its quotes are unbalanced (a quoted field holding a newline)."""
     rows = iter(numbered)
     for line_no, text in rows:
-        stripped = text.strip()
-        if not stripped:
-            report.blank.append(line_no)
-            continue
-        if stripped.startswith("#"):
-            report.comments.append(line_no)
+        if _blank_or_comment(line_no, text, report):
             continue
         parts = [text]
         continued: list[int] = []
