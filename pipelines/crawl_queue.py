@@ -70,7 +70,7 @@ def write_crawl_queue(
                 )
               AND (url NOT IN (
                     SELECT url FROM crawl_results
-                    WHERE fetched_at >= current_timestamp::TIMESTAMP - to_days(0) - INTERVAL 1 SECOND * ($days * 86400)
+                    WHERE fetched_at >= current_timestamp::TIMESTAMP - to_seconds($days * 86400)
                   )
                   OR url IN (SELECT url FROM hash_checks WHERE status = 'unchecked'))
               {host_filter}

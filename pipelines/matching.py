@@ -287,9 +287,14 @@ def _run_compiled_kernel(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("compiled_hits")
 
 
-def _run_kernel(con: duckdb.DuckDBPyConnection) -> None:
-    """Insert the static matches of match_entries over match_urls into url_matches."""
-    kinds = {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
+def _entry_kinds(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
+
+
+def _run_kernel(con: duckdb.DuckDBPyConnection, kinds: set[str] | None = None) -> None:
+    """Insert the static matches of match_entries over match_urls into url_matches (`kinds`: the entry kinds
+    of match_entries, when the caller has them already)."""
+    kinds = _entry_kinds(con) if kinds is None else kinds
     if not kinds:
         return
     if kernel_for(kinds) == "compiled":
@@ -502,7 +507,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
                 groups.setdefault(pending, []).append(list_name)
         for source_ids, names in groups.items():
             _load_entries(con, "current.list_name IN (SELECT unnest($names))", {"names": names})
-            kinds = {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
+            kinds = _entry_kinds(con)
             _urls_of_sources(con, source_ids, names, with_host=kernel_for(kinds) == "sql")
             con.execute(
                 """
@@ -512,7 +517,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
                 """,
                 {"names": names},
             )
-            _run_kernel(con)
+            _run_kernel(con, kinds)
             checked_urls = max(checked_urls, con.execute("SELECT count(*) FROM match_urls").fetchone()[0])
             matched_files.update(source_ids)
             con.execute(

@@ -27,6 +27,7 @@ from scrapy.http import Response, TextResponse
 from selectolax.lexbor import LexborHTMLParser
 from twisted.python.failure import Failure
 
+from crawler.corpus.html_links import refresh_url
 from crawler.guard import CrawlGuard, FlaggedHop, RefusedAddress, RefusedResolution, active_guard, install_guard
 from pipelines.crawl_queue import DEFAULT_RECHECK_DAYS, write_crawl_queue
 from pipelines.crawl_store import crawl_staging, evidence_json, merge_into_store
@@ -45,8 +46,6 @@ def _now() -> datetime:
 
 def refresh_target(response: Response) -> str | None:
     """Where a Refresh header or a `<meta http-equiv=refresh>` of an HTML page sends the browser, if anywhere."""
-    from crawler.corpus.html_links import refresh_url
-
     header = response.headers.get(b"Refresh")
     if header:
         target = refresh_url(header.decode("latin-1"))
