@@ -15,11 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.corpus.synthetic import response_record, write_warc
-from crawler.ingest import ingest
 from pipelines.crawl_store import CrawlBatches, merge_batches
 from pipelines.store import open_store
 from tests.crawl_server import CrawlServer, Route
+from tests.snapshot_helpers import ingest_page
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKS = 60
@@ -32,10 +31,7 @@ def slow_store(tmp_path):
         server.routes[f"/slow/{number}"] = Route(200, {"Content-Type": "text/plain"}, b"ok", delay=0.25)
     port = server.port("127.0.0.1")
     page = "".join(f"<a href='http://s{n % 6}.test:{port}/slow/{n}'>x</a>" for n in range(LINKS)).encode()
-    corpus = tmp_path / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
-    db = tmp_path / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(tmp_path, page)
     hosts = {f"s{n}.test": "127.0.0.1" for n in range(6)} | {"page.example.org": "127.0.0.1"}
     yield db, hosts, server
     server.close()
@@ -152,10 +148,7 @@ def test_two_processes_split_the_queue_by_host(tmp_path):
         server.routes[f"/p/{number}"] = Route(302, {"Location": f"/q/{number}"})
         server.routes[f"/q/{number}"] = Route(200, {"Content-Type": "text/plain"}, b"ok")
     page = "".join(f"<a href='http://h{n % 20}.test:{port}/p/{n}'>x</a>" for n in range(count)).encode()
-    corpus = tmp_path / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
-    db = tmp_path / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(tmp_path, page)
     hosts = {f"h{n}.test": "127.0.0.1" for n in range(20)} | {"page.example.org": "127.0.0.1"}
     command = crawl_command(db, hosts) + ["--processes", "2"]
     try:

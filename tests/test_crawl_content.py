@@ -15,9 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.corpus.synthetic import response_record, write_warc
-from crawler.ingest import ingest
 from tests.crawl_server import CrawlServer, Route
+from tests.snapshot_helpers import ingest_page
 
 Image = pytest.importorskip("PIL.Image")
 ImageDraw = pytest.importorskip("PIL.ImageDraw")
@@ -81,10 +80,7 @@ def crawled(tmp_path_factory):
     names = {"img.test": "127.0.0.1", "page.example.org": "127.0.0.1"}
     links = [f"http://img.test:{port}/{name}" for name in ("listed.png", "resized.jpg", "clean.png")]
     page = "".join(f"<img src='{link}'>" for link in links).encode()
-    corpus = folder / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
-    db = folder / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(folder, page)
     (folder / "md5.txt").write_text(f"{hashlib.md5(listed_bytes).hexdigest()}  synthetic-listed\n")
     original_pdq = content_hashes.hash_content(encoded(original, "PNG"), "image/png").pdq
     (folder / "pdq.txt").write_text(f"{original_pdq}\n")
@@ -166,13 +162,7 @@ def test_a_hash_service_match_is_a_removal_with_its_evidence(tmp_path):
         }
     )
     names = {"img.test": "127.0.0.1", "page.example.org": "127.0.0.1"}
-    corpus = tmp_path / "c.warc.gz"
-    write_warc(
-        corpus, [response_record("https://page.example.org/", f"<img src='http://img.test:{port}/known.png'>".encode())],
-        gzipped=True,
-    )  # fmt: skip
-    db = tmp_path / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(tmp_path, f"<img src='http://img.test:{port}/known.png'>".encode())
     services = tmp_path / "services.json"
     services.write_text(
         json.dumps(

@@ -16,9 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.corpus.synthetic import response_record, write_warc
-from crawler.ingest import ingest
 from tests.crawl_server import CrawlServer, Route
+from tests.snapshot_helpers import ingest_page
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6"]
@@ -90,10 +89,7 @@ def crawled(server, tmp_path_factory):
     server.routes.update(routes)
     links = ["/ok", "/chain/1", "/c5/1", "/to-ip", "/refresh", "/loop1", "/slow", "/big", "/internal", "/literal"]
     page = "".join(f"<a href='{url(server, 'a.test', path)}'>x</a>" for path in links).encode()
-    corpus = folder / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
-    db = folder / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(folder, page)
     blocklist = folder / "block.txt"
     blocklist.write_text("evil.test\n127.0.0.4\n")
     assert run_cli(db, "blocklist", "add", "harm", str(blocklist), "--category", "test-harm").returncode == 0

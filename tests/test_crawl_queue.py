@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.corpus.synthetic import response_record, write_warc
-from crawler.ingest import ingest
 from pipelines.crawl_queue import UnknownWatchList, write_crawl_queue
 from pipelines.list_entries import normalize_list
 from pipelines.list_formats import parse_list_file
 from pipelines.lists import ListSettings, add_list_version
 from pipelines.matching import match_snapshot
 from pipelines.store import open_store
+from tests.snapshot_helpers import ingest_page
 
 
 @pytest.fixture
@@ -23,10 +22,7 @@ def store(tmp_path):
     links = ["http://bad.test/x", "http://sho.rt.test/abc", "http://www.sho.rt.test/def", "http://fine.test/",
              "ftp://files.test/a", "http://old.test/resolved", "http://unchecked.test/img"]  # fmt: skip
     page = "".join(f"<a href='{link}'>x</a>" for link in links).encode()
-    corpus = tmp_path / "c.warc.gz"
-    write_warc(corpus, [response_record("https://page.example.org/", page)], gzipped=True)
-    db = tmp_path / "db.duckdb"
-    ingest(db, "S", [corpus], workers=1, show_progress=False)
+    db = ingest_page(tmp_path, page)
     con = open_store(db)
     for name, text, list_type in (("block", "bad.test\n", "block"), ("shorteners", "rt.test\n", "watch")):
         path = tmp_path / f"{name}.txt"
