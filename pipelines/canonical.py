@@ -35,6 +35,11 @@ _MUST_ESCAPE = frozenset(range(0x21)) | frozenset(range(0x7F, 0x100)) | {ord("#"
 _ESCAPED = [f"%{byte:02X}" if byte in _MUST_ESCAPE else chr(byte) for byte in range(256)]
 
 
+def is_ip_host(host: str) -> bool:
+    """Whether a canonical host is an IP address: dotted-decimal IPv4 or bracketed IPv6."""
+    return host.startswith("[") or bool(_IPV4_DOTTED.match(host))
+
+
 @dataclass(frozen=True, slots=True)
 class CanonicalURL:
     scheme: str
@@ -45,7 +50,7 @@ class CanonicalURL:
 
     @property
     def is_ip(self) -> bool:
-        return self.host.startswith("[") or bool(_IPV4_DOTTED.match(self.host))
+        return is_ip_host(self.host)
 
     @property
     def url(self) -> str:
@@ -255,7 +260,7 @@ def host_suffixes(host: str, *, max_labels: int | None = None) -> list[str]:
     `max_labels=5` gives Safe Browsing's list (the host, then suffixes of at most five labels, without the
     top-level label); the default checks every parent domain.
     """
-    if host.startswith("[") or _IPV4_DOTTED.match(host):
+    if is_ip_host(host):
         return [host]
     labels = host.split(".")
     suffixes = [host]

@@ -16,12 +16,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.canonical import canonical_host, canonicalize, entry_expressions
+from pipelines.canonical import canonical_host, canonicalize, entry_expressions, is_ip_host
 from pipelines.hash_lists import HashListReport
 from pipelines.list_formats import FormatReport, RawEntry
 
 _VALID_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
-_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ def host_entry(text: str) -> tuple[str, str]:
     host = canonical_host(candidate.encode("utf-8", "surrogatepass"))
     if host is None:
         raise ValueError("empty host")
-    if host.startswith("[") or _IPV4.match(host):
+    if is_ip_host(host):
         return host, "ip"
     if not _VALID_HOST.match(host):
         raise ValueError("not a valid host name")
@@ -93,7 +92,7 @@ def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
     url = canonicalize(raw.value)
     if url is None:
         raise ValueError("not a URL with a host")
-    if not (url.host.startswith("[") or _IPV4.match(url.host) or _VALID_HOST.match(url.host)):
+    if not (url.is_ip or _VALID_HOST.match(url.host)):
         raise ValueError("not a valid host name")
     return "url", entry_expressions(url)
 

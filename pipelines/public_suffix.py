@@ -9,14 +9,13 @@ know (`.test`, `.example`) follow the list's default rule `*`: the last two labe
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import SplitResult
 
 import tldextract
 
-_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+from pipelines.canonical import is_ip_host
 
 
 class RegistrableDomains(NamedTuple):
@@ -41,7 +40,7 @@ _BUNDLED = offline_extractor()
 def registrable_domains_with(extractor: tldextract.TLDExtract, host: str) -> RegistrableDomains:
     """The registrable domains of a lowercase host name with the given extractor; (None, None) for IPs,
     public suffixes themselves and empty or malformed names (leading dot, empty label)."""
-    if not host or host.startswith((".", "[")) or _IPV4.match(host) or ".." in host:
+    if not host or host.startswith(".") or is_ip_host(host) or ".." in host:
         return RegistrableDomains(None, None)
     host = host.rstrip(".")
     if "." not in host or host.rpartition(".")[2].isdigit():  # no TLD is all digits: not a domain name
