@@ -1,7 +1,8 @@
 """Registrable domains from the Public Suffix List, offline: the ICANN one and the one the private section gives.
 
-`www.b.github.io` has the ICANN registrable domain `github.io` (what a registrar sold) and the private one
-`b.github.io` (the site an operator controls under a shared hosting suffix); analysts want both. The list is
+`www.b.pages.example.org`, under a private-section suffix `pages.example.org` (a hosting service's), has the ICANN
+registrable domain `example.org` (what a registrar sold) and the private one `b.pages.example.org` (the site an
+operator controls under the shared hosting suffix); analysts want both. The list is
 the snapshot bundled with tldextract and is never fetched at run time. Hosts under a TLD the list does not
 know (`.test`, `.example`) follow the list's default rule `*`: the last two labels.
 """
@@ -19,8 +20,8 @@ from pipelines.canonical import is_ip_host
 
 
 class RegistrableDomains(NamedTuple):
-    icann: str | None  # under the ICANN section's public suffix (github.io for x.b.github.io)
-    private: str | None  # under the longest suffix of either section (b.github.io for x.b.github.io)
+    icann: str | None  # under the ICANN section's public suffix (example.org for x.b.pages.example.org)
+    private: str | None  # under the longest suffix of either section (b.pages.example.org for x.b.pages.example.org)
 
 
 def offline_extractor(suffix_list: Path | None = None) -> tldextract.TLDExtract:

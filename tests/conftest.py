@@ -32,3 +32,20 @@ def match_kernel(request, monkeypatch) -> str:
         pytest.skip("pipelines._fastmatch is not built (no C compiler at install time)")
     monkeypatch.setenv(KERNEL_ENVIRONMENT_VARIABLE, request.param)
     return request.param
+
+
+@pytest.fixture
+def private_suffix_list(tmp_path, monkeypatch):
+    """The Public Suffix List replaced by a tiny one in which `pages.example.org` is a private-section suffix, so
+    tests can tell ICANN from private registrable domains with reserved names only."""
+    from pipelines import public_suffix
+
+    listing = tmp_path / "public_suffix_list.dat"
+    listing.write_text(
+        "// ===BEGIN ICANN DOMAINS===\norg\ntest\n// ===END ICANN DOMAINS===\n"
+        "// ===BEGIN PRIVATE DOMAINS===\npages.example.org\n// ===END PRIVATE DOMAINS===\n"
+    )
+    monkeypatch.setattr(public_suffix, "_BUNDLED", public_suffix.offline_extractor(listing))
+    public_suffix.registrable_domains.cache_clear()
+    yield listing
+    public_suffix.registrable_domains.cache_clear()

@@ -188,8 +188,8 @@ def test_tldextract_vectors(realdata: Path) -> None:
     assert len(vectors) >= 70
 
 
-def test_icann_and_private_registrable_domains() -> None:
-    assert registrable_domains("www.b.github.io") == ("github.io", "b.github.io")
+def test_icann_and_private_registrable_domains(private_suffix_list) -> None:
+    assert registrable_domains("www.b.pages.example.org") == ("example.org", "b.pages.example.org")
     assert registrable_domains("www.example.org") == ("example.org", "example.org")
     assert registrable_domains("a.b.harmful-site.test") == ("harmful-site.test", "harmful-site.test")
     assert registrable_domains("198.51.100.7") == (None, None)

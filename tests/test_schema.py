@@ -42,7 +42,7 @@ def test_newer_database_is_refused(tmp_path):
         migrate(con)
 
 
-def test_a_version_1_database_is_upgraded_with_its_data(tmp_path):
+def test_a_version_1_database_is_upgraded_with_its_data(tmp_path, private_suffix_list):
     """Rows written under schema 1 survive the upgrade; private-section domains are computed for them."""
     import pipelines.schema as schema
 
@@ -54,9 +54,9 @@ def test_a_version_1_database_is_upgraded_with_its_data(tmp_path):
         migrate(con)
     finally:
         schema.MIGRATIONS = original
-    con.execute("INSERT INTO hosts VALUES ('www.b.github.io', 'github.io'), ('198.51.100.7', NULL)")
+    con.execute("INSERT INTO hosts VALUES ('www.b.pages.example.org', 'example.org'), ('198.51.100.7', NULL)")
     con.execute(
-        "INSERT INTO urls VALUES ('https://www.b.github.io/x', 'www.b.github.io', 'github.io'),"
+        "INSERT INTO urls VALUES ('https://www.b.pages.example.org/x', 'www.b.pages.example.org', 'example.org'),"
         " ('http://198.51.100.7/', '198.51.100.7', NULL)"
     )
     con.execute("INSERT INTO lists (name, list_type, format) VALUES ('old', 'block', 'domains')")
@@ -65,11 +65,11 @@ def test_a_version_1_database_is_upgraded_with_its_data(tmp_path):
     assert migrate(con) == LATEST_VERSION
     assert con.execute("SELECT host, registered_domain_private FROM hosts ORDER BY host").fetchall() == [
         ("198.51.100.7", None),
-        ("www.b.github.io", "b.github.io"),
+        ("www.b.pages.example.org", "b.pages.example.org"),
     ]
-    assert con.execute("SELECT registered_domain_private FROM urls WHERE host = 'www.b.github.io'").fetchone() == (
-        "b.github.io",
-    )
+    assert con.execute(
+        "SELECT registered_domain_private FROM urls WHERE host = 'www.b.pages.example.org'"
+    ).fetchone() == ("b.pages.example.org",)
     assert con.execute("SELECT entry, expression, subdomains, exception FROM list_entries").fetchall() == [
         ("bad.test", "bad.test/", True, False)
     ]

@@ -14,7 +14,7 @@ LINKS = [
     ("img", "http://u@img.test:8080/p.png", "http://u@img.test:8080/p.png"),
     ("a", "http://[2001:db8::1]/v6", "http://[2001:db8::1]/v6"),
     ("a", "http://198.51.100.7/ip", "http://198.51.100.7/ip"),
-    ("a", "https://x.b.github.io/", "https://x.b.github.io/"),
+    ("a", "https://x.b.pages.example.org/", "https://x.b.pages.example.org/"),
     ("a", "ftp://files.test/f", "ftp://files.test/f"),
     ("a", "https://www.example.org/a", "https://www.example.org/a"),
 ]
@@ -30,7 +30,7 @@ def staged_urls(tmp_path, name: str) -> list[dict]:
     return sorted(pq.read_table(files["urls"]).to_pylist(), key=lambda row: row["url"])
 
 
-def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch):
+def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch, private_suffix_list):
     in_memory = staged_urls(tmp_path, "memory")
     monkeypatch.setattr(staging, "DISTINCT_URLS_IN_MEMORY", 0)
     from_duckdb = staged_urls(tmp_path, "duckdb")
@@ -39,5 +39,5 @@ def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch):
     by_url = {row["url"]: row for row in in_memory}
     assert by_url["http://u@img.test:8080/p.png"]["host"] == "img.test"
     assert by_url["http://[2001:db8::1]/v6"]["host"] == "[2001:db8::1]"
-    assert by_url["https://x.b.github.io/"]["registered_domain"] == "github.io"
-    assert by_url["https://x.b.github.io/"]["registered_domain_private"] == "b.github.io"
+    assert by_url["https://x.b.pages.example.org/"]["registered_domain"] == "example.org"
+    assert by_url["https://x.b.pages.example.org/"]["registered_domain_private"] == "b.pages.example.org"

@@ -419,4 +419,4 @@ class ResolveSpider(scrapy.Spider):
         if response is not None:
             result["content_type"] = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
             result["content_length"] = len(response.body)
-        return {"result": result, "matches": matches or [], "checks": [], "body": None}
+        return {"result": result, "matches": matches or [], "checks": []}
