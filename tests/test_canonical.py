@@ -168,8 +168,6 @@ TLDEXTRACT_DIFFERENCES = {
     "http://internalunlikelyhostname.bizarre": "PSL default rule",
     "http://internalunlikelyhostname.information/": "PSL default rule",
     "example.za": "PSL default rule (za has only second-level rules)",
-    "1.1.1.1\ncom": "newline removed: host 1.1.1.1com, default rule",
-    "1.1.1.1\rcom": "carriage return removed: host 1.1.1.1com, default rule",
 }
 
 
@@ -184,7 +182,10 @@ def test_tldextract_vectors(realdata: Path) -> None:
         found = registrable_domains(url.host).icann if url else None
         if found != wanted:
             differences[vector["input"]] = (found, wanted)
-    assert set(differences) == set(TLDEXTRACT_DIFFERENCES), differences
+    # and every vector whose input holds CR or LF: removed before parsing, they join the labels around them
+    with_line_breaks = {vector["input"] for vector in vectors if "\n" in vector["input"] or "\r" in vector["input"]}
+    assert len(with_line_breaks) == 2
+    assert set(differences) == set(TLDEXTRACT_DIFFERENCES) | with_line_breaks, differences
     assert len(vectors) >= 70
 
 
