@@ -2,21 +2,27 @@
 
 `www.b.pages.example.org`, under a private-section suffix `pages.example.org` (a hosting service's), has the ICANN
 registrable domain `example.org` (what a registrar sold) and the private one `b.pages.example.org` (the site an
-operator controls under the shared hosting suffix); analysts want both. The list is
-the snapshot bundled with tldextract and is never fetched at run time. Hosts under a TLD the list does not
-know (`.test`, `.example`) follow the list's default rule `*`: the last two labels.
+operator controls under the shared hosting suffix); analysts want both. The list is the snapshot bundled with
+tldextract and is never fetched at run time. Hosts under a TLD the list does not know (`.test`, `.example`)
+follow the list's default rule `*`: the last two labels.
+
+Lookups run once per distinct host of every ingested file, so the rules are indexed here by their punycode
+(ASCII) form, the form hosts are stored in, and walked label by label as tldextract walks its trie; tldextract
+itself decodes every label of every host from punycode first, which made it most of the cost. tldextract
+stays the reference: tests compare the two on every rule of the list.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import SplitResult
-
-import tldextract
 
 from pipelines.canonical import is_ip_host
+
+_ICANN_BEGIN = "===BEGIN ICANN DOMAINS==="
+_PRIVATE_BEGIN = "===BEGIN PRIVATE DOMAINS==="
 
 
 class RegistrableDomains(NamedTuple):
@@ -24,45 +30,128 @@ class RegistrableDomains(NamedTuple):
     private: str | None  # under the longest suffix of either section (b.pages.example.org for x.b.pages.example.org)
 
 
-def offline_extractor(suffix_list: Path | None = None) -> tldextract.TLDExtract:
-    """A tldextract extractor that never touches the network: the bundled snapshot, or a local list file."""
-    urls = (suffix_list.resolve().as_uri(),) if suffix_list is not None else ()
-    return tldextract.TLDExtract(
-        suffix_list_urls=urls,
-        cache_dir=None,
-        fallback_to_snapshot=suffix_list is None,
-        include_psl_private_domains=True,
-    )
+class SuffixList:
+    """The rules of a Public Suffix List, indexed by ASCII suffix for label-by-label lookups.
+
+    `_nodes` holds every suffix of every rule (what tldextract's trie holds as nodes): a value of None marks a
+    suffix that is only a step towards longer rules, else whether the rule is in the private section.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._nodes: dict[str, bool | None] = {}
+        self._wildcards: dict[str, bool] = {}  # "ck" for the rule "*.ck"
+        self._exceptions: set[str] = set()  # "www.ck" for the rule "!www.ck"
+        private = False
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("//"):
+                if _PRIVATE_BEGIN in line:
+                    private = True
+                elif _ICANN_BEGIN in line:
+                    private = False
+                continue
+            if not line:
+                continue
+            rule = line.split()[0]
+            exception = rule.startswith("!")
+            labels = [self.ascii_label(label) for label in rule.lstrip("!").split(".")]
+            if labels[0] == "*":
+                self._add_steps(labels[1:])
+                self._wildcards[".".join(labels[1:])] = private
+                continue
+            suffix = ".".join(labels)
+            if exception:
+                self._add_steps(labels[1:])
+                self._exceptions.add(suffix)
+                continue
+            self._add_steps(labels[1:])
+            self._nodes[suffix] = private
+
+    @staticmethod
+    def ascii_label(label: str) -> str:
+        """A rule label as it appears in a WHATWG host: lowercase, punycode when not ASCII."""
+        label = label.lower()
+        if label.isascii():
+            return label
+        return "xn--" + label.encode("punycode").decode("ascii")
+
+    def _add_steps(self, labels: list[str]) -> None:
+        for start in range(len(labels)):
+            self._nodes.setdefault(".".join(labels[start:]), None)
+
+    @classmethod
+    def from_file(cls, path: Path) -> SuffixList:
+        return cls(path.read_text(encoding="utf-8"))
+
+    def registrable_domains(self, host: str) -> RegistrableDomains:
+        """The registrable domains of a lowercase host name; (None, None) for IPs, public suffixes themselves and
+        empty or malformed names (leading dot, empty label)."""
+        if not host or host.startswith(".") or is_ip_host(host) or ".." in host:
+            return RegistrableDomains(None, None)
+        host = host.rstrip(".")
+        if "." not in host or host.rpartition(".")[2].isdigit():  # no TLD is all digits: not a domain name
+            return RegistrableDomains(None, None)
+        labels = host.split(".")
+        count = len(labels)
+        suffix_at = registry_at = count  # index of the first label of the public / ICANN registry suffix
+        suffix_private = False
+        current = ""
+        nodes = self._nodes
+        for index in range(count - 1, -1, -1):
+            candidate = f"{labels[index]}.{current}" if current else labels[index]
+            if candidate in nodes:
+                current = candidate
+                private = nodes[candidate]
+                if private is not None:
+                    suffix_at, suffix_private = index, private
+                    if not private:
+                        registry_at = index
+                continue
+            if current in self._wildcards:
+                # "*.current" covers this label, unless "!label.current" excepts it
+                suffix_at = index + 1 if candidate in self._exceptions else index
+                suffix_private = self._wildcards[current]
+            break
+        if suffix_at == count:
+            # a TLD the list does not know: the default rule "*" makes the last label the public suffix
+            default = ".".join(labels[-2:])
+            return RegistrableDomains(default, default)
+        private_domain = ".".join(labels[suffix_at - 1 :]) if suffix_at > 0 else None
+        if not suffix_private:
+            return RegistrableDomains(private_domain, private_domain)
+        # the ICANN answer is the same walk over the ICANN rules alone; where none matched, the default rule
+        registry_at = min(registry_at, count - 1)
+        icann = ".".join(labels[registry_at - 1 :]) if registry_at > 0 else None
+        return RegistrableDomains(icann, private_domain)
 
 
-_BUNDLED = offline_extractor()
+def bundled_list_path() -> Path:
+    """The PSL snapshot shipped inside the tldextract package (found without importing tldextract)."""
+    spec = importlib.util.find_spec("tldextract")
+    if spec is None or spec.origin is None:  # pragma: no cover - tldextract is a dependency
+        raise RuntimeError("tldextract is not installed: it ships the Public Suffix List linksweep uses")
+    return Path(spec.origin).with_name(".tld_set_snapshot")
 
 
-def registrable_domains_with(extractor: tldextract.TLDExtract, host: str) -> RegistrableDomains:
-    """The registrable domains of a lowercase host name with the given extractor; (None, None) for IPs,
-    public suffixes themselves and empty or malformed names (leading dot, empty label)."""
-    if not host or host.startswith(".") or is_ip_host(host) or ".." in host:
-        return RegistrableDomains(None, None)
-    host = host.rstrip(".")
-    if "." not in host or host.rpartition(".")[2].isdigit():  # no TLD is all digits: not a domain name
-        return RegistrableDomains(None, None)
-    # a bare host: extract_urllib skips the URL parsing extract_str does first (a quarter of its time)
-    result = extractor.extract_urllib(SplitResult("", host, "", "", ""))
-    if not result.suffix:
-        # a TLD the list does not know: the default rule "*" makes the last label the public suffix
-        default = ".".join(host.rsplit(".", 2)[-2:])
-        return RegistrableDomains(default, default)
-    # the fields, not the properties: each property access re-derives (and punycode-decodes) the parts
-    private = f"{result.domain}.{result.suffix}" if result.domain else None
-    if not result.is_private:
-        return RegistrableDomains(private, private)
-    return RegistrableDomains(result.top_domain_under_registry_suffix or None, private)
+@functools.cache
+def bundled_suffix_list() -> SuffixList:
+    return SuffixList.from_file(bundled_list_path())
+
+
+_active: SuffixList | None = None  # the list in use; None until first needed (tests swap in their own)
+
+
+def use_suffix_list(suffix_list: SuffixList | None) -> None:
+    """Make `suffix_list` the list `registrable_domains` uses (None: back to the bundled snapshot)."""
+    global _active
+    _active = suffix_list
+    registrable_domains.cache_clear()
 
 
 @functools.lru_cache(maxsize=1 << 18)
 def registrable_domains(host: str) -> RegistrableDomains:
     """ICANN and private-section registrable domains of `host` from the bundled Public Suffix List."""
-    return registrable_domains_with(_BUNDLED, host)
+    return (_active or bundled_suffix_list()).registrable_domains(host)
 
 
 def registered_domain(host: str) -> str | None:

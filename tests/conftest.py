@@ -35,7 +35,7 @@ def match_kernel(request, monkeypatch) -> str:
 
 
 @pytest.fixture
-def private_suffix_list(tmp_path, monkeypatch):
+def private_suffix_list(tmp_path):
     """The Public Suffix List replaced by a tiny one in which `pages.example.org` is a private-section suffix, so
     tests can tell ICANN from private registrable domains with reserved names only."""
     from pipelines import public_suffix
@@ -45,7 +45,6 @@ def private_suffix_list(tmp_path, monkeypatch):
         "// ===BEGIN ICANN DOMAINS===\norg\ntest\n// ===END ICANN DOMAINS===\n"
         "// ===BEGIN PRIVATE DOMAINS===\npages.example.org\n// ===END PRIVATE DOMAINS===\n"
     )
-    monkeypatch.setattr(public_suffix, "_BUNDLED", public_suffix.offline_extractor(listing))
-    public_suffix.registrable_domains.cache_clear()
+    public_suffix.use_suffix_list(public_suffix.SuffixList.from_file(listing))
     yield listing
-    public_suffix.registrable_domains.cache_clear()
+    public_suffix.use_suffix_list(None)
