@@ -19,7 +19,14 @@ import importlib.util
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow as pa
+
 from pipelines.canonical import is_ip_host
+
+# A lowercase name of two labels or more whose TLD starts with a letter (so no IP address), no empty label.
+_PLAIN_NAME = r"^(?:[a-z0-9_-]+\.)+[a-z][a-z0-9-]*$"
+_LAST_TWO_LABELS = r"(?P<domain>[^.]+\.[^.]+)$"
+_LAST_LABEL = r"(?P<tld>[^.]+)$"
 
 _ICANN_BEGIN = "===BEGIN ICANN DOMAINS==="
 _PRIVATE_BEGIN = "===BEGIN PRIVATE DOMAINS==="
@@ -41,6 +48,7 @@ class SuffixList:
         self._nodes: dict[str, bool | None] = {}
         self._wildcards: dict[str, bool] = {}  # "ck" for the rule "*.ck"
         self._exceptions: set[str] = set()  # "www.ck" for the rule "!www.ck"
+        self._bulk_sets: tuple[pa.Array, pa.Array] | None = None  # see registrable_domains_array
         private = False
         for line in text.splitlines():
             line = line.strip()
@@ -78,6 +86,42 @@ class SuffixList:
     def _add_steps(self, labels: list[str]) -> None:
         for start in range(len(labels)):
             self._nodes.setdefault(".".join(labels[start:]), None)
+
+    def registrable_domains_array(self, hosts: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """ICANN and private registrable domains of an array of hosts (one ingested file's distinct hosts).
+
+        Most hosts sit under a TLD with no rule below it that could apply (`h1.example.org`, `site.test`): their
+        registrable domain is their last two labels, whatever the walk. Those are answered with Arrow compute
+        kernels; the rest take the label walk one by one.
+        """
+        import pyarrow.compute as pc
+
+        if self._bulk_sets is None:
+            self._bulk_sets = (
+                pa.array(list(self._nodes), pa.string()),
+                pa.array(
+                    sorted(
+                        {suffix for suffix in self._wildcards if "." not in suffix}
+                        | {suffix for suffix, private in self._nodes.items() if "." not in suffix and private}
+                    ),
+                    pa.string(),
+                ),
+            )
+        rule_suffixes, tlds_with_more = self._bulk_sets
+        last_two = pc.struct_field(pc.extract_regex(hosts, _LAST_TWO_LABELS), [0])
+        tld = pc.struct_field(pc.extract_regex(hosts, _LAST_LABEL), [0])
+        simple = pc.and_(
+            pc.match_substring_regex(hosts, _PLAIN_NAME),
+            pc.invert(pc.or_(pc.is_in(last_two, value_set=rule_suffixes), pc.is_in(tld, value_set=tlds_with_more))),
+        )
+        simple = pc.fill_null(simple, False)
+        if pc.all(simple).as_py():
+            return last_two, last_two
+        icann = last_two.to_pylist()
+        private = list(icann)
+        for index in pc.indices_nonzero(pc.invert(simple)).to_pylist():
+            icann[index], private[index] = self.registrable_domains(hosts[index].as_py())
+        return pa.array(icann, pa.string()), pa.array(private, pa.string())
 
     @classmethod
     def from_file(cls, path: Path) -> SuffixList:
@@ -152,6 +196,11 @@ def use_suffix_list(suffix_list: SuffixList | None) -> None:
 def registrable_domains(host: str) -> RegistrableDomains:
     """ICANN and private-section registrable domains of `host` from the bundled Public Suffix List."""
     return (_active or bundled_suffix_list()).registrable_domains(host)
+
+
+def registrable_domains_array(hosts: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """`registrable_domains` of distinct non-null hosts in bulk: (ICANN domains, private domains) arrays."""
+    return (_active or bundled_suffix_list()).registrable_domains_array(hosts)
 
 
 def registered_domain(host: str) -> str | None:

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.public_suffix import registrable_domains
+from pipelines.public_suffix import registrable_domains, registrable_domains_array
 from pipelines.sql_text import sql_string, sql_string_list
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
@@ -193,11 +193,10 @@ def _write_url_table(urls: list[str], out: Path) -> None:
     url_array = pa.array(urls, pa.string())
     hosts = pc.struct_field(pc.extract_regex(url_array, _HOST_OF_URL_RE2), [0])
     hosts = pc.if_else(pc.equal(hosts, ""), pa.scalar(None, pa.string()), hosts)
-    distinct_hosts = pc.unique(hosts.drop_null()).to_pylist()
-    domains = [registrable_domains(host) for host in distinct_hosts]
-    positions = pc.index_in(hosts, value_set=pa.array(distinct_hosts, pa.string()))
-    icann = pa.array([d.icann for d in domains], pa.string()).take(positions)
-    private = pa.array([d.private for d in domains], pa.string()).take(positions)
+    distinct_hosts = pc.unique(hosts.drop_null())
+    icann, private = registrable_domains_array(distinct_hosts)
+    positions = pc.index_in(hosts, value_set=distinct_hosts)
+    icann, private = icann.take(positions), private.take(positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
     pq.write_table(table, out, compression=STAGED_COMPRESSION)
 

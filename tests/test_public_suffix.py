@@ -92,3 +92,21 @@ def rules() -> SuffixList:
 )
 def test_rules(rules: SuffixList, host: str, icann: str | None, private: str | None) -> None:
     assert rules.registrable_domains(host) == (icann, private)
+
+
+def test_bulk_lookups_agree_with_one_by_one(rules: SuffixList) -> None:
+    """The Arrow path for plain names and the label walk for the rest give what the walk gives for each host."""
+    import pyarrow as pa
+
+    edge_cases = [
+        "www.site.test", "b.wild.test", "a.b.wild.test", "www.keep.wild.test", "x.pages.example.org",
+        "pages.example.org", "example.org", "org", "198.51.100.7", "[2001:db8::1]", "a..b.test", ".a.test",
+        "a.test.", "WWW.Site.Test", "host.123", "host.1a", "x.y.z.cdn.example.org", "www.site.xn--zckzah", "localhost",
+    ]  # fmt: skip
+    bundled_hosts = _hosts_from_rules(bundled_list_path().read_text(encoding="utf-8"))
+    for suffix_list, hosts in ((rules, edge_cases), (bundled_suffix_list(), bundled_hosts + edge_cases)):
+        unique = list(dict.fromkeys(hosts))
+        icann, private = suffix_list.registrable_domains_array(pa.array(unique, pa.string()))
+        expected = [suffix_list.registrable_domains(host) for host in unique]
+        assert icann.to_pylist() == [domains.icann for domains in expected]
+        assert private.to_pylist() == [domains.private for domains in expected]
