@@ -369,7 +369,14 @@ def _ingest(files: list[str], workers: int, keep_db: bool) -> dict:
     }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its waited-for children (zcat, ingest workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure(kind: str, files: list[str], keep_db: bool) -> dict:
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
     if kind == "zcat":
         subprocess.run(["zcat", *files], stdout=subprocess.DEVNULL, check=True)
@@ -383,6 +390,7 @@ def measure(kind: str, files: list[str], keep_db: bool) -> dict:
     else:
         raise SystemExit(f"unknown measurement {kind}")
     result["seconds"] = time.perf_counter() - started
+    result["cpu_seconds"] = _cpu_seconds() - cpu_started  # cpu / secs ~ 1.0: one core was busy
     # ru_maxrss is in KiB on Linux; children: the max over waited-for child processes (zcat, ingest workers)
     result["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -427,7 +435,7 @@ def _row(label: str, r: dict | None) -> str:
     docs = f"{r['documents']:,}" if "documents" in r else "-"
     children = f"{r['rss_children_mb']:.0f}" if r["rss_children_mb"] else "-"
     return (
-        f"{label:<34} {r['seconds']:8.2f} {r['wall']:8.2f} {rate:8.1f} {links:>11} {docs:>8} "
+        f"{label:<34} {r['seconds']:8.2f} {r['cpu_seconds']:8.2f} {r['wall']:8.2f} {rate:8.1f} {links:>11} {docs:>8} "
         f"{r['rss_self_mb']:9.0f} {children:>9}"
     )
 
@@ -498,13 +506,14 @@ def main() -> None:
 
     print()
     print(
-        f"{'measurement':<34} {'secs':>8} {'proc s':>8} {'MB/s':>8} {'links':>11} {'docs':>8} "
+        f"{'measurement':<34} {'secs':>8} {'cpu s':>8} {'proc s':>8} {'MB/s':>8} {'links':>11} {'docs':>8} "
         f"{'RSS MB':>9} {'child MB':>9}"
     )
     for key, _kind, _files, _label in plan:
         print(_row(labels[key], results[key]))
     print(
-        "(secs: the operation inside its process; proc s: the whole subprocess incl. interpreter start; "
+        "(secs: the operation inside its process; cpu s: CPU time it used, all processes and threads;\n"
+        " proc s: the whole subprocess incl. interpreter start; "
         "MB/s of gzipped input; RSS: peak of the measuring process; child: peak over its child processes)"
     )
     for key in ("ingest1_first", "ingest1_all", "ingestN_all"):
