@@ -21,7 +21,15 @@ from tqdm import tqdm
 
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
 from pipelines.sql_text import sql_string
-from pipelines.store import commit_source, ensure_snapshot, open_store, register_sources, remove_staging, staging_root
+from pipelines.store import (
+    BULK_ROW_GROUP_SIZE,
+    commit_source,
+    ensure_snapshot,
+    open_store,
+    register_sources,
+    remove_staging,
+    staging_root,
+)
 
 
 @dataclass
@@ -193,7 +201,7 @@ def ingest(
     files = corpus_files(paths)
     summary = IngestSummary()
     pool = _ReaderPool(min(workers, len(files))) if workers > 1 and len(files) > 1 else None
-    con = open_store(db_path)
+    con = open_store(db_path, row_group_size=BULK_ROW_GROUP_SIZE)
     # checkpoint once at the end rather than every few files: each commit stays a short append to the WAL
     con.execute("SET checkpoint_threshold = '1GB'")
     # bounded like the readers: large transactions write their row groups out instead of growing in memory

@@ -73,3 +73,24 @@ def test_a_version_1_database_is_upgraded_with_its_data(tmp_path, private_suffix
     assert con.execute("SELECT entry, expression, subdomains, exception FROM list_entries").fetchall() == [
         ("bad.test", "bad.test/", True, False)
     ]
+
+
+def test_bulk_connections_write_row_groups_of_their_size(tmp_path):
+    """open_store(row_group_size=N) writes N-row groups, so a bulk append fills whole groups straight into the file
+    (the ingest path); plain connections open the same data, and a file this process holds open is shared."""
+    path = tmp_path / "store.duckdb"
+    con = open_store(path, row_group_size=2048)
+    con.execute("CREATE TABLE numbers AS SELECT range AS n FROM range(10_000)")
+    con.execute("CHECKPOINT")
+    groups = con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('numbers')").fetchone()[0]
+    assert groups == 5  # 10,000 rows in groups of 2,048
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == LATEST_VERSION
+    con.close()
+    plain = open_store(path)
+    assert plain.execute("SELECT sum(n) FROM numbers").fetchone()[0] == sum(range(10_000))
+    # a caller holding the file open in this process: the bulk connection shares that instance
+    shared = open_store(path, row_group_size=2048)
+    shared.execute("INSERT INTO numbers VALUES (-1)")
+    assert plain.execute("SELECT count(*) FROM numbers").fetchone()[0] == 10_001
+    shared.close()
+    plain.close()
