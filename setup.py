@@ -1,7 +1,8 @@
-"""Build of the optional compiled matcher (pipelines/_fastmatch.c); everything else is in pyproject.toml.
+"""Build of the optional compiled extensions; everything else is in pyproject.toml.
 
-The extension is optional: where no C compiler is available the install still succeeds and
-pipelines/matching.py uses its SQL kernel instead.
+pipelines/_fastmatch.c is the bulk matcher, crawler/corpus/_fastlinks.c the link extraction of HTML pages.
+Both are optional: where no C compiler is available the install still succeeds, pipelines/matching.py uses
+its SQL kernel and crawler/corpus/html_links.py parses every page with lexbor.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +15,12 @@ setup(
             extra_compile_args=["-O3", "-std=c11"],
             libraries=["dl"],
             optional=True,
-        )
+        ),
+        Extension(
+            "crawler.corpus._fastlinks",
+            sources=["crawler/corpus/_fastlinks.c"],
+            extra_compile_args=["-O3", "-std=c11"],
+            optional=True,
+        ),
     ]
 )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from html.entities import html5 as _HTML5_ENTITIES
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipelines.urls import Resolver
+
+try:  # the compiled fast path (crawler/corpus/_fastlinks.c): without it every page is parsed with lexbor
+    from crawler.corpus import _fastlinks
+except ImportError:  # pragma: no cover - installed where no C compiler was available
+    _fastlinks = None
 
 # (tag, attribute) pairs that hold one URL, with the link kind recorded for them.
 # Lazy-loading attributes (data-src, data-srcset, ...) hold the real image URL on many pages: a link hidden
@@ -169,7 +175,18 @@ def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str 
 
     `resolved_url` is None when the raw value cannot be made into a fetchable absolute URL.
     Links with javascript:, mailto:, data: and similar schemes, and fragment-only self links, are skipped.
+    Pages go through the compiled scanner when it is built and models the page; the others through lexbor,
+    which defines the result: both give the same links (the order may differ where lexbor moves nodes).
     """
+    if _fastlinks is not None:
+        links = _fast_links(html, document_url)
+        if links is not None:
+            return links
+    return _lexbor_links(html, document_url)
+
+
+def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
+    """html_links by a DOM: lexbor parses the page, CSS selectors find the elements."""
     tree = LexborHTMLParser(html)
     resolve_link = Resolver(document_url)
     base = tree.css_first("base[href]")
@@ -200,3 +217,54 @@ def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str 
         tree.strip_tags(_NON_TEXT_TAGS)
         links.extend(("text", url, resolve_link(url)) for url in text_urls(body.text(separator=" ")))
     return links
+
+
+# The compiled scanner (crawler/corpus/_fastlinks.c) tokenizes the page and tracks as much of HTML5 tree
+# construction as decides lexbor's answer; it reads the tables above, and hands CSS, text and meta refresh
+# values back to the functions below, so that those rules live here only.
+
+
+def _css_pairs(css: str) -> list[tuple[str, str]]:
+    return [("css", raw) for raw in css_urls(css) if not is_skipped(raw)]
+
+
+def _text_pairs(texts: list[str]) -> list[tuple[str, str]]:
+    # the body text nodes that hold "://": URLs never span the separator, so the others add nothing
+    return [("text", url) for url in text_urls(" ".join(texts))]
+
+
+def _refresh_pair(http_equiv: str | None, content: str | None) -> tuple[str, str] | None:
+    if (http_equiv or "").strip().lower() != "refresh":
+        return None
+    target = refresh_url(content or "")
+    return ("meta-refresh", target) if target and not is_skipped(target) else None
+
+
+def fast_path_fallback(html: str) -> str | None:
+    """Why the compiled scanner hands `html` to lexbor ("foreign content", "frameset", ...), None if it does not."""
+    if _fastlinks is None:
+        return "not built"
+    links = _fastlinks.links(html, None)
+    return links if isinstance(links, str) else None
+
+
+def _fast_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]] | None:
+    """html_links by the compiled scanner, or None for a page it leaves to lexbor."""
+    links = _fastlinks.links(html, document_url)
+    return None if isinstance(links, str) else links  # a str says why lexbor must parse the page
+
+
+if _fastlinks is not None:
+    try:
+        _fastlinks.init(
+            entities=_HTML5_ENTITIES,
+            url_attributes=URL_ATTRIBUTES,
+            srcset_attributes=SRCSET_ATTRIBUTES,
+            skipped_prefixes=SKIPPED_PREFIXES,
+            css_pairs=_css_pairs,
+            text_pairs=_text_pairs,
+            refresh_pair=_refresh_pair,
+            resolver=Resolver,
+        )
+    except ValueError:  # a tag or prefix the scanner has no rules for: lexbor takes every page (tests fail)
+        _fastlinks = None

@@ -1,0 +1,496 @@
+"""The compiled link scanner (crawler/corpus/_fastlinks.c) against lexbor: the same links on every page it takes.
+
+lexbor defines the result. The scanner either gives the same multiset of (kind, raw_url, resolved_url) or
+declines the page (html_links then parses it with lexbor); these tests check both on hand-written edge cases,
+generated documents, the third-party archives and the benchmark's synthetic pages.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler.corpus.archive import read_fastwarc, read_warcio
+from crawler.corpus.documents import charset_of, looks_like_html, mime_type
+from crawler.corpus.html_links import _fast_links, _lexbor_links, fast_path_fallback, html_links
+from crawler.corpus.payload import decode_html, decode_http_body
+from pipelines.urls import _ALREADY_NORMAL, Resolver, normalize
+
+_fastlinks = pytest.importorskip("crawler.corpus._fastlinks", reason="the C extension is not built")
+
+PAGE_URL = "https://www.example.org/dir/page.html"
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def same_links(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]] | None:
+    """The scanner's links, after checking they are lexbor's (as a multiset); None if it declined the page."""
+    fast = _fast_links(html, url)
+    if fast is not None:
+        assert Counter(fast) == Counter(_lexbor_links(html, url)), html
+    return fast
+
+
+def fast(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]]:
+    """The scanner's links for a page it must take."""
+    links = same_links(html, url)
+    assert links is not None, fast_path_fallback(html)
+    return links
+
+
+def raws(html: str) -> list[tuple[str, str]]:
+    return sorted((kind, raw) for kind, raw, _ in fast(html))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# hand-written cases
+
+
+def test_html_links_uses_the_scanner_and_keeps_lexbors_answer():
+    html = "<a href='/x'>x</a><img src=i.png srcset='a.png 1x, b.png 2x'> see http://text.example.org/t."
+    assert Counter(html_links(html, PAGE_URL)) == Counter(_lexbor_links(html, PAGE_URL))
+    assert fast_path_fallback(html) is None
+
+
+def test_every_link_kind():
+    html = (
+        "<html><head><link href=/s.css imagesrcset='h.jpg 800w'><script src=app.js></script>"
+        "<meta http-equiv=refresh content='0; url=/next'><style>.a{background:url(/st.png)}</style></head>"
+        "<body><a href=a.html>a</a><map><area href=area.html></map><img src=i.png data-src=l.png data-original=o.png "
+        "data-lazy-src=z.png srcset='s1.png 1x, s2.png 2x' data-srcset='d.png 1x'><iframe src=f.html></iframe>"
+        "<embed src=e.swf><object data=o.swf></object><video src=v.mp4 poster=p.jpg><source src=s.webm "
+        "srcset=x.webp><track src=t.vtt></video><audio src=au.mp3></audio><form action=/go><button formaction=/b>"
+        "<input src=in.png formaction=/i></form><div style='background:url(/div.png)'>see http://t.example.org/x</div>"
+    )
+    kinds = Counter(kind for kind, _ in raws(html))
+    assert kinds == Counter(
+        {"img": 4, "srcset": 5, "link": 1, "script": 1, "meta-refresh": 1, "css": 2, "a": 1, "area": 1, "iframe": 1}
+        | {"embed": 1, "object": 1, "video": 2, "source": 1, "track": 1, "audio": 1, "form": 3, "input": 1, "text": 1}
+    )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<link href=early.css><base href='https://mirror.example.org/pub/'><a href=x/y.html>x</a>",
+        "<a href=x/y.html>x</a><base href='/sub/'>",  # relative base, after the links it applies to
+        "<base href='  https://mirror.example.org/a/b?q#f  '><a href=c>c</a><a href='?z'>z</a>",
+        "<base><base href='/first/'><base href='/first/'><a href=c>c</a>",
+        "<base href><a href=c>c</a>",  # an empty href is the first base[href]: the document URL stays the base
+        "<base href='http://exa mple.org/'><a href=c>c</a>",  # unresolvable base: the document URL stays
+        "<template><base href='/in-template/'></template><a href=c>c</a>",
+    ],
+)
+def test_base_href(html):
+    fast(html)
+
+
+def test_base_href_applies_before_and_after_it():
+    assert [url for _, _, url in fast("<a href=x>1</a><base href='/b/'><a href=y>2</a>")] == [
+        "https://www.example.org/b/x",
+        "https://www.example.org/b/y",
+    ]
+
+
+def test_two_base_hrefs_that_disagree_go_to_lexbor():
+    # which one is first in tree order depends on where the tree builder moves them
+    assert fast_path_fallback("<base href=/a/><table><base href=/b/></table>") == "base"
+    assert same_links("<base href=/a/><table><td><base href=/b/></table>") is None
+
+
+def test_templates_links_count_their_css_and_text_do_not():
+    html = (
+        "<template><a href=/t1>t</a><style>.x{background:url(/ts.png)}</style><p style='background:url(/tp.png)'>"
+        "http://template-text.example.org/</p><template><img src=/t2.png></template></template>"
+        "<p>http://body.example.org/</p>"
+    )
+    assert raws(html) == [
+        ("a", "/t1"),
+        ("img", "/t2.png"),
+        ("text", "http://body.example.org/"),
+    ]
+
+
+def test_style_elements_and_style_attributes():
+    html = (
+        "<style>@import 'a.css'; .x { background: URL( \"/b.png\" ) } .y{background:url(data:image/png;base64,AA)}"
+        "</style><div style=\"background:url('/c.png')\"></div><p style='color:red'>x</p>"
+        "<html style='background:url(/h.png)'><body style='background:url(/bo.png)'>"
+        "<body style='background:url(/second.png)'>"
+    )
+    assert raws(html) == [("css", "/b.png"), ("css", "/bo.png"), ("css", "/c.png"), ("css", "/h.png"), ("css", "a.css")]
+
+
+def test_title_and_head_text_are_not_scanned_body_text_is():
+    html = (
+        "<head><title>http://title.example.org/</title> </head> http://body1.example.org/x <title>http://t2.test/</title>"
+        "<textarea>http://ta.example.org/</textarea><xmp>http://xmp.example.org/<a href=/no></xmp>"
+        "<script>var u='http://script.example.org/';</script><style>/* http://style.example.org/ */</style>"
+        "<noscript>http://noscript.example.org/</noscript></body>http://after.example.org/"
+    )
+    assert raws(html) == [
+        ("text", "http://after.example.org/"),
+        ("text", "http://body1.example.org/x"),
+        ("text", "http://noscript.example.org/"),
+        ("text", "http://t2.test/"),  # a title in <body> is body text
+        ("text", "http://ta.example.org/"),
+        ("text", "http://xmp.example.org/"),  # "<a href=/no>" is text in <xmp>, and a URL stops at "<"
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "http://a.example.org/x</span>y",  # an ignored end tag: one text node, "http://a.example.org/xy"
+        "http://a.example.org/x<span></span>y",
+        "http://a.example.org/x<!-- c -->y",
+        "<p>http://a.example.org/x</p>y",
+        "http://a.example.org/x<table>y",  # foster parenting: "y" joins the text before the table
+        "<p>http://a.example.org/x<table>y",  # no doctype: quirks mode keeps the table in the <p>
+        "<!DOCTYPE html><p>http://a.example.org/x<table>y",
+        "http:<b></b>//split.example.org/",
+        "see http://a.example.org/x</body>y<!-- c -->z",
+        "<p><a href=/1>http://a.example.org/</p>x",  # the <a> is reconstructed (cloned) for "x"
+    ],
+)
+def test_text_nodes_split_and_merge_like_lexbors(html):
+    fast(html)
+
+
+def test_attribute_values_are_decoded_like_in_an_attribute():
+    html = (
+        "<a href='/a?x=1&amp;y=2'>1</a><a href='/b?x=1&copy=2'>2</a><a href='/c&copy;'>3</a>"
+        "<a href='/d&#x41;&#65'>4</a><a href='/e&#128;&#0;'>5</a><a href='/f&notit;'>6</a><a href='&#x68;ttp://g.test/'>"
+    )
+    assert raws(html) == [
+        ("a", "/a?x=1&y=2"),
+        ("a", "/b?x=1&copy=2"),  # "&copy" before "=" is left as written
+        ("a", "/c©"),
+        ("a", "/dAA"),
+        ("a", "/e€\ufffd"),
+        ("a", "/f&notit;"),
+        ("a", "http://g.test/"),
+    ]
+
+
+def test_text_is_decoded_like_text():
+    assert raws("<p>http&#58;//a.example.org/&notit;x</p>") == [("text", "http://a.example.org/¬it;x")]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a href='/x'>x</a><img src='/unterminated",  # EOF inside a tag: the tag is dropped
+        "<a href=/x>x</a><img src=/y",
+        "<a href=/x>x</a></a",
+        "<!-- <a href=/in-comment> --><a href=/after>",
+        "<!--><a href=/a><!---><a href=/b><!-- -- --!><a href=/c>",
+        "<!foo><a href=/bogus1><?php echo 1 ?><a href=/bogus2></ x><a href=/bogus3><![CDATA[<a href=/cdata>]]>",
+        "<script>document.write('</scr' + 'ipt><a href=/inside>')</script><a href=/after>",
+        '<script>var s = "</script>"; <a href=/inside></script><a href=/after>',
+        "<script><!--<script>x</script><a href=/double-escaped></script>--></script><a href=/after>",
+        "<A HREF=/upper>x</A><IMG SRC=/u.png><STYLE>.a{background:url(/s.png)}</STYLE>",
+        "<a href=/first href=/second HREF=/third>x</a>",
+        "<a href=/unquoted/x?y=1&amp;z=2>x</a><img src=a.png/ >",
+        "<img\tsrc\n=\n'/spaces.png'><img/src=/slash.png><img src=/a.png/>",
+        "<a href='\u00a0 /nbsp \u3000'>x</a><a href='\u200b/zwsp'>y</a>",
+        "<a href='javascript:x'>j</a><a href=' MAILTO:x@example.org'>m</a><a href='#top'>t</a><a href=''>e</a>",
+        "<img srcset='a.png 1x, b,c.png 2x, javascript:x 3x, d.png (1, 2), e.png,f.png'>",
+        "<meta http-equiv=' Refresh ' content=\"5; URL='/next'\"><meta http-equiv=refresh content=30>",
+        "<p><b style='background:url(/b.png)'>x</p>y",  # a clone repeats the style attribute
+        "<a href=/1><p>x</a>y",  # the adoption agency clones <a> into the <p>
+        "<a href=/1><div>x<a href=/2>y</a></div>",
+        "<b><b><b><b><p>x</p>y",
+        "<p><b x><b x=''><b x><b x></p>y",  # Noah's Ark: at most three alike are reconstructed
+        "<a href=/1><b><i><u><s><div></a>x",  # the adoption agency stops cloning after three rounds
+        "<a href=/h><u s=1><strong><code><span><small s=2><tt s=3><div></strong></a>",
+        "<em><a href=/g><font><small><i><big><b><blockquote></font></i></em>",
+        "<nobr><table><object></table><code style='background:url(/s.png)'><nobr>x",
+        "<table><tr><td><a href=/cell>x</td><td>y</table>z",
+        "<table><a href=/fostered>x</a><tr><td>y</table>",
+        "<table><image src=/dropped>",  # lexbor drops <image> reached through the table modes
+        "<image src=/renamed>",
+        "<select><a href=/in-select>x</a><option>y</select>",
+        "<div><select></div>http://select.example.org/x</select>y",
+        "<form action=/a><form action=/ignored></form><form action=/b>",
+        "<table><form action=/t><input type=hidden src=/h.png></table>",
+        "<frame src=/ignored-outside-frameset>",
+        "<noscript><a href=/ns>n</a></noscript>",
+        "<head><noscript><link href=/l.css><a href=/pops-noscript></noscript>",
+        "<pre>\n</pre><p><a href=/1>x</p><pre>\n</pre>y",
+        "<p><b>x</p><textarea>y</textarea>",
+        "<template><colgroup><a href=/c>x</template>",
+        "<template><td><caption><a href=/aa><td><caption> ",
+    ],
+)
+def test_tokenizer_and_tree_builder_edge_cases(html):
+    fast(html)
+
+
+def test_unresolvable_and_fragment_links():
+    assert fast("<a href='http://exa mple.org/'>x</a><a href='p.html#frag'>y</a>") == [
+        ("a", "http://exa mple.org/", None),
+        ("a", "p.html#frag", "https://www.example.org/dir/p.html"),
+    ]
+
+
+def test_without_a_document_url_only_absolute_links_resolve():
+    assert fast("<a href=/x>x</a><a href='https://a.example.org/y#z'>y</a>", None) == [
+        ("a", "/x", None),
+        ("a", "https://a.example.org/y#z", "https://a.example.org/y"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<svg><a href='/svg-a' xlink:href='/xlink'>t</a><rect style='fill:url(/r.png)'/><image href=/i.png/></svg>",
+        "<svg><style>.a{fill:url(/s.png)}<!-- c --><![CDATA[.b{fill:url(/cdata.png)}]]></style></svg>",
+        "<svg><script>if (a<b) x = '</script>';</script><a href=/after-svg-script>x</a></svg>",
+        "<svg><base href=/svg-base/></svg><a href=rel>x</a>",  # lexbor's selectors find SVG elements by name
+        "<svg><text>http://svg-text.example.org/x</text><title>http://svg-title.example.org/</title></svg>",
+        "<svg><template>http://stripped.example.org/</template></svg>",
+        "<svg><foreignObject><p><a href=/fo>x</a><style>.f{background:url(/f.png)}</style></foreignObject></svg>",
+        "<svg><desc><a href=/1><p>x</desc>y</svg>z",
+        "<svg><p>breaks out</p><font color=red>too</font><font>not</font></svg>",
+        "<table><svg><a href=/fostered-svg></svg><tr><td>x</table>",
+        "<b><svg><i>x</b>y",
+        "<svg/><a href=/after-self-closing>",
+    ],
+)
+def test_svg_content(html):
+    fast(html)
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        ("<math><mi>x</mi></math><a href=/x>", "mathml"),
+        ("<svg><style>.a{}<tspan>markup</tspan></style></svg>", "svg style markup"),
+        ("<plaintext><a href=/x>", "plaintext"),
+        ("<frameset><frame src=/f></frameset>", "frameset"),
+        ("<a href=/x>\x00</a>", "NUL"),
+        ("<a href=/x>\ud800</a>", "surrogates"),
+    ],
+)
+def test_what_the_scanner_does_not_model_goes_to_lexbor(html, reason):
+    assert fast_path_fallback(html) == reason
+    assert _fast_links(html, PAGE_URL) is None
+    if "\ud800" not in html:
+        assert html_links(html, PAGE_URL) == _lexbor_links(html, PAGE_URL)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generated documents
+
+_URL_TAGS = ["a", "area", "link", "img", "image", "iframe", "embed", "object", "script", "source", "track", "video"]
+_URL_TAGS += ["audio", "form", "button", "input", "meta", "base", "style", "frame"]
+_TREE_TAGS = ["p", "div", "span", "b", "i", "em", "font", "nobr", "table", "tr", "td", "th", "tbody", "caption", "col"]
+_TREE_TAGS += ["colgroup", "template", "select", "option", "optgroup", "li", "ul", "dd", "dt", "h1", "pre", "textarea"]
+_TREE_TAGS += [
+    "title",
+    "xmp",
+    "noscript",
+    "noembed",
+    "noframes",
+    "head",
+    "body",
+    "html",
+    "hr",
+    "br",
+    "applet",
+    "center",
+]
+_TREE_TAGS += ["listing", "marquee", "ruby", "rt", "label", "x-custom"]
+_ATTRIBUTES = ["href", "src", "data-src", "srcset", "data-srcset", "style", "http-equiv", "content", "action"]
+_ATTRIBUTES += ["formaction", "poster", "data", "type", "imagesrcset", "data-original", "data-lazy-src", "class"]
+_VALUES = [
+    "http://a.test/x",
+    "/root",
+    "rel/p.html",
+    "//b.example.org/q",
+    "../up",
+    "?q=1",
+    "#f",
+    "javascript:x",
+    " https://c.test/ ",
+    "a.png 1x, b.png 2x",
+    "refresh",
+    "0;url=http://d.test/",
+    "background:url(/bg.png)",
+    "hidden",
+    "&amp;x",
+    "&copy=",
+    "&#x41;",
+    "&#128;",
+    "&notit;",
+    "x&y",
+    "",
+    "a\r\nb",
+    "\u00a0/nb\u00a0",
+]
+_TEXTS = ["hello", "http://t.example.org/path", "https://u.test/x.", "(see http://v.test/(w))", "&amp;", "&lt;"]
+_TEXTS += ["a < b", "http:", "//w.test/z", " ", "\n", "&#58;//", "://y.test/", "&nbsp;", "é", "<", "&"]
+_MARKUP = ["<!-- c -->", "<!-->", "<!--->", "<!-- <a href=/c> -->", "<!foo>", "<?x>", "</ x>", "</>"]
+_MARKUP += ["<!DOCTYPE html>", "<!doctype html public '-//W3C//DTD HTML 4.01 Transitional//EN'>", "<![CDATA[x]]>"]
+
+
+@st.composite
+def _attribute(draw) -> str:
+    name = draw(st.sampled_from(_ATTRIBUTES))
+    if draw(st.booleans()):
+        name = name.upper()
+    value = draw(st.sampled_from(_VALUES))
+    quote = draw(st.sampled_from(['"', "'", ""]))
+    if quote == "" and (value == "" or re.search(r"[\s>\"'=<`]", value)):
+        quote = '"'
+    return f" {name}" if draw(st.integers(0, 9)) == 0 else f" {name}={quote}{value}{quote}"
+
+
+@st.composite
+def _piece(draw, tags: list[str]) -> str:
+    kind = draw(st.integers(0, 9))
+    if kind <= 3:
+        tag = draw(st.sampled_from(tags))
+        attributes = "".join(draw(st.lists(_attribute(), max_size=3)))
+        return f"<{tag.upper() if draw(st.booleans()) else tag}{attributes}{draw(st.sampled_from(['', '', '/']))}>"
+    if kind <= 5:
+        return f"</{draw(st.sampled_from(tags))}>"
+    if kind <= 8:
+        return draw(st.sampled_from(_TEXTS))
+    return draw(st.sampled_from(_MARKUP))
+
+
+def _documents(tags: list[str]):
+    return st.lists(_piece(tags), min_size=1, max_size=40).map("".join)
+
+
+_SVG_TAGS = ["svg", "svg", "g", "path", "foreignObject", "desc", "text", "use", "font"]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents(_URL_TAGS + _TREE_TAGS + _SVG_TAGS + ["math", "plaintext", "frameset"]))
+def test_generated_documents_give_lexbors_links_or_go_to_lexbor(html):
+    same_links(html)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents([tag for tag in _URL_TAGS + _TREE_TAGS if tag not in ("base", "style")] + _SVG_TAGS))
+def test_generated_documents_without_mathml_are_never_left_to_lexbor(html):
+    assert same_links(html) is not None, fast_path_fallback(html)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the Resolver shortcut in C
+
+_LABEL = st.sampled_from(["a", "Ab", "b1", "xn--bcher-kva", "xn--zz", "EX", "0x7f", "1", "-a", "a-", "www", "_u", ""])
+_HOST = st.lists(_LABEL, min_size=1, max_size=4).map(".".join)
+_SEGMENT = st.sampled_from(
+    ["", ".", "..", "...", ".x", "x", "a b", "%2e", "\\", "~u", "é", "(c)", "a:b", "'", "?", "#"]
+)
+_PATH = st.lists(_SEGMENT, max_size=4).map("/".join)
+_QUERY = st.sampled_from(["", "?", "?q=1", "?a=b&c=/d", "?x y", "?'q'", "?é", "?<", "??", "?a#b"])
+_TAIL = st.sampled_from(["", "#", "#frag", "#a b", "#é\n"])
+_PREFIX = st.sampled_from(["http://", "https://", "HTTP://", "https:/", "http://u@", "ftp://", "", "//", "/"])
+_PORT = st.sampled_from(["", "", ":80", ":8080"])
+_URL = st.one_of(
+    st.builds(lambda *parts: "".join(parts), _PREFIX, _HOST, _PORT, st.just("/"), _PATH, _QUERY, _TAIL),
+    st.text(alphabet=st.sampled_from("htps:/.?#ab-xn1é% \\"), max_size=24),
+)
+_RELATIVE = st.one_of(
+    _PATH.map(lambda path: "/" + path),
+    _PATH,
+    st.builds(lambda host, path: f"//{host}/{path}", _HOST, _PATH),
+    st.sampled_from(["?q=1", "#frag", "a:b/c", "", "./x", "../y", "x/./z", "//", "/"]),
+    _URL,
+)
+
+
+def _python_shortcut(base_url: str | None, raw: str) -> str | None:
+    """Resolver's answer when it comes from its shortcut, None when it would call the parser."""
+    resolver = Resolver(base_url)
+    normal = raw if _ALREADY_NORMAL.fullmatch(raw) else resolver._joined(raw)
+    return None if normal is None else normal.split("#", 1)[0]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_URL)
+def test_already_normal_matches_the_regex(url):
+    assert _fastlinks.already_normal(url) == bool(_ALREADY_NORMAL.fullmatch(url))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.none(), _URL), st.builds(lambda *parts: "".join(parts), _RELATIVE, _QUERY, _TAIL))
+def test_joining_matches_the_python_shortcut(base, raw):
+    assert _fastlinks.join(base, raw) == _python_shortcut(base, raw), (base, raw)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# real and synthetic pages
+
+
+def _real_pages() -> list[tuple[str, str | None, str]]:
+    """(file, document URL, decoded HTML) of every HTML response the archive readers get from the files."""
+    pages, seen = [], set()
+    readers = ((read_fastwarc, open), (read_warcio, open), (read_warcio, gzip.open))
+    for path in sorted(p for folder in ("warc", "commoncrawl") for p in (REALDATA / folder).rglob("*") if p.is_file()):
+        for read, opener in readers:
+            try:
+                with opener(path, "rb") as stream:
+                    for record in read(stream):
+                        if record.record_type not in ("response", "resource", "conversion"):
+                            continue
+                        if record.http_headers or record.http_status is not None:
+                            content_type = record.http_header("Content-Type")
+                            body = decode_http_body(
+                                record.payload or b"",
+                                record.http_header("Transfer-Encoding"),
+                                record.http_header("Content-Encoding"),
+                            )
+                        else:
+                            content_type, body = record.warc_content_type, record.payload or b""
+                        if not body or not looks_like_html(mime_type(content_type), body):
+                            continue
+                        url = normalize(record.target_uri) if record.target_uri else None
+                        html = decode_html(body, charset_of(content_type))
+                        if (url, html) not in seen:
+                            seen.add((url, html))
+                            pages.append((str(path.relative_to(REALDATA)), url, html))
+            except Exception:  # noqa: BLE001 - broken files on purpose: the next reader, or the next file
+                continue
+    return pages
+
+
+def test_real_archives_page_by_page(realdata, capsys):
+    pages = _real_pages()
+    assert len(pages) > 100
+    fallbacks = Counter()
+    for name, url, html in pages:
+        if same_links(html, url) is None:
+            fallbacks[f"{name}: {fast_path_fallback(html)}"] += 1
+    with capsys.disabled():
+        print(f"\n_fastlinks on {len(pages)} real pages: {sum(fallbacks.values())} left to lexbor {dict(fallbacks)}")
+    assert sum(fallbacks.values()) <= len(pages) // 20
+
+
+def _page_maker():
+    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PageMaker
+
+
+def test_benchmark_pages_are_all_taken_and_agree():
+    maker = _page_maker()(random.Random(20260115))
+    for number in range(300):
+        url = f"https://www.h{number}.example.org/dir/page-{number}.html"
+        body, _ = maker.html(url)
+        assert same_links(decode_html(body, "utf-8"), url) is not None
