@@ -65,7 +65,10 @@ class StagedSource:
             table: {name: [] for name in schema.names} for table, schema in STAGED_SCHEMAS.items()
         }
         self._writers: dict[str, pq.ParquetWriter] = {}
-        self._distinct_urls: set[str | None] | None = set()
+        # the distinct URLs of each flushed batch (Arrow's hash kernel: far cheaper than a Python set per row);
+        # None once there are too many to hold, and DuckDB derives them at close instead
+        self._distinct_urls: list[pa.Array] | None = []
+        self._distinct_count = 0
         self.documents = 0
         self.links = 0
 
@@ -100,9 +103,6 @@ class StagedSource:
         row["content_type"].append(content_type)
         row["payload_digest"].append(payload_digest)
         row["link_count"].append(len(links))
-        distinct = self._distinct_urls
-        if distinct is not None:
-            distinct.add(url)
         if links:
             kinds, raw_urls, link_urls = zip(*links, strict=True)
             link_columns = self._columns["links"]
@@ -110,10 +110,6 @@ class StagedSource:
             link_columns["kind"].extend(kinds)
             link_columns["raw_url"].extend(raw_urls)
             link_columns["url"].extend(link_urls)
-            if distinct is not None:
-                distinct.update(link_urls)
-                if len(distinct) > DISTINCT_URLS_IN_MEMORY:
-                    self._distinct_urls = None  # too many to hold: DuckDB derives them at close
         self.documents += 1
         self.links += len(links)
         if len(self._columns["links"]["doc_id"]) >= LINKS_PER_BATCH or len(row["doc_id"]) >= DOCUMENTS_PER_BATCH:
@@ -125,6 +121,7 @@ class StagedSource:
             if not columns[schema.names[0]]:
                 continue
             batch = pa.table(columns, schema=schema)
+            self._collect_distinct_urls(batch.column("url"))
             writer = self._writers.get(table)
             if writer is None:
                 writer = self._writers[table] = pq.ParquetWriter(
@@ -133,6 +130,17 @@ class StagedSource:
             writer.write_table(batch)
             for values in columns.values():
                 values.clear()
+
+    def _collect_distinct_urls(self, urls: pa.ChunkedArray) -> None:
+        if self._distinct_urls is None:
+            return
+        import pyarrow.compute as pc
+
+        unique = pc.unique(urls.combine_chunks()).drop_null()
+        self._distinct_urls.append(unique)
+        self._distinct_count += len(unique)  # counts a URL once per batch it is in: an upper bound
+        if self._distinct_count > DISTINCT_URLS_IN_MEMORY:
+            self._distinct_urls = None  # too many to hold: DuckDB derives them at close
 
     def close(self) -> dict[str, Path]:
         """Write what is left, then the file's distinct URLs with host and registered domain; returns the
@@ -149,8 +157,10 @@ class StagedSource:
         if with_urls:
             staged["urls"] = self.directory / "urls.parquet"
             if self._distinct_urls is not None:
-                self._distinct_urls.discard(None)
-                _write_url_table(list(self._distinct_urls), staged["urls"])  # unordered, like the table
+                import pyarrow.compute as pc
+
+                urls = pc.unique(pa.chunked_array(self._distinct_urls, pa.string()).combine_chunks())
+                _write_url_table(urls, staged["urls"])  # unordered, like the table
             else:
                 _write_distinct_urls(with_urls, staged["urls"])
         self._distinct_urls = None
@@ -185,12 +195,11 @@ URL_TABLE_SCHEMA = pa.schema(
 _HOST_OF_URL_RE2 = r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]*)"
 
 
-def _write_url_table(urls: list[str], out: Path) -> None:
+def _write_url_table(url_array: pa.Array, out: Path) -> None:
     """The file's distinct URLs with host and registrable domains, from URLs collected in memory (the same
     rows `_write_distinct_urls` derives with DuckDB)."""
     import pyarrow.compute as pc
 
-    url_array = pa.array(urls, pa.string())
     hosts = pc.struct_field(pc.extract_regex(url_array, _HOST_OF_URL_RE2), [0])
     hosts = pc.if_else(pc.equal(hosts, ""), pa.scalar(None, pa.string()), hosts)
     distinct_hosts = pc.unique(hosts.drop_null())

@@ -41,3 +41,16 @@ def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch, private
     assert by_url["http://[2001:db8::1]/v6"]["host"] == "[2001:db8::1]"
     assert by_url["https://x.b.pages.example.org/"]["registered_domain"] == "example.org"
     assert by_url["https://x.b.pages.example.org/"]["registered_domain_private"] == "b.pages.example.org"
+
+
+def test_urls_repeated_across_batches_are_staged_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(staging, "LINKS_PER_BATCH", 3)  # a batch after every document below
+    source = StagedSource(tmp_path / "batches", 1, "S")
+    for record_no in range(4):
+        source.add_document(
+            record_no, record_id=f"r{record_no}", record_type="response", target_uri="u", url=None, links=LINKS
+        )
+    files = source.close()
+    assert pq.read_metadata(files["links"]).num_row_groups == 4
+    urls = pq.read_table(files["urls"]).column("url").to_pylist()
+    assert sorted(urls) == sorted({url for _, _, url in LINKS if url is not None})
