@@ -88,6 +88,10 @@ def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]]
     return status, headers, entity
 
 
+# Record types that never hold a document: their headers are not looked up (requests are half of a crawl).
+NON_DOCUMENT_TYPES = frozenset({"request", "warcinfo"})
+
+
 def _archive_record(
     record_type: str,
     warc_header: Callable[[str], str | None],
@@ -95,16 +99,19 @@ def _archive_record(
     block_length: int | None,
     block: bytes,
 ) -> ArchiveRecord:
-    archive_record = ArchiveRecord(
-        record_type=record_type,
-        record_id=warc_header("WARC-Record-ID"),
-        target_uri=_clean_uri(warc_header("WARC-Target-URI")),
-        offset=offset,
-        length=block_length,
-        warc_content_type=warc_header("Content-Type"),
-        payload_digest=warc_header("WARC-Payload-Digest"),
-        payload=block,
-    )
+    if record_type in NON_DOCUMENT_TYPES:
+        archive_record = ArchiveRecord(record_type, None, None, offset, block_length, None, None, payload=block)
+    else:
+        archive_record = ArchiveRecord(
+            record_type=record_type,
+            record_id=warc_header("WARC-Record-ID"),
+            target_uri=_clean_uri(warc_header("WARC-Target-URI")),
+            offset=offset,
+            length=block_length,
+            warc_content_type=warc_header("Content-Type"),
+            payload_digest=warc_header("WARC-Payload-Digest"),
+            payload=block,
+        )
     if block_length is not None and len(block) < min(block_length, MAX_PAYLOAD_BYTES):
         archive_record.truncated = f"record at offset {offset} is truncated: {len(block)} of {block_length} bytes"
     if record_type in HTTP_RESPONSE_TYPES:
