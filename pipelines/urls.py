@@ -91,7 +91,20 @@ class Resolver:
         elif first in "?#" or ":" in raw_url:
             return None
         else:
-            candidate = self._directory + raw_url
+            # leading "./" and "../" as the parser takes them: "../" drops the directory's last segment (not the root)
+            directory = self._directory
+            while True:
+                if raw_url.startswith("./"):
+                    raw_url = raw_url[2:]
+                elif raw_url == ".":
+                    raw_url = ""
+                elif raw_url == ".." or raw_url.startswith("../"):
+                    raw_url = raw_url[3:]
+                    if len(directory) > len(self._origin) + 1:
+                        directory = directory[: directory.rindex("/", 0, len(directory) - 1) + 1]
+                else:
+                    break
+            candidate = directory + raw_url
         return candidate if _ALREADY_NORMAL.fullmatch(candidate) else None
 
     def __call__(self, raw_url: str) -> str | None:

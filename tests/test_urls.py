@@ -69,6 +69,20 @@ def test_joining_by_concatenation_matches_the_parser(scheme, host, base_path, ba
     assert Resolver(base)(raw) == expected, (base, raw)
 
 
+DOT_PREFIX = st.lists(st.sampled_from(["./", "../", "../../", ".", "..", ".//"]), max_size=4).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(["http://", "https://"]), HOST, PATH, DOT_PREFIX, PATH, QUERY, TAIL)
+def test_leading_dot_segments_are_joined_like_the_parser(scheme, host, base_path, dots, path, query, tail):
+    base = _fetchable_without_fragment(_href(f"{scheme}{host}/{base_path}".encode(), None))
+    if base is None:
+        return
+    raw = f"{dots}{path}{query}{tail}"
+    expected = _fetchable_without_fragment(_href(raw.encode(), base.encode()))
+    assert Resolver(base)(raw) == expected, (base, raw)
+
+
 def test_common_relative_links_skip_the_parser(monkeypatch):
     import pipelines.urls as urls
 
@@ -78,5 +92,7 @@ def test_common_relative_links_skip_the_parser(monkeypatch):
     monkeypatch.setattr(urls, "_href", parser_not_expected)
     resolve_link = Resolver("https://www.example.org/dir/page.html?x=1")
     assert resolve_link("/static/a.css") == "https://www.example.org/static/a.css"
+    assert resolve_link("../up.html") == "https://www.example.org/up.html"  # never above the root
+    assert Resolver("https://www.example.org/a/b/c.html")("./../x/y.html") == "https://www.example.org/a/x/y.html"
     assert resolve_link("//cdn.example.org/j.js") == "https://cdn.example.org/j.js"
     assert resolve_link("img/p.png#top") == "https://www.example.org/dir/img/p.png"

@@ -129,6 +129,7 @@ static int ascii_ieq(const unsigned char *a, const unsigned char *b, Py_ssize_t 
 /* tag names by hash (FNV-1a of the lowercase name): one probe for most names, instead of a binary search */
 #define TAG_SLOTS 512
 static unsigned char TAG_TABLE[TAG_SLOTS];
+static unsigned char TAG_NAME_LENS[T_COUNT]; /* strlen(TAG_NAMES[tag]) */
 
 static inline uint32_t tag_hash(const unsigned char *low, Py_ssize_t n) {
     uint32_t h = 2166136261u;
@@ -138,7 +139,8 @@ static inline uint32_t tag_hash(const unsigned char *low, Py_ssize_t n) {
 
 static void init_tag_table(void) {
     for (int tag = 1; tag < T_HTML_COUNT; tag++) {
-        uint32_t h = tag_hash((const unsigned char *)TAG_NAMES[tag], (Py_ssize_t)strlen(TAG_NAMES[tag]));
+        TAG_NAME_LENS[tag] = (unsigned char)strlen(TAG_NAMES[tag]);
+        uint32_t h = tag_hash((const unsigned char *)TAG_NAMES[tag], TAG_NAME_LENS[tag]);
         while (TAG_TABLE[h]) h = (h + 1) & (TAG_SLOTS - 1);
         TAG_TABLE[h] = (unsigned char)tag;
     }
@@ -150,8 +152,9 @@ static int tag_id(const unsigned char *name, Py_ssize_t n) {
     if (n == 0 || n > 10) return T_OTHER;
     for (Py_ssize_t i = 0; i < n; i++) low[i] = lower(name[i]);
     for (uint32_t h = tag_hash(low, n); TAG_TABLE[h]; h = (h + 1) & (TAG_SLOTS - 1)) {
-        const char *known = TAG_NAMES[TAG_TABLE[h]];
-        if (memcmp(known, low, n) == 0 && known[n] == 0) return TAG_TABLE[h];
+        /* lengths first: memcmp of n bytes must not read past a shorter name's literal (ASan: global overflow
+           for "textarea" probing the slot of "applet") */
+        if (TAG_NAME_LENS[TAG_TABLE[h]] == n && memcmp(TAG_NAMES[TAG_TABLE[h]], low, n) == 0) return TAG_TABLE[h];
     }
     return T_OTHER;
 }
@@ -2981,6 +2984,25 @@ static PyObject *resolve_fast(PyObject *raw, const JoinBase *base, int have_base
         if (s[0] == '?' || s[0] == '#' || memchr(s, ':', n)) return NULL;
         prefix = base->base;
         prefix_len = base->directory_len;
+        /* leading "./" and "../" as the URL parser takes them: "../" drops the directory's last segment,
+           never the root (Resolver._joined does the same) */
+        for (;;) {
+            if (n >= 2 && s[0] == '.' && s[1] == '/') {
+                s += 2, n -= 2;
+            } else if (n == 1 && s[0] == '.') {
+                s += 1, n = 0;
+            } else if (n >= 2 && s[0] == '.' && s[1] == '.' && (n == 2 || s[2] == '/')) {
+                Py_ssize_t step = n == 2 ? 2 : 3;
+                s += step, n -= step;
+                if (prefix_len > base->origin_len + 1) {
+                    Py_ssize_t p = prefix_len - 1; /* the directory's trailing '/' */
+                    while (p > base->origin_len && prefix[p - 1] != '/') p--;
+                    prefix_len = p;
+                }
+            } else {
+                break;
+            }
+        }
     }
     Py_ssize_t size = prefix_len + n;
     if (scratch->cap < size) {
