@@ -33,17 +33,22 @@ class ArchiveRecord:
     payload: bytes | None = None  # HTTP entity (still transfer/content-encoded) or the record block
     truncated: str | None = None  # set when the block is shorter than its declared length (file cut off)
     reader_warnings: list[str] = field(default_factory=list)  # what the reading library said of it
+    _headers_by_name: dict[str, list[str]] | None = None  # http_headers by lowercase name, built on first lookup
+
+    def _http_headers_by_name(self) -> dict[str, list[str]]:
+        if self._headers_by_name is None:
+            by_name: dict[str, list[str]] = {}
+            for key, value in self.http_headers:
+                by_name.setdefault(key.lower(), []).append(value)
+            self._headers_by_name = by_name
+        return self._headers_by_name
 
     def http_header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.http_headers:
-            if key.lower() == name:
-                return value
-        return None
+        values = self._http_headers_by_name().get(name.lower())
+        return values[0] if values else None
 
     def http_header_values(self, name: str) -> list[str]:
-        name = name.lower()
-        return [value for key, value in self.http_headers if key.lower() == name]
+        return list(self._http_headers_by_name().get(name.lower(), ()))
 
 
 def _clean_uri(uri: str | None) -> str | None:
