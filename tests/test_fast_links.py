@@ -235,6 +235,38 @@ def test_tokenizer_and_tree_builder_edge_cases(html):
     fast(html)
 
 
+# found by an ASan/UBSan build under fuzzing: the normal build gives the same answers, the sanitizers did not
+
+
+def test_every_tag_name_is_looked_up_within_its_literal():
+    # tag_id compared n bytes of a shorter known name ("noscript" probing "applet"): a read past its literal
+    fast("<noscript>http://ns.example.org/</noscript><textarea>http://ta.example.org/</textarea><a href=/a>")
+    for name in re.findall(r'"([a-z0-9]+)"', (ROOT / "crawler" / "corpus" / "_fastlinks.c").read_text()):
+        same_links(f"<{name} href=/{name}>http://{name}.example.org/ <{name.upper()}><a href=/after></{name}>")
+
+
+def test_a_fresh_parser_decodes_a_reference_at_the_start_of_the_text():
+    # a page holding more than the kept buffers' limit frees them: the next page gets an empty arena, and
+    # decoding "&amp;" at its start copied 0 bytes to NULL
+    assert isinstance(_fastlinks.links("<b>" * 400_000, None), list)
+    fast("&amp;x http://a.example.org/")
+
+
+def test_nested_templates_keep_lexbors_order():
+    # links used to be emitted with one pass over all links per template level: quadratic in the nesting
+    # (100,000 nested templates took 5 s; a 32 MB page, hours)
+    html = "<a href=/0><template><img src=/1><template><img src=/2></template><img src=/1b></template><a href=/00>"
+    assert fast(html * 2) == _lexbor_links(html * 2, PAGE_URL)  # the document, then template level by level
+    fast("<template><img src=/t.png>" * 2000)
+    assert len(_fastlinks.links("<template><img src=/t.png>" * 100_000, PAGE_URL)) == 100_000
+
+
+def test_many_a_elements_under_formatting_elements():
+    # each <a> used to search the whole stack of open elements for the previous one: quadratic
+    fast("<b><i><a href=x>" * 2000)
+    assert len(_fastlinks.links("<b><i><a href=x>" * 65536, PAGE_URL)) == 65536
+
+
 def test_unresolvable_and_fragment_links():
     assert fast("<a href='http://exa mple.org/'>x</a><a href='p.html#frag'>y</a>") == [
         ("a", "http://exa mple.org/", None),
