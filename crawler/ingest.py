@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import hashlib
 import multiprocessing
 import os
@@ -136,20 +135,6 @@ def _warm_up() -> None:  # pragma: no cover - runs in child processes
     """Nothing: submitted once per worker so that every process exists before the parent opens DuckDB."""
 
 
-def _load_before_fork() -> None:
-    """Load what every reader loads on first use, once, in the parent: forked readers then share it
-    (copy-on-write) instead of each paying for it on its first file. gc.freeze() keeps the collector off
-    these objects, so that its passes in the readers do not write to, and copy, every shared page."""
-    import fastwarc.warc  # noqa: F401 - the WARC reader
-    import pyarrow as pa
-    import pyarrow.compute  # noqa: F401 - the per-file URL table
-
-    from pipelines.public_suffix import registrable_domains_array
-
-    registrable_domains_array(pa.array(["www.example.org"]))  # the Public Suffix List, parsed and indexed
-    gc.freeze()
-
-
 class _ReaderPool:
     """Worker processes reading files. They are forked before this process opens DuckDB or starts any
     thread, so they start in milliseconds with every module imported and hold no database state; where
@@ -158,8 +143,6 @@ class _ReaderPool:
     def __init__(self, workers: int) -> None:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        if context.get_start_method() == "fork":
-            _load_before_fork()
         self.counter = context.Value("q", 0)
         self.executor = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(self.counter, os.getpid())
@@ -187,7 +170,6 @@ class _ReaderPool:
 
     def close(self) -> None:
         self.executor.shutdown(cancel_futures=True)
-        gc.unfreeze()  # the readers are gone: this process's objects may be collected again
 
 
 def _results(tasks: list[SourceTask], pool: _ReaderPool | None, bar: tqdm) -> Iterator[SourceResult]:
