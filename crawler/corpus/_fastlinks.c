@@ -1273,6 +1273,15 @@ static Py_ssize_t leading_space(Parser *P, Ref text) {
     return i;
 }
 
+/* Splits the leading whitespace off a text token: returns it and leaves the rest (maybe nothing) in `t`. */
+static Ref take_leading_space(Parser *P, Token *t) {
+    Py_ssize_t k = leading_space(P, t->text);
+    Ref space = {t->text.off, k, t->text.src};
+    t->text.off += k;
+    t->text.len -= k;
+    return space;
+}
+
 static void merge_style(Parser *P, const Token *t, int *has_style) {
     Attr *style = token_attr(P, t, A_STYLE);
     if (style == NULL || *has_style) return;
@@ -1312,11 +1321,9 @@ static void end_template(Parser *P) {
 static int in_head(Parser *P, Token *t) {
     switch (t->type) {
     case TK_TEXT: {
-        Py_ssize_t k = leading_space(P, t->text);
-        if (k) insert_text(P, (Ref){t->text.off, k, t->text.src});
-        if (k == t->text.len) return 1;
-        t->text.off += k;
-        t->text.len -= k;
+        Ref space = take_leading_space(P, t);
+        if (space.len) insert_text(P, space);
+        if (t->text.len == 0) return 1;
         break;
     }
     case TK_COMMENT: insert_comment(P); return 1;
@@ -1906,11 +1913,9 @@ static int in_column_group(Parser *P, Token *t) {
     int tag = t->tag;
     switch (t->type) {
     case TK_TEXT: {
-        Py_ssize_t k = leading_space(P, t->text);
-        if (k) insert_text(P, (Ref){t->text.off, k, t->text.src});
-        if (k == t->text.len) return 1;
-        t->text.off += k;
-        t->text.len -= k;
+        Ref space = take_leading_space(P, t);
+        if (space.len) insert_text(P, space);
+        if (t->text.len == 0) return 1;
         break;
     }
     case TK_COMMENT: insert_comment(P); return 1;
@@ -2101,10 +2106,8 @@ static int step(Parser *P, Token *t) {
     switch (P->mode) {
     case M_INITIAL:
         if (t->type == TK_TEXT) {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            take_leading_space(P, t); /* whitespace here is ignored */
+            if (t->text.len == 0) return 1;
         }
         if (t->type == TK_COMMENT) return 1;
         if (t->type == TK_DOCTYPE) {
@@ -2118,10 +2121,8 @@ static int step(Parser *P, Token *t) {
     case M_BEFORE_HTML:
         if (t->type == TK_DOCTYPE || t->type == TK_COMMENT) return 1;
         if (t->type == TK_TEXT) {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            take_leading_space(P, t); /* whitespace here is ignored */
+            if (t->text.len == 0) return 1;
         }
         if (t->type == TK_START && t->tag == T_HTML) {
             create_html(P, t);
@@ -2134,10 +2135,8 @@ static int step(Parser *P, Token *t) {
         return 0;
     case M_BEFORE_HEAD:
         if (t->type == TK_TEXT) {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            take_leading_space(P, t); /* whitespace here is ignored */
+            if (t->text.len == 0) return 1;
         }
         if (t->type == TK_COMMENT) {
             insert_comment(P);
@@ -2175,11 +2174,9 @@ static int step(Parser *P, Token *t) {
             break;
         case TK_COMMENT: return in_head(P, t);
         case TK_TEXT: {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k) insert_text(P, (Ref){t->text.off, k, t->text.src});
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            Ref space = take_leading_space(P, t);
+            if (space.len) insert_text(P, space);
+            if (t->text.len == 0) return 1;
             break;
         }
         }
@@ -2189,11 +2186,9 @@ static int step(Parser *P, Token *t) {
     case M_AFTER_HEAD:
         switch (t->type) {
         case TK_TEXT: {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k) insert_text(P, (Ref){t->text.off, k, t->text.src});
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            Ref space = take_leading_space(P, t);
+            if (space.len) insert_text(P, space);
+            if (t->text.len == 0) return 1;
             break;
         }
         case TK_COMMENT: insert_comment(P); return 1;
@@ -2255,11 +2250,9 @@ static int step(Parser *P, Token *t) {
     case M_AFTER_BODY:
         switch (t->type) {
         case TK_TEXT: {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k) in_body(P, &(Token){.type = TK_TEXT, .text = {t->text.off, k, t->text.src}});
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            Ref space = take_leading_space(P, t);
+            if (space.len) in_body(P, &(Token){.type = TK_TEXT, .text = space});
+            if (t->text.len == 0) return 1;
             break;
         }
         case TK_COMMENT: E(P->stack[0])->lc = -1; return 1; /* a child of <html>, after <body> */
@@ -2282,11 +2275,9 @@ static int step(Parser *P, Token *t) {
         case TK_COMMENT: return 1;
         case TK_DOCTYPE: return 1;
         case TK_TEXT: {
-            Py_ssize_t k = leading_space(P, t->text);
-            if (k) in_body(P, &(Token){.type = TK_TEXT, .text = {t->text.off, k, t->text.src}});
-            if (k == t->text.len) return 1;
-            t->text.off += k;
-            t->text.len -= k;
+            Ref space = take_leading_space(P, t);
+            if (space.len) in_body(P, &(Token){.type = TK_TEXT, .text = space});
+            if (t->text.len == 0) return 1;
             break;
         }
         case TK_START:
