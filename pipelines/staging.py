@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.public_suffix import registrable_domains, registrable_domains_array
+from pipelines.public_suffix import registrable_domains_array
 from pipelines.sql_text import sql_string, sql_string_list
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
@@ -224,19 +224,12 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
             FROM (SELECT DISTINCT url FROM read_parquet({files}, union_by_name = true) WHERE url IS NOT NULL)
             """
         )
-        hosts = [
-            row[0] for row in con.execute("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").fetchall()
-        ]
-        domains = [registrable_domains(host) for host in hosts]
+        hosts = con.sql("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").to_arrow_table().column(0)
+        hosts = hosts.combine_chunks() if hosts.num_chunks else pa.array([], pa.string())
+        icann, private = registrable_domains_array(hosts)
         con.register(
             "host_domains",
-            pa.table(
-                {
-                    "host": pa.array(hosts, pa.string()),
-                    "registered_domain": pa.array([d.icann for d in domains], pa.string()),
-                    "registered_domain_private": pa.array([d.private for d in domains], pa.string()),
-                }
-            ),
+            pa.table({"host": hosts, "registered_domain": icann, "registered_domain_private": private}),
         )
         con.execute(
             "COPY (SELECT url, host, registered_domain, registered_domain_private"
