@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -147,8 +148,15 @@ class _ReaderPool:
         self.executor = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(self.counter, os.getpid())
         )
-        for future in [self.executor.submit(_warm_up) for _ in range(workers)]:
-            future.result()
+        # A forked worker must never finalize objects it inherited: a garbage DuckDB connection of the caller
+        # (a library user's, a test's), destroyed in the child, touches threads that only exist in the parent
+        # and crashes it. Frozen objects are never collected in the child; the parent unfreezes its own.
+        gc.freeze()
+        try:
+            for future in [self.executor.submit(_warm_up) for _ in range(workers)]:
+                future.result()
+        finally:
+            gc.unfreeze()
 
     def results(self, tasks: list[SourceTask], bar: tqdm) -> Iterator[SourceResult]:
         """Results in task order (files are read in parallel, committed in order: see `ingest`)."""

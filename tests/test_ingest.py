@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import crawler.ingest
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
 from crawler.ingest import MissingInput, ingest
 
@@ -214,3 +216,37 @@ def test_identical_files_in_one_run_are_ingested_once(tmp_path, db_path):
     assert (summary.files, summary.skipped, summary.documents) == (1, 1, 2)
     con = duckdb.connect(str(db_path), read_only=True)
     assert con.execute("SELECT count(*), min(path) FROM sources").fetchone() == (1, str(original.resolve()))
+
+
+class _GarbageConnection:
+    """A DuckDB connection in a reference cycle: garbage that only the cycle collector frees."""
+
+    def __init__(self) -> None:
+        self.me = self
+        self.connection = duckdb.connect()
+        self.connection.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+
+
+def test_forked_readers_leave_the_callers_garbage_alone(tmp_path, monkeypatch):
+    """Readers are forked from the caller. Garbage DuckDB connections it left behind (a library user's, an
+    earlier test's) must not be finalized in a reader: DuckDB's destructor joins threads that only exist in
+    the parent, and the reader died of a segfault."""
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "corpus"
+    started = crawler.ingest._init_worker
+
+    def start_and_collect(*args):  # what any allocation in the reader may trigger, made certain
+        started(*args)
+        gc.enable()
+        gc.collect()
+
+    monkeypatch.setattr(crawler.ingest, "_init_worker", start_and_collect)
+    gc.collect()
+    gc.disable()  # the garbage stays uncollected until the readers are forked and inherit it
+    try:
+        for _ in range(5):
+            _GarbageConnection()
+        summary = ingest(tmp_path / "x.duckdb", "S", [sample], workers=2, show_progress=False)
+    finally:
+        gc.enable()
+    assert summary.files == len(list(sample.iterdir())) and summary.problems == [] and summary.links > 0
+    gc.collect()
