@@ -7,7 +7,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # Record types whose HTTP headers matter (status, Location, Link, Content-Type).
 HTTP_RESPONSE_TYPES = frozenset({"response", "revisit"})
@@ -126,9 +126,11 @@ def _archive_record(
     return archive_record
 
 
-def read_fastwarc(stream: BinaryIO) -> Iterator[ArchiveRecord]:
+def read_fastwarc(stream: BinaryIO | str) -> Iterator[ArchiveRecord]:
     """Records of a WARC (any version, gzip per record or not) read by FastWARC, strict: it raises
-    on the first malformed record instead of skipping silently, so the caller can fall back."""
+    on the first malformed record instead of skipping silently, so the caller can fall back.
+
+    `stream` may be the file's path: FastWARC then reads it natively, faster than through Python."""
     from fastwarc.warc import ArchiveIterator
 
     for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
@@ -186,5 +188,5 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
         warcio_logger.propagate = True
 
 
-# What every reader is: a stream of the file's bytes in, records out.
-ArchiveReader = Callable[[BinaryIO], Iterator[ArchiveRecord]]
+# What every reader is: the file in (a stream of its bytes; FastWARC also takes its path), records out.
+ArchiveReader = Callable[[Any], Iterator[ArchiveRecord]]
