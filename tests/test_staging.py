@@ -3,7 +3,11 @@ when there are too many to hold. Both give the same rows."""
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pipelines.staging as staging
 from pipelines.staging import StagedSource
@@ -54,3 +58,33 @@ def test_urls_repeated_across_batches_are_staged_once(tmp_path, monkeypatch):
     assert pq.read_metadata(files["links"]).num_row_groups == 4
     urls = pq.read_table(files["urls"]).column("url").to_pylist()
     assert sorted(urls) == sorted({url for _, _, url in LINKS if url is not None})
+
+
+def _urlish(prefixes: list[str]) -> st.SearchStrategy[list[str]]:
+    return st.lists(
+        st.builds(
+            lambda prefix, rest: prefix + rest,
+            st.sampled_from(prefixes),
+            st.text(alphabet="ab.-_0/:@[]?#\\%é", max_size=24),
+        ),
+        max_size=12,
+    )
+
+
+# lists of http(s) URLs only (the split path), and lists mixing in what only the regex handles
+_URLISH = st.one_of(
+    _urlish(["http://", "https://"]), _urlish(["http://", "https://", "HTTP://", "ftp://", "http:/", "x:", ""])
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_URLISH)
+def test_hosts_split_off_plain_urls_are_what_the_regex_extracts(urls):
+    array = pa.array(urls, pa.string())
+    by_regex = pc.struct_field(pc.extract_regex(array, staging._HOST_OF_URL_RE2), [0]) if urls else array
+    assert staging.hosts_of_urls(array).to_pylist() == by_regex.to_pylist()
+
+
+def test_hosts_of_urls_takes_the_regex_for_authorities_with_more_than_a_host():
+    urls = ["http://a.test/x", "https://u:p@b.test:8080/", "http://[2001:db8::1]:81/", "https://c.test?q", "http://d"]
+    assert staging.hosts_of_urls(pa.array(urls)).to_pylist() == ["a.test", "b.test", "[2001:db8::1]", "c.test", "d"]
