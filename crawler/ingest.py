@@ -17,8 +17,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import Protocol, TextIO
 
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
 from pipelines.sql_text import sql_string
@@ -158,7 +157,7 @@ class _ReaderPool:
         finally:
             gc.unfreeze()
 
-    def results(self, tasks: list[SourceTask], bar: tqdm) -> Iterator[SourceResult]:
+    def results(self, tasks: list[SourceTask], bar: ProgressBar) -> Iterator[SourceResult]:
         """Results in task order (files are read in parallel, committed in order: see `ingest`)."""
         reported = 0
         futures = [self.executor.submit(_read_in_worker, task) for task in tasks]
@@ -180,13 +179,44 @@ class _ReaderPool:
         self.executor.shutdown(cancel_futures=True)
 
 
-def _results(tasks: list[SourceTask], pool: _ReaderPool | None, bar: tqdm) -> Iterator[SourceResult]:
+def _results(tasks: list[SourceTask], pool: _ReaderPool | None, bar: ProgressBar) -> Iterator[SourceResult]:
     """Results as files finish: in the pool when there is one, else in this process."""
     if pool is not None:
         yield from pool.results(tasks, bar)
         return
     for task in tasks:
         yield read_source(task, bar.update)
+
+
+class ProgressBar(Protocol):
+    def update(self, n: float = 1) -> object: ...
+
+    def write(self, text: str, file: TextIO | None = None) -> None: ...
+
+
+class _Silent:
+    """The progress bar when none is shown: problems are still printed."""
+
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        return None
+
+    def write(self, text: str, file: TextIO | None = None) -> None:
+        print(text, file=file or sys.stderr)
+
+
+def progress_bar(show: bool, total_bytes: int, description: str) -> contextlib.AbstractContextManager[ProgressBar]:
+    """A tqdm bar of bytes read, on stderr; imported only when shown (tqdm's import alone takes 15 ms)."""
+    if not show:
+        return _Silent()
+    from tqdm import tqdm
+
+    return tqdm(total=total_bytes, unit="B", unit_scale=True, desc=description, file=sys.stderr)
 
 
 def _safe_name(snapshot: str) -> str:
@@ -246,14 +276,7 @@ def ingest(
         total_bytes = sum(Path(task.path).stat().st_size for task in tasks)
         if show_progress is None:
             show_progress = sys.stderr.isatty()
-        with tqdm(
-            total=total_bytes,
-            unit="B",
-            unit_scale=True,
-            desc=f"ingest {snapshot}",
-            disable=not show_progress,
-            file=sys.stderr,
-        ) as bar:
+        with progress_bar(show_progress, total_bytes, f"ingest {snapshot}") as bar:
             for result in _results(tasks, pool, bar):
                 commit_source(
                     con,

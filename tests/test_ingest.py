@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tqdm import tqdm
 
 import crawler.ingest
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
@@ -250,3 +251,16 @@ def test_forked_readers_leave_the_callers_garbage_alone(tmp_path, monkeypatch):
         gc.enable()
     assert summary.files == len(list(sample.iterdir())) and summary.problems == [] and summary.links > 0
     gc.collect()
+
+
+def test_progress_bar_counts_every_byte_and_problems_are_printed_either_way(tmp_path, capsys):
+    make_corpus(tmp_path / "corpus", files=2, pages=3)
+    (tmp_path / "corpus" / "broken.warc").write_bytes(b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 9\r\n\r\nab")
+    total = sum(path.stat().st_size for path in (tmp_path / "corpus").iterdir())
+    ingest(tmp_path / "shown.duckdb", "S", [tmp_path / "corpus"], workers=1, show_progress=True)
+    shown = capsys.readouterr().err
+    done = tqdm.format_sizeof(total)
+    assert f"100%|██████████| {done}/{done}" in shown and "broken.warc: partial" in shown
+    ingest(tmp_path / "silent.duckdb", "S", [tmp_path / "corpus"], workers=1, show_progress=False)
+    silent = capsys.readouterr().err
+    assert "100%" not in silent and "broken.warc: partial" in silent
