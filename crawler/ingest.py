@@ -19,13 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
 
+import duckdb
+
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
-from pipelines.sql_text import sql_string
+from pipelines.sql_text import sql_identifier, sql_string
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
-    commit_source,
+    SourceOutcome,
+    commit_source_rows,
     ensure_snapshot,
     open_store,
+    record_new_urls,
     register_sources,
     remove_staging,
     staging_root,
@@ -219,6 +223,90 @@ def progress_bar(show: bool, total_bytes: int, description: str) -> contextlib.A
     return tqdm(total=total_bytes, unit="B", unit_scale=True, desc=description, file=sys.stderr)
 
 
+def _outcome(result: SourceResult) -> SourceOutcome:
+    return SourceOutcome(
+        path=result.path,
+        status=result.status,
+        file_format=result.format,
+        reader=result.reader,
+        records=result.records,
+        documents=result.documents,
+        links=result.links,
+        bad_records=result.bad_records,
+        error=result.error,
+        bad_record_errors=result.bad_record_errors,
+        seconds=result.seconds,
+    )
+
+
+class _Committer:
+    """Commits read sources in source order. Each source's URLs are recorded on the ingest connection, one
+    source after the other (see record_new_urls); its rows are then committed on a cursor of their own in a
+    thread, beside the next source's URLs and up to `concurrent_rows - 1` other sources' rows (DuckDB runs
+    each without the GIL). The last files of a parallel ingest finish reading together: their commits, which
+    nothing else overlaps, then share the cores instead of queueing on one.
+
+    With `concurrent_rows` 0 everything runs in the calling thread (a 1-worker ingest stays on one core).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, concurrent_rows: int) -> None:
+        self.con = con
+        self.concurrent_rows = concurrent_rows
+        self.threads = ThreadPoolExecutor(concurrent_rows, thread_name_prefix="commit") if concurrent_rows else None
+        self.cursors: list[duckdb.DuckDBPyConnection] = []
+        self.idle_cursors: list[duckdb.DuckDBPyConnection] = []
+        self.lock = threading.Lock()
+        self.in_flight: list[tuple[Future, SourceResult]] = []
+        self.database = con.execute("SELECT current_database()").fetchone()[0]
+
+    def commit(self, result: SourceResult) -> list[SourceResult]:
+        """Commit `result` (its rows perhaps later); returns the sources whose rows are committed meanwhile."""
+        record_new_urls(self.con, result.source_id, result.staged)
+        if self.threads is None:
+            commit_source_rows(self.con, result.source_id, result.staged, _outcome(result))
+            return [result]
+        finished = self._collect(block=len(self.in_flight) >= self.concurrent_rows)
+        self.in_flight.append((self.threads.submit(self._commit_rows, result), result))
+        return finished
+
+    def finish(self) -> list[SourceResult]:
+        """Wait for every source's rows."""
+        finished: list[SourceResult] = []
+        while self.in_flight:
+            finished.extend(self._collect(block=True))
+        return finished
+
+    def _collect(self, block: bool) -> list[SourceResult]:
+        if block and self.in_flight:
+            wait([future for future, _ in self.in_flight], return_when=FIRST_COMPLETED)
+        finished = [(future, result) for future, result in self.in_flight if future.done()]
+        self.in_flight = [pair for pair in self.in_flight if not pair[0].done()]
+        for future, _result in finished:
+            future.result()  # a failed commit fails the ingest, as in the calling thread
+        return [result for _future, result in finished]
+
+    def _commit_rows(self, result: SourceResult) -> None:
+        with self.lock:
+            if self.idle_cursors:
+                cursor = self.idle_cursors.pop()
+            else:
+                cursor = self.con.cursor()
+                cursor.execute(f"USE {sql_identifier(self.database)}")
+                self.cursors.append(cursor)
+        try:
+            commit_source_rows(cursor, result.source_id, result.staged, _outcome(result))
+        finally:
+            with self.lock:
+                self.idle_cursors.append(cursor)
+
+    def close(self) -> None:
+        """Wait for rows still being committed (after an error elsewhere) and release the cursors."""
+        if self.threads is not None:
+            self.threads.shutdown(wait=True)
+        for cursor in self.cursors:
+            cursor.close()
+
+
 def _safe_name(snapshot: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", snapshot)
 
@@ -248,6 +336,8 @@ def ingest(
     # one thread: the commits are short appends, which DuckDB's parallel insert makes ~3x slower, not faster
     # (and with readers in worker processes, the cores are theirs)
     con.execute("SET threads = 1")
+    # with readers in worker processes, this process only commits: two sources' rows at a time
+    committer = _Committer(con, concurrent_rows=2 if pool is not None else 0)
     try:
         ensure_snapshot(con, snapshot)
         with ThreadPoolExecutor(max(1, min(workers, 4))) as hashers:  # hashlib releases the GIL
@@ -277,23 +367,8 @@ def ingest(
         if show_progress is None:
             show_progress = sys.stderr.isatty()
         with progress_bar(show_progress, total_bytes, f"ingest {snapshot}") as bar:
-            for result in _results(tasks, pool, bar):
-                commit_source(
-                    con,
-                    result.source_id,
-                    result.staged,
-                    path=result.path,
-                    status=result.status,
-                    file_format=result.format,
-                    reader=result.reader,
-                    records=result.records,
-                    documents=result.documents,
-                    links=result.links,
-                    bad_records=result.bad_records,
-                    error=result.error,
-                    bad_record_errors=result.bad_record_errors,
-                    seconds=result.seconds,
-                )
+
+            def account(result: SourceResult) -> None:
                 remove_staging(Path(stage_dir) / str(result.source_id))
                 summary.files += 1
                 summary.records += result.records
@@ -304,9 +379,16 @@ def ingest(
                 if result.status != "done":
                     summary.problems.append((result.path, result.status, result.error or ""))
                     bar.write(f"{result.path}: {result.status}: {result.error}", file=sys.stderr)
+
+            for result in _results(tasks, pool, bar):
+                for committed in committer.commit(result):
+                    account(committed)
+            for committed in committer.finish():
+                account(committed)
         remove_staging(stage_dir)
         con.execute("RESET threads")  # the readers are done: the final checkpoint may use every core
     finally:
+        committer.close()
         con.close()
         if pool is not None:
             pool.close()

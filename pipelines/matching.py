@@ -411,10 +411,12 @@ def _urls_of_sources(
     """match_urls: the URLs of the given files that the lists have not matched yet (with their host for the
     SQL kernel; the compiled one reads hosts from the URLs).
 
-    Each URL remembers the file that first recorded it (files commit in order), so the URLs a file added
-    are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have not
-    matched either (another snapshot's, not matched yet) is found through the links of these files; URLs
-    first recorded by a file already matched carry their matches already (matches are per URL).
+    Each URL remembers the file that first recorded it (files record their URLs in order), so the URLs a
+    file added are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have
+    not matched either (another snapshot's, not matched yet; or a file still pending because the ingest was
+    killed after recording its URLs and before committing its rows: see pipelines/store.record_new_urls) is
+    found through the links of these files; URLs first recorded by a file already matched carry their
+    matches already (matches are per URL).
     """
     con.execute(
         f"""
@@ -428,7 +430,9 @@ def _urls_of_sources(
         for row in con.execute(
             """
             SELECT source_id FROM sources
-            WHERE status IN ('done', 'partial') AND source_id NOT IN (SELECT unnest($sources))
+            WHERE (status IN ('done', 'partial')
+                   OR (status = 'pending' AND EXISTS (SELECT 1 FROM urls WHERE urls.first_source = sources.source_id)))
+              AND source_id NOT IN (SELECT unnest($sources))
               AND source_id NOT IN (
                   SELECT source_id FROM matched_sources WHERE list_name IN (SELECT unnest($names))
                   GROUP BY source_id HAVING count(DISTINCT list_name) = len($names)

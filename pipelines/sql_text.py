@@ -14,3 +14,8 @@ def sql_string(value: str | PathLike) -> str:
 def sql_string_list(values: Iterable[str | PathLike]) -> str:
     """`values` as a SQL list of string literals, e.g. for read_parquet([...])."""
     return "[" + ", ".join(sql_string(value) for value in values) + "]"
+
+
+def sql_identifier(name: str) -> str:
+    """`name` as a double-quoted SQL identifier (a database, table or column name)."""
+    return '"' + name.replace('"', '""') + '"'

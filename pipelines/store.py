@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,51 +171,81 @@ def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
 
 
-def _record_new_urls(con: duckdb.DuckDBPyConnection, staged_urls: str, source_id: int) -> None:
-    """Add the staged distinct URLs (with host and registered domain) and hosts not yet recorded; the URLs
-    remember `source_id` as the file that first recorded them."""
-    files = sql_string_list([staged_urls])
-    con.execute(
-        f"""
-        INSERT INTO urls BY NAME
-        SELECT *, $source_id AS first_source FROM read_parquet({files}) AS staged
-        WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
-        """,
-        {"source_id": source_id},
-    )
-    con.execute(
-        f"""
-        INSERT INTO hosts BY NAME
-        SELECT DISTINCT host, registered_domain, registered_domain_private FROM read_parquet({files}) AS staged
-        WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
-        """
-    )
-
-
-def commit_source(
-    con: duckdb.DuckDBPyConnection,
-    source_id: int,
-    staged: dict[str, str],
-    *,
-    path: str,
-    status: str,
-    file_format: str | None,
-    reader: str | None,
-    records: int,
-    documents: int,
-    links: int,
-    bad_records: int,
-    error: str | None,
-    bad_record_errors: Sequence[str],
-    seconds: float,
-) -> None:
-    """Replace the rows of one source with its staged batches and record its outcome, in one transaction.
-
-    A crash at any point leaves either the previous state or the new one, never a mix: that is what makes
-    an interrupted ingest safe to rerun.
-    """
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error."""
     con.execute("BEGIN TRANSACTION")
     try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str]) -> None:
+    """First half of committing a source: add its staged distinct URLs (with host and registered domain) and
+    hosts not yet recorded, in one transaction; new URLs remember `source_id` as the file that first recorded
+    them.
+
+    Sources must pass through here one at a time, in source order, each after the previous one committed: a
+    transaction only sees what was committed before it began, so two at once would record a URL twice, and
+    `urls.first_source` is the same in every run only in that order. The rows (commit_source_rows) may follow
+    at any time, concurrently with other sources' rows.
+
+    Committed before the rows, the URLs of a file may be recorded while its rows are not (an ingest killed
+    between the two): the rerun records nothing new for it and commits the rows, and until then matching
+    counts a pending file's URLs as those of a file not yet matched (pipelines/matching.py).
+    """
+    if "urls" not in staged:
+        return
+    files = sql_string_list([staged["urls"]])
+    with _transaction(con):
+        con.execute(
+            f"""
+            INSERT INTO urls BY NAME
+            SELECT *, $source_id AS first_source FROM read_parquet({files}) AS staged
+            WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
+            """,
+            {"source_id": source_id},
+        )
+        con.execute(
+            f"""
+            INSERT INTO hosts BY NAME
+            SELECT DISTINCT host, registered_domain, registered_domain_private FROM read_parquet({files}) AS staged
+            WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
+            """
+        )
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What reading a source gave, recorded in its `sources` row."""
+
+    path: str
+    status: str
+    file_format: str | None
+    reader: str | None
+    records: int
+    documents: int
+    links: int
+    bad_records: int
+    error: str | None
+    bad_record_errors: Sequence[str]
+    seconds: float
+
+
+def commit_source_rows(
+    con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str], outcome: SourceOutcome
+) -> None:
+    """Second half of committing a source (after record_new_urls): replace its documents and links with the
+    staged ones and record its outcome, in one transaction.
+
+    A crash at any point leaves either the previous rows and status or the new ones, never a mix: that is what
+    makes an interrupted ingest safe to rerun. Different sources' rows may be committed concurrently, each
+    on its own connection (cursor).
+    """
+    with _transaction(con):
         _delete_source_rows(con, source_id)
         con.execute("DELETE FROM matched_sources WHERE source_id = ?", [source_id])  # its URLs may have changed
         if "documents" in staged:
@@ -223,8 +254,6 @@ def commit_source(
             )
         if "links" in staged:
             con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({sql_string_list([staged['links']])})")
-        if "urls" in staged:
-            _record_new_urls(con, staged["urls"], source_id)
         con.execute(
             """
             UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,
@@ -233,24 +262,20 @@ def commit_source(
             WHERE source_id = ?
             """,
             [
-                path,
-                status,
-                file_format,
-                reader,
-                records,
-                documents,
-                links,
-                bad_records,
-                error,
-                list(bad_record_errors),
-                seconds,
+                outcome.path,
+                outcome.status,
+                outcome.file_format,
+                outcome.reader,
+                outcome.records,
+                outcome.documents,
+                outcome.links,
+                outcome.bad_records,
+                outcome.error,
+                list(outcome.bad_record_errors),
+                outcome.seconds,
                 source_id,
             ],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def remove_staging(directory: Path) -> None:

@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -130,6 +131,35 @@ def test_two_workers_give_the_same_tables_as_one(tmp_path):
     summary = ingest(two, "S1", corpus, workers=2, show_progress=False)
     assert summary.files == 3 and not summary.failed
     assert table_contents(one) == table_contents(two)
+
+
+@pytest.mark.parametrize(("workers", "most_at_once"), [(1, 1), (2, 2)])
+def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, monkeypatch, workers, most_at_once):
+    corpus = make_corpus(tmp_path / "corpus", files=6, pages=4)
+    reference = tmp_path / "reference.duckdb"
+    ingest(reference, "S1", corpus, workers=1, show_progress=False)
+    commit_rows = crawler.ingest.commit_source_rows
+    lock, running, most, threads = threading.Lock(), [0], [0], set()
+
+    def slow_commit_rows(*args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.current_thread().name)
+        try:
+            time.sleep(0.15)  # long enough for the next files to arrive meanwhile
+            commit_rows(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(crawler.ingest, "commit_source_rows", slow_commit_rows)
+    db = tmp_path / "x.duckdb"
+    summary = ingest(db, "S1", corpus, workers=workers, show_progress=False)
+    assert summary.files == 6 and not summary.failed
+    assert most[0] == most_at_once
+    assert (threads == {threading.current_thread().name}) == (workers == 1)  # one worker: all in this thread
+    assert table_contents(db) == table_contents(reference)
 
 
 def children_of(pid: int) -> list[int]:
@@ -264,3 +294,36 @@ def test_progress_bar_counts_every_byte_and_problems_are_printed_either_way(tmp_
     ingest(tmp_path / "silent.duckdb", "S", [tmp_path / "corpus"], workers=1, show_progress=False)
     silent = capsys.readouterr().err
     assert "100%" not in silent and "broken.warc: partial" in silent
+
+
+class _KilledBetweenUrlsAndRows(Exception):
+    """Stands for a kill -9 after a source's URLs were committed and before its rows were."""
+
+
+def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_an_uninterrupted_run(
+    tmp_path, monkeypatch
+):
+    corpus = make_corpus(tmp_path / "corpus", files=4, pages=20)
+    reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
+    ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
+
+    commit_rows = crawler.ingest.commit_source_rows
+
+    def killed_at_source_3(con, source_id, staged, outcome):
+        if source_id == 3:
+            raise _KilledBetweenUrlsAndRows
+        commit_rows(con, source_id, staged, outcome)
+
+    monkeypatch.setattr(crawler.ingest, "commit_source_rows", killed_at_source_3)
+    with pytest.raises(_KilledBetweenUrlsAndRows):
+        ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
+    monkeypatch.undo()
+    con = duckdb.connect(str(killed_db), read_only=True)
+    statuses = con.execute("SELECT source_id, status FROM sources ORDER BY source_id").fetchall()
+    recorded_by_3 = con.execute("SELECT count(*) FROM urls WHERE first_source = 3").fetchone()[0]
+    con.close()
+    assert statuses == [(1, "done"), (2, "done"), (3, "pending"), (4, "pending")] and recorded_by_3 > 0
+
+    rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
+    assert (rerun.skipped, rerun.files) == (2, 2)
+    assert table_contents(killed_db) == table_contents(reference_db)

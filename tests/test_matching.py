@@ -309,3 +309,44 @@ def test_a_url_first_seen_in_an_unmatched_snapshot_is_still_matched(tmp_path):
     assert match_snapshot(con, "S").links_flagged == 1
     assert con.execute("SELECT count(*) FROM url_matches WHERE url = 'http://bad.test/shared'").fetchone() == (1,)
     con.close()
+
+
+def test_a_pending_files_recorded_urls_are_matched_for_the_files_that_link_to_them(tmp_path, monkeypatch):
+    """A parallel ingest records each file's URLs before its rows, and commits files' rows concurrently: killed
+    at the wrong moment, file 3's rows are in but not file 2's, while the URL both link to was first recorded
+    by file 2. Matching must still flag file 3's link."""
+    import crawler.ingest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number, links in ((1, ["https://fine.example.org/"]), (2, ["http://bad.test/x"]), (3, ["http://bad.test/x"])):
+        html = "".join(f"<a href='{url}'>x</a>" for url in links).encode()
+        write_warc(
+            corpus / f"c{number}.warc.gz", [response_record(f"https://p{number}.example.org/", html)], gzipped=True
+        )
+    commit_rows = crawler.ingest.commit_source_rows
+
+    def rows_of_2_never_committed(con, source_id, staged, outcome):
+        if source_id != 2:
+            commit_rows(con, source_id, staged, outcome)
+
+    monkeypatch.setattr(crawler.ingest, "commit_source_rows", rows_of_2_never_committed)
+    db_path = tmp_path / "db.duckdb"
+    ingest(db_path, "S", [corpus], workers=1, show_progress=False)
+    monkeypatch.undo()
+    (tmp_path / "domains.txt").write_text("bad.test\n")
+    con = open_store(db_path)
+    assert con.execute("SELECT source_id, status FROM sources ORDER BY 1").fetchall() == [
+        (1, "done"),
+        (2, "pending"),
+        (3, "done"),
+    ]
+    assert con.execute("SELECT first_source FROM urls WHERE url = 'http://bad.test/x'").fetchall() == [(2,)]
+    load(con, "doms", tmp_path / "domains.txt", "domains")
+    summary = match_snapshot(con, "S")
+    assert flagged(con) == {"http://bad.test/x"} and summary.links_flagged == 1
+    con.close()
+    ingest(db_path, "S", [corpus], workers=1, show_progress=False)  # the rerun commits file 2's rows
+    con = open_store(db_path)
+    assert match_snapshot(con, "S").links_flagged == 2
+    con.close()
