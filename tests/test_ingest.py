@@ -133,9 +133,28 @@ def test_two_workers_give_the_same_tables_as_one(tmp_path):
     assert table_contents(one) == table_contents(two)
 
 
+def make_overlapping_corpus(folder: Path, files: int) -> list[Path]:
+    """Files whose URLs and hosts overlap their neighbours' and everyone's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for file_no in range(files):
+        shared = [
+            "https://everyone.example.org/all",
+            f"https://pairs.example.org/even/{file_no // 2}",
+            f"https://pairs.example.org/odd/{(file_no + 1) // 2}",
+            f"https://host{file_no // 2}.example.org/own/{file_no}",
+        ]
+        own = [f"https://f{file_no}.example.org/{n}" for n in range(30)]
+        body = "".join(f"<a href='{url}'>x</a>" for url in shared + own).encode()
+        path = folder / f"part-{file_no:02d}.warc.gz"
+        write_warc(path, [response_record(f"https://site{file_no}.test/", body)], gzipped=True)
+        paths.append(path)
+    return paths
+
+
 @pytest.mark.parametrize(("workers", "most_at_once"), [(1, 1), (2, 2)])
 def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, monkeypatch, workers, most_at_once):
-    corpus = make_corpus(tmp_path / "corpus", files=6, pages=4)
+    corpus = make_overlapping_corpus(tmp_path / "corpus", files=6)
     reference = tmp_path / "reference.duckdb"
     ingest(reference, "S1", corpus, workers=1, show_progress=False)
     commit_rows = crawler.ingest.commit_source_rows
