@@ -1,4 +1,4 @@
-"""Staged Parquet batches: how readers hand rows to the store in bulk, with bounded memory and no DuckDB lock."""
+"""Staged batches: how readers hand rows to the store in bulk, with bounded memory and no DuckDB lock."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines.public_suffix import registrable_domains_array
-from pipelines.sql_text import sql_string, sql_string_list
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
 STAGED_SCHEMAS: dict[str, pa.Schema] = {
@@ -36,8 +34,21 @@ STAGED_SCHEMAS: dict[str, pa.Schema] = {
     "links": pa.schema([("doc_id", pa.int64()), ("kind", pa.string()), ("raw_url", pa.string()), ("url", pa.string())]),
 }
 
-# Staged files live for seconds and are read once: compressing them (lz4) cost 7x the write itself.
-STAGED_COMPRESSION = "none"
+# Staged files are Arrow IPC files, uncompressed: they live for seconds and are read once, by the store,
+# memory-mapped (no decoding). Per 50 MB WARC file this saves ~0.03 s against uncompressed Parquet, whose
+# writing encodes every column and whose reading DuckDB decodes and validates; lz4 cost 7x the write itself.
+STAGED_SUFFIX = ".arrow"
+
+
+def read_staged(path: str | Path) -> pa.Table:
+    """A staged file's rows, memory-mapped."""
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def _staged_writer(path: Path, schema: pa.Schema) -> pa.ipc.RecordBatchFileWriter:
+    return pa.ipc.new_file(str(path), schema)
+
+
 # Rows held in memory before a batch is written out (bounds worker memory whatever the file size).
 LINKS_PER_BATCH = 200_000
 DOCUMENTS_PER_BATCH = 20_000
@@ -64,7 +75,7 @@ class StagedSource:
         self._columns: dict[str, dict[str, list]] = {
             table: {name: [] for name in schema.names} for table, schema in STAGED_SCHEMAS.items()
         }
-        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
         # the distinct URLs of each flushed batch (Arrow's hash kernel: far cheaper than a Python set per row);
         # None once there are too many to hold, and DuckDB derives them at close instead
         self._distinct_urls: list[pa.Array] | None = []
@@ -124,9 +135,7 @@ class StagedSource:
             self._collect_distinct_urls(batch.column("url"))
             writer = self._writers.get(table)
             if writer is None:
-                writer = self._writers[table] = pq.ParquetWriter(
-                    self.directory / f"{table}.parquet", schema, compression=STAGED_COMPRESSION
-                )
+                writer = self._writers[table] = _staged_writer(self.directory / f"{table}{STAGED_SUFFIX}", schema)
             writer.write_table(batch)
             for values in columns.values():
                 values.clear()
@@ -152,10 +161,10 @@ class StagedSource:
         self.flush()
         for writer in self._writers.values():
             writer.close()
-        staged = {table: self.directory / f"{table}.parquet" for table in self._writers}
+        staged = {table: self.directory / f"{table}{STAGED_SUFFIX}" for table in self._writers}
         with_urls = [str(staged[table]) for table in ("documents", "links") if table in staged]
         if with_urls:
-            staged["urls"] = self.directory / "urls.parquet"
+            staged["urls"] = self.directory / f"urls{STAGED_SUFFIX}"
             if self._distinct_urls is not None:
                 import pyarrow.compute as pc
 
@@ -233,7 +242,8 @@ def _write_url_table(url_array: pa.Array, out: Path) -> None:
     positions = pc.index_in(hosts, value_set=distinct_hosts)
     icann, private = icann.take(positions), private.take(positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
-    pq.write_table(table, out, compression=STAGED_COMPRESSION)
+    with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
+        writer.write_table(table)
 
 
 def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
@@ -242,12 +252,14 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
         config={"memory_limit": STAGING_DUCKDB_MEMORY, "temp_directory": str(spill_dir)}
     )
     try:
-        files = sql_string_list(staged_files)
+        for index, path in enumerate(staged_files):
+            con.register(f"staged_{index}", read_staged(path))
+        every_url = " UNION ALL ".join(f"SELECT url FROM staged_{index}" for index in range(len(staged_files)))
         con.execute(
             f"""
             CREATE TABLE distinct_urls AS
             SELECT url, nullif({HOST_OF_URL_SQL}, '') AS host
-            FROM (SELECT DISTINCT url FROM read_parquet({files}, union_by_name = true) WHERE url IS NOT NULL)
+            FROM (SELECT DISTINCT url FROM ({every_url}) WHERE url IS NOT NULL)
             """
         )
         hosts = con.sql("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").to_arrow_table().column(0)
@@ -257,10 +269,12 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
             "host_domains",
             pa.table({"host": hosts, "registered_domain": icann, "registered_domain_private": private}),
         )
-        con.execute(
-            "COPY (SELECT url, host, registered_domain, registered_domain_private"
-            " FROM distinct_urls LEFT JOIN host_domains USING (host))"
-            f" TO {sql_string(out)} (FORMAT parquet, COMPRESSION uncompressed)"
-        )
+        batches = con.sql(
+            "SELECT url, host, registered_domain, registered_domain_private"
+            " FROM distinct_urls LEFT JOIN host_domains USING (host)"
+        ).to_arrow_reader(DOCUMENTS_PER_BATCH)
+        with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
+            for batch in batches:
+                writer.write_batch(batch.cast(URL_TABLE_SCHEMA) if batch.schema != URL_TABLE_SCHEMA else batch)
     finally:
         con.close()

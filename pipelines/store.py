@@ -14,7 +14,8 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.schema import migrate
-from pipelines.sql_text import sql_string, sql_string_list
+from pipelines.sql_text import sql_string
+from pipelines.staging import read_staged
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
 DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
@@ -97,7 +98,7 @@ BULK_ROW_GROUP_SIZE = 65_536
 
 
 def staging_root(db_path: Path) -> Path:
-    """Where readers stage Parquet batches before they are committed to the database at `db_path`."""
+    """Where readers stage Arrow batches before they are committed to the database at `db_path`."""
     return db_path.with_name(db_path.name + ".staging")
 
 
@@ -183,6 +184,16 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, staged_file: str) -> Iterator[None]:
+    """A staged file (pipelines/staging.py) as the view `name` of this connection, memory-mapped."""
+    con.register(name, read_staged(staged_file))
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str]) -> None:
     """First half of committing a source: add its staged distinct URLs (with host and registered domain) and
     hosts not yet recorded, in one transaction; new URLs remember `source_id` as the file that first recorded
@@ -199,20 +210,19 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
     """
     if "urls" not in staged:
         return
-    files = sql_string_list([staged["urls"]])
-    with _transaction(con):
+    with _transaction(con), _registered(con, "staged_urls", staged["urls"]):
         con.execute(
-            f"""
+            """
             INSERT INTO urls BY NAME
-            SELECT *, $source_id AS first_source FROM read_parquet({files}) AS staged
+            SELECT *, $source_id AS first_source FROM staged_urls AS staged
             WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
             """,
             {"source_id": source_id},
         )
         con.execute(
-            f"""
+            """
             INSERT INTO hosts BY NAME
-            SELECT DISTINCT host, registered_domain, registered_domain_private FROM read_parquet({files}) AS staged
+            SELECT DISTINCT host, registered_domain, registered_domain_private FROM staged_urls AS staged
             WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
             """
         )
@@ -248,12 +258,10 @@ def commit_source_rows(
     with _transaction(con):
         _delete_source_rows(con, source_id)
         con.execute("DELETE FROM matched_sources WHERE source_id = ?", [source_id])  # its URLs may have changed
-        if "documents" in staged:
-            con.execute(
-                f"INSERT INTO documents BY NAME SELECT * FROM read_parquet({sql_string_list([staged['documents']])})"
-            )
-        if "links" in staged:
-            con.execute(f"INSERT INTO links BY NAME SELECT * FROM read_parquet({sql_string_list([staged['links']])})")
+        for table in ("documents", "links"):
+            if table in staged:
+                with _registered(con, f"staged_{table}", staged[table]):
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged_{table}")
         con.execute(
             """
             UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,

@@ -24,6 +24,7 @@ from crawler.corpus.synthetic import (
     wat_record,
     write_warc,
 )
+from pipelines.staging import read_staged
 
 PAGE = b"<html><body><a href='/next'>n</a><img src='https://img.example.org/i.png'></body></html>"
 
@@ -31,7 +32,7 @@ PAGE = b"<html><body><a href='/next'>n</a><img src='https://img.example.org/i.pn
 def read(path: Path, **task_options) -> tuple:
     task = SourceTask(1, "S", str(path), str(path.parent / "staging"), **task_options)
     result = read_source(task)
-    tables = {name: pq.read_table(file).to_pylist() for name, file in result.staged.items()}
+    tables = {name: read_staged(file).to_pylist() for name, file in result.staged.items()}
     return result, tables
 
 

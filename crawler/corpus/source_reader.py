@@ -197,7 +197,7 @@ def _finish(result: SourceResult, staged: StagedSource) -> None:
 
 
 def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -> SourceResult:
-    """Read one file into Parquet batches under `task.staging_dir`; never raises for bad input.
+    """Read one file into staged Arrow batches under `task.staging_dir`; never raises for bad input.
 
     `on_progress` hears of every byte of the file exactly once, whatever the reader or outcome.
     """
