@@ -267,6 +267,21 @@ def test_many_a_elements_under_formatting_elements():
     assert len(_fastlinks.links("<b><i><a href=x>" * 65536, PAGE_URL)) == 65536
 
 
+@pytest.mark.parametrize(
+    "unit", ["<div>", "<ul><li>", "<dl><dd>", "<p><div>", "<button><div>", "<h1><div>", "<form><div>", "<b><div>"]
+)
+def test_deeply_nested_pages_cost_scope_checks_in_proportion_to_their_size(unit):
+    # every <div>, <li>, <dd> ... start asks whether a <p> is open "in button scope": walking the whole stack of
+    # open elements each time made 1 MB of nested <div> take 20 s; a tag none is open of is now answered at once
+    page = "<a href=/first>{}<a href=/last>"
+    assert fast(page.format(unit * 300)) == _lexbor_links(page.format(unit * 300), PAGE_URL)
+    steps = []
+    for depth in (20_000, 40_000):
+        assert len(_fastlinks.links(page.format(unit * depth), PAGE_URL)) >= 2
+        steps.append(_fastlinks.scope_steps())
+    assert steps[1] <= 20 * 40_000 and steps[1] <= 2.2 * steps[0] + 100  # linear (it was 40,000² / 2)
+
+
 def test_unresolvable_and_fragment_links():
     assert fast("<a href='http://exa mple.org/'>x</a><a href='p.html#frag'>y</a>") == [
         ("a", "http://exa mple.org/", None),

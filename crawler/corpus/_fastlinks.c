@@ -374,6 +374,9 @@ typedef struct {
     int *tmpl_modes;
     int n_tmpl_modes, cap_tmpl_modes;
     int templates_open; /* template elements on the stack */
+    int open_count[T_COUNT]; /* elements of each tag on the stack: a scope check for a tag none is open of is
+                                answered at once (walking the stack made deeply nested pages quadratic) */
+    long long scope_steps;   /* stack entries the scope checks looked at (tests check that it stays linear) */
     Attr *attrs;
     int n_attrs, cap_attrs;
     Item *items;
@@ -708,6 +711,7 @@ static void push(Parser *P, int e) {
     RESERVE(P, P->stack, P->depth, P->cap_stack);
     P->stack[P->depth++] = e;
     E(e)->on_stack = 1;
+    P->open_count[E(e)->tag]++;
     if (E(e)->tag == T_TEMPLATE) P->templates_open++;
 }
 
@@ -715,12 +719,14 @@ static void pop(Parser *P) {
     if (P->depth <= 1) fail(P, "stack"); /* <html> stays: a modelling error becomes a fallback, not a crash */
     int e = P->stack[--P->depth];
     E(e)->on_stack = 0;
+    P->open_count[E(e)->tag]--;
     if (E(e)->tag == T_TEMPLATE) P->templates_open--;
 }
 
 static void stack_remove_at(Parser *P, int i) {
     int e = P->stack[i];
     E(e)->on_stack = 0;
+    P->open_count[E(e)->tag]--;
     if (E(e)->tag == T_TEMPLATE) P->templates_open--;
     memmove(&P->stack[i], &P->stack[i + 1], (size_t)(P->depth - i - 1) * sizeof(int));
     P->depth--;
@@ -990,7 +996,9 @@ static inline int scope_boundary(int tag, int kind) {
 }
 
 static int in_scope(Parser *P, int tag, int kind) {
+    if (P->open_count[tag] == 0) return 0;
     for (int i = P->depth - 1; i >= 0; i--) {
+        P->scope_steps++;
         int t = E(P->stack[i])->tag;
         if (t == tag) return 1;
         if (scope_boundary(t, kind)) return 0;
@@ -999,7 +1007,11 @@ static int in_scope(Parser *P, int tag, int kind) {
 }
 
 static int heading_in_scope(Parser *P) {
+    int open = 0;
+    for (int t = T_H1; t <= T_H6; t++) open += P->open_count[t];
+    if (open == 0) return 0;
     for (int i = P->depth - 1; i >= 0; i--) {
+        P->scope_steps++;
         int t = E(P->stack[i])->tag;
         if (t >= T_H1 && t <= T_H6) return 1;
         if (scope_boundary(t, SC_DEFAULT)) return 0;
@@ -1008,7 +1020,9 @@ static int heading_in_scope(Parser *P) {
 }
 
 static int element_in_scope(Parser *P, int e) {
+    if (!E(e)->on_stack) return 0;
     for (int i = P->depth - 1; i >= 0; i--) {
+        P->scope_steps++;
         if (P->stack[i] == e) return 1;
         if (scope_boundary(E(P->stack[i])->tag, SC_DEFAULT)) return 0;
     }
@@ -1212,6 +1226,7 @@ static int adoption_agency(Parser *P, int subject) {
         P->stack[at] = clone;
         P->depth++;
         E(clone)->on_stack = 1;
+        P->open_count[E(clone)->tag]++;
     }
     return 1;
 }
@@ -3324,6 +3339,10 @@ static __attribute__((noinline)) int parse(Parser *P) {
     return 1;
 }
 
+static long long LAST_SCOPE_STEPS; /* of the latest scan (set with the GIL held) */
+
+static PyObject *py_scope_steps(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(LAST_SCOPE_STEPS); }
+
 static PyObject *links(PyObject *module, PyObject *args) {
     PyObject *html, *document_url;
     if (!PyArg_ParseTuple(args, "UO", &html, &document_url)) return NULL;
@@ -3352,6 +3371,7 @@ static PyObject *links(PyObject *module, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS /* the scan touches no Python object: threads may extract links side by side */
     parsed = parse(P);
     Py_END_ALLOW_THREADS
+    LAST_SCOPE_STEPS = P->scope_steps;
     if (parsed) {
         Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}};
         o.base_url = base_url_of(P, document_url, &o.scratch);
@@ -3528,6 +3548,8 @@ static PyMethodDef METHODS[] = {
      "links(html, document_url) -> [(kind, raw_url, resolved_url)], or the reason the page needs lexbor (a str)"},
     {"already_normal", py_already_normal, METH_O, "_ALREADY_NORMAL.fullmatch(url), in C (for tests)"},
     {"join", py_join, METH_VARARGS, "join(base_url, raw) -> the shortcut's resolved URL or None (for tests)"},
+    {"scope_steps", py_scope_steps, METH_NOARGS,
+     "stack entries the latest scan's scope checks looked at (for tests: it grows linearly with the page)"},
     {NULL, NULL, 0, NULL},
 };
 
