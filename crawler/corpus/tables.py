@@ -7,9 +7,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
-
 # Column names tried, in order, when the user gives no --url-column (LAION uses "URL", img2dataset "url").
 URL_COLUMN_CANDIDATES = ("url", "URL", "Url", "link", "href", "uri", "image_url", "img_url")
 ROWS_PER_BATCH = 65_536
@@ -32,6 +29,8 @@ def _pick_column(columns: list[str], url_column: str | None, path: Path) -> str:
 
 def parquet_urls(path: Path, url_column: str | None) -> Iterator[tuple[int, object]]:
     """(row_index, value of the URL column) for every row of a Parquet file, read in batches."""
+    import pyarrow.parquet as pq  # here: a WARC-only ingest need not import it
+
     parquet = pq.ParquetFile(path)
     column = _pick_column(parquet.schema_arrow.names, url_column, path)
     row_index = 0
@@ -43,6 +42,8 @@ def parquet_urls(path: Path, url_column: str | None) -> Iterator[tuple[int, obje
 
 def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tuple[int, object]]:
     """(row_index, URL) for every row of a CSV or TSV file (delimiter sniffed from the header line)."""
+    import pyarrow.csv as pa_csv  # here: a WARC-only ingest need not import it
+
     opener = gzip.open if gzipped else open
     with opener(path, "rb") as stream:
         header = stream.readline()
