@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipelines.schema import migrate
 from pipelines.sql_text import sql_string
-from pipelines.staging import read_staged
+from pipelines.staging import stream_staged
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
 DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
@@ -186,8 +186,9 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, name: str, staged_file: str) -> Iterator[None]:
-    """A staged file (pipelines/staging.py) as the view `name` of this connection, memory-mapped."""
-    con.register(name, read_staged(staged_file))
+    """A staged file (pipelines/staging.py) as the view `name` of this connection, for one scan: its batches
+    are read as the scan goes."""
+    con.register(name, stream_staged(staged_file))
     try:
         yield
     finally:
@@ -210,22 +211,24 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
     """
     if "urls" not in staged:
         return
-    with _transaction(con), _registered(con, "staged_urls", staged["urls"]):
-        con.execute(
-            """
-            INSERT INTO urls BY NAME
-            SELECT *, $source_id AS first_source FROM staged_urls AS staged
-            WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
-            """,
-            {"source_id": source_id},
-        )
-        con.execute(
-            """
-            INSERT INTO hosts BY NAME
-            SELECT DISTINCT host, registered_domain, registered_domain_private FROM staged_urls AS staged
-            WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
-            """
-        )
+    with _transaction(con):
+        with _registered(con, "staged_urls", staged["urls"]):
+            con.execute(
+                """
+                INSERT INTO urls BY NAME
+                SELECT *, $source_id AS first_source FROM staged_urls AS staged
+                WHERE NOT EXISTS (SELECT 1 FROM urls WHERE urls.url = staged.url)
+                """,
+                {"source_id": source_id},
+            )
+        with _registered(con, "staged_urls", staged["urls"]):
+            con.execute(
+                """
+                INSERT INTO hosts BY NAME
+                SELECT DISTINCT host, registered_domain, registered_domain_private FROM staged_urls AS staged
+                WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
+                """
+            )
 
 
 @dataclass(frozen=True)
