@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -42,28 +42,19 @@ STAGED_SUFFIX = ".arrow"
 
 def read_staged(path: str | Path) -> pa.Table:
     """A staged file's rows, all in memory (for tests and small files; the store streams them)."""
-    with pa.OSFile(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
+    with stream_staged(path) as batches:
+        return batches.read_all()
 
 
 def stream_staged(path: str | Path) -> pa.RecordBatchReader:
-    """A staged file's rows, one batch in memory at a time (read, not memory-mapped: the pages of a mapped
-    file count in the process's resident memory until it is unmapped, which grew with the file's size)."""
-    source = pa.OSFile(str(path))
-    file = pa.ipc.open_file(source)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            for index in range(file.num_record_batches):
-                yield file.get_batch(index)
-        finally:
-            source.close()
-
-    return pa.RecordBatchReader.from_batches(file.schema, batches())
+    """A staged file's rows, one batch in memory at a time, read by Arrow's own reader (DuckDB pulls them
+    without the GIL). Not memory-mapped: a mapped file's pages count in the process's resident memory until
+    it is unmapped, which grew with the file's size."""
+    return pa.ipc.open_stream(pa.OSFile(str(path)))
 
 
-def _staged_writer(path: Path, schema: pa.Schema) -> pa.ipc.RecordBatchFileWriter:
-    return pa.ipc.new_file(str(path), schema)
+def _staged_writer(path: Path, schema: pa.Schema) -> pa.ipc.RecordBatchStreamWriter:
+    return pa.ipc.new_stream(str(path), schema)
 
 
 # Rows held in memory before a batch is written out (bounds worker memory whatever the file size).
@@ -92,7 +83,7 @@ class StagedSource:
         self._columns: dict[str, dict[str, list]] = {
             table: {name: [] for name in schema.names} for table, schema in STAGED_SCHEMAS.items()
         }
-        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
+        self._writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
         # the distinct URLs of each flushed batch (Arrow's hash kernel: far cheaper than a Python set per row);
         # None once there are too many to hold, and DuckDB derives them at close instead
         self._distinct_urls: list[pa.Array] | None = []
