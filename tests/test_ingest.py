@@ -19,6 +19,7 @@ from tqdm import tqdm
 import crawler.ingest
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
 from crawler.ingest import MissingInput, ingest
+from pipelines.store import open_store
 
 TABLES_COMPARED = {
     "sources": "source_id, snapshot, path, size, sha256, format, reader, status, records, documents, links, "
@@ -346,3 +347,18 @@ def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_a
     rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
     assert (rerun.skipped, rerun.files) == (2, 2)
     assert table_contents(killed_db) == table_contents(reference_db)
+
+
+def test_urls_recorded_without_a_key_are_not_recorded_again(tmp_path, db_path):
+    """Rows another tool added to `urls` without url_key are compared by their URL string."""
+    corpus = make_overlapping_corpus(tmp_path / "corpus", files=2)
+    con = open_store(db_path)
+    con.execute("INSERT INTO urls (url, host) VALUES ('https://everyone.example.org/all', 'everyone.example.org')")
+    con.close()
+    ingest(db_path, "S1", corpus, workers=1, show_progress=False)
+    con = duckdb.connect(str(db_path), read_only=True)
+    counts = dict(con.execute("SELECT url, count(*) FROM urls GROUP BY url").fetchall())
+    keyless = con.execute("SELECT url FROM urls WHERE url_key IS NULL").fetchall()
+    con.close()
+    assert set(counts.values()) == {1} and "https://everyone.example.org/all" in counts
+    assert keyless == [("https://everyone.example.org/all",)] and len(counts) == 68

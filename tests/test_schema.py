@@ -94,3 +94,29 @@ def test_bulk_connections_write_row_groups_of_their_size(tmp_path):
     assert plain.execute("SELECT count(*) FROM numbers").fetchone()[0] == 10_001
     shared.close()
     plain.close()
+
+
+def test_url_keys_are_filled_by_the_upgrade_and_recomputed_for_another_hash(tmp_path):
+    import pipelines.schema as schema
+
+    con = duckdb.connect(str(tmp_path / "v3.duckdb"))
+    original = schema.MIGRATIONS
+    try:
+        schema.MIGRATIONS = [m for m in original if m.version <= 3]
+        migrate(con)
+    finally:
+        schema.MIGRATIONS = original
+    con.execute(
+        "INSERT INTO urls (url, host) VALUES ('https://a.example.org/', 'a.example.org'), ('https://b.test/', 'b.test')"
+    )
+    assert migrate(con) == LATEST_VERSION
+    keyed = "SELECT count(*) FROM urls WHERE url_key = hash(url)"
+    assert con.execute(keyed).fetchone() == (2,)
+    # keys left by a DuckDB whose hash() differs: the recorded check value no longer matches, and they are redone
+    con.execute("UPDATE urls SET url_key = 7")
+    con.execute("UPDATE store_settings SET value = 'another hash' WHERE name = 'url_key_check'")
+    migrate(con)
+    assert con.execute(keyed).fetchone() == (2,)
+    con.execute("UPDATE urls SET url_key = 7")  # while the check value matches, keys are trusted (no rescan)
+    migrate(con)
+    assert con.execute(keyed).fetchone() == (0,)
