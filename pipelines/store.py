@@ -212,15 +212,17 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
     if "urls" not in staged:
         return
     with _transaction(con):
-        with _registered(con, "staged_urls", staged["urls"]):
-            # the recorded URLs whose key is one of the file's are the only ones whose strings are compared
-            # (rows without a key, written by other tools, always are)
+        # the recorded URLs whose key is one of the file's are the only ones whose strings are compared (rows
+        # without a key, written by other tools, always are); the staged file is read twice, as each
+        # registration is scanned once, rather than held whole
+        with _registered(con, "staged_urls", staged["urls"]), _registered(con, "staged_keys", staged["urls"]):
             con.execute(
                 """
                 INSERT INTO urls BY NAME
-                WITH staged AS MATERIALIZED (SELECT *, hash(url) AS url_key FROM staged_urls),
-                recorded AS (SELECT url FROM urls WHERE url_key IN (SELECT url_key FROM staged) OR url_key IS NULL)
-                SELECT *, $source_id AS first_source FROM staged
+                WITH recorded AS (
+                    SELECT url FROM urls WHERE url_key IN (SELECT hash(url) FROM staged_keys) OR url_key IS NULL
+                )
+                SELECT *, hash(url) AS url_key, $source_id AS first_source FROM staged_urls AS staged
                 WHERE NOT EXISTS (SELECT 1 FROM recorded WHERE recorded.url = staged.url)
                 """,
                 {"source_id": source_id},
