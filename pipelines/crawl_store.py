@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from pipelines.sql_text import sql_string_list
 from pipelines.store import StoreLocked, open_store, staging_root
+from pipelines.transaction import transaction
 
 HOP_TYPE = pa.struct([("url", pa.string()), ("status", pa.int32()), ("via", pa.string()), ("peer_ip", pa.string())])
 RESULT_SCHEMA = pa.schema(
@@ -146,8 +147,7 @@ def merge_batches(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     results = sql_string_list([str(folder / f"{name}.results.parquet") for name in names])
     matches = sql_string_list([str(folder / f"{name}.matches.parquet") for name in names])
     checks = sql_string_list([str(folder / f"{name}.checks.parquet") for name in names])
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         # several batches may hold the same link (a rerun): the latest one wins
         con.execute(
             f"""
@@ -182,10 +182,6 @@ def merge_batches(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
             """
         )
         merged = con.execute("SELECT count(*) FROM merged_results").fetchone()[0]
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     for name in names:
         for kind in ("matches", "checks", "results"):
             (folder / f"{name}.{kind}.parquet").unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.list_entries import EmptyList, NormalizedList
+from pipelines.transaction import transaction
 
 LIST_TYPES = ("block", "allow", "watch")  # watch lists select links to crawl and never flag
 
@@ -118,15 +119,13 @@ def add_list_version(
             f"{parsed.path}: no usable entry ({len(parsed.rejected):,} lines rejected, "
             f"{len(parsed.unsupported):,} unsupported); the list was not changed"
         )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _upsert_list(con, name, settings)
         latest = con.execute(
             "SELECT version_id, sha256 FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
             [name],
         ).fetchone()
         if latest is not None and latest[1] == parsed.sha256:
-            con.execute("COMMIT")
             return LoadedVersion(name, latest[0], unchanged=True)
         version_id = con.execute(
             "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected,"
@@ -185,10 +184,6 @@ def add_list_version(
             )
             con.execute("INSERT INTO list_rejects BY NAME SELECT * FROM staged_rejects")
             con.unregister("staged_rejects")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return LoadedVersion(name, version_id, unchanged=False)
 
 
@@ -196,8 +191,7 @@ def remove_list(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """Forget a list, its versions, entries and the matches it made; returns the number of versions removed."""
     if con.execute("SELECT count(*) FROM lists WHERE name = ?", [name]).fetchone()[0] == 0:
         raise UnknownList(f"no list named {name!r}")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         versions = [
             row[0] for row in con.execute("SELECT version_id FROM list_versions WHERE list_name = ?", [name]).fetchall()
         ]
@@ -214,10 +208,6 @@ def remove_list(con: duckdb.DuckDBPyConnection, name: str) -> int:
         )
         con.execute("DELETE FROM list_versions WHERE list_name = ?", [name])
         con.execute("DELETE FROM lists WHERE name = ?", [name])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(versions)
 
 

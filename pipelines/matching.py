@@ -24,6 +24,7 @@ import pyarrow as pa
 from pipelines import compiled_matcher
 from pipelines.canonical import canonicalize
 from pipelines.lists import CURRENT_MATCHES_SQL, CURRENT_VERSIONS_SQL
+from pipelines.transaction import transaction
 
 HASH_FUNCTIONS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 FULL_HASH_HEX = {"sha256": 64, "sha1": 40, "md5": 32}
@@ -497,8 +498,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
     updated: list[str] = []
     checked_urls = 0
     matched_files: set[int] = set()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for list_name, current, previous in lists:
             if previous is not None and previous != current:
                 _apply_new_version(con, list_name, previous, current)
@@ -535,10 +535,6 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
                 " VALUES (?, ?, current_timestamp)",
                 [list_name, current],
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return _summary(con, snapshot, checked_urls, tuple(updated), len(matched_files))
 
 

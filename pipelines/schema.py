@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from pipelines.transaction import transaction
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -63,14 +65,9 @@ def _refresh_url_keys(con: duckdb.DuckDBPyConnection) -> None:
     recorded = con.execute("SELECT value FROM store_settings WHERE name = 'url_key_check'").fetchone()
     if recorded is not None and recorded[0] == _url_key_check(con):
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("UPDATE urls SET url_key = hash(url)")
         _record_url_key_check(con)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 # Append new migrations at the end; never edit one that has shipped.
@@ -341,8 +338,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for migration in MIGRATIONS:
         if migration.version <= version:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(migration.sql)
             if migration.backfill is not None:
                 migration.backfill(con)
@@ -350,10 +346,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
                 [migration.version, migration.description],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         version = migration.version
     if version >= 4:
         _refresh_url_keys(con)

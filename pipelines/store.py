@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipelines.schema import migrate
 from pipelines.sql_text import sql_string
 from pipelines.staging import stream_staged
+from pipelines.transaction import transaction
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
 DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
@@ -131,36 +132,34 @@ def register_sources(
         }
     )
     con.register("incoming_files", incoming)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            """
-            INSERT INTO sources (source_id, snapshot, path, size, sha256, status)
-            SELECT (SELECT coalesce(max(source_id), 0) FROM sources) + row_number() OVER (ORDER BY first_ordinal),
-                   $snapshot, path, size, sha256, 'pending'
-            FROM (
-                SELECT sha256, arg_min(path, ordinal) AS path, arg_min(size, ordinal) AS size,
-                       min(ordinal) AS first_ordinal
-                FROM incoming_files GROUP BY sha256
-            ) AS first_of_content
-            WHERE NOT EXISTS (
-                SELECT 1 FROM sources WHERE sources.snapshot = $snapshot AND sources.sha256 = first_of_content.sha256
+        with transaction(con):
+            con.execute(
+                """
+                INSERT INTO sources (source_id, snapshot, path, size, sha256, status)
+                SELECT (SELECT coalesce(max(source_id), 0) FROM sources) + row_number() OVER (ORDER BY first_ordinal),
+                       $snapshot, path, size, sha256, 'pending'
+                FROM (
+                    SELECT sha256, arg_min(path, ordinal) AS path, arg_min(size, ordinal) AS size,
+                           min(ordinal) AS first_ordinal
+                    FROM incoming_files GROUP BY sha256
+                ) AS first_of_content
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM sources
+                    WHERE sources.snapshot = $snapshot AND sources.sha256 = first_of_content.sha256
+                )
+                """,
+                {"snapshot": snapshot},
             )
-            """,
-            {"snapshot": snapshot},
-        )
-        rows = con.execute(
-            """
-            SELECT sources.source_id, sources.status, sources.path
-            FROM incoming_files JOIN sources ON sources.snapshot = $snapshot AND sources.sha256 = incoming_files.sha256
-            ORDER BY incoming_files.ordinal
-            """,
-            {"snapshot": snapshot},
-        ).fetchall()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            rows = con.execute(
+                """
+                SELECT sources.source_id, sources.status, sources.path
+                FROM incoming_files
+                JOIN sources ON sources.snapshot = $snapshot AND sources.sha256 = incoming_files.sha256
+                ORDER BY incoming_files.ordinal
+                """,
+                {"snapshot": snapshot},
+            ).fetchall()
     finally:
         con.unregister("incoming_files")
     return [RegisteredSource(*row) for row in rows]
@@ -170,18 +169,6 @@ def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     low, high = source_id << 32, ((source_id + 1) << 32) - 1
     con.execute("DELETE FROM links WHERE doc_id BETWEEN ? AND ?", [low, high])
     con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
-
-
-@contextlib.contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN ... COMMIT, rolled back on any error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 @contextlib.contextmanager
@@ -211,7 +198,7 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
     """
     if "urls" not in staged:
         return
-    with _transaction(con):
+    with transaction(con):
         # the recorded URLs whose key is one of the file's are the only ones whose strings are compared (rows
         # without a key, written by other tools, always are); the staged file is read twice, as each
         # registration is scanned once, rather than held whole
@@ -264,7 +251,7 @@ def commit_source_rows(
     makes an interrupted ingest safe to rerun. Different sources' rows may be committed concurrently, each
     on its own connection (cursor).
     """
-    with _transaction(con):
+    with transaction(con):
         _delete_source_rows(con, source_id)
         con.execute("DELETE FROM matched_sources WHERE source_id = ?", [source_id])  # its URLs may have changed
         for table in ("documents", "links"):
