@@ -1324,6 +1324,17 @@ static int step(Parser *P, Token *t);
 static int in_head(Parser *P, Token *t);
 static int in_body(Parser *P, Token *t);
 
+/* The leading whitespace of a text token inserted, or processed using the rules for "in body", the rest left in
+   the token; 1 when nothing is left of it. */
+static int insert_leading_space(Parser *P, Token *t, int using_in_body) {
+    Ref space = take_leading_space(P, t);
+    if (space.len) {
+        if (using_in_body) in_body(P, &(Token){.type = TK_TEXT, .text = space});
+        else insert_text(P, space);
+    }
+    return t->text.len == 0;
+}
+
 static void end_template(Parser *P) {
     if (P->templates_open == 0) return;
     generate_implied_thoroughly(P);
@@ -1335,12 +1346,9 @@ static void end_template(Parser *P) {
 
 static int in_head(Parser *P, Token *t) {
     switch (t->type) {
-    case TK_TEXT: {
-        Ref space = take_leading_space(P, t);
-        if (space.len) insert_text(P, space);
-        if (t->text.len == 0) return 1;
+    case TK_TEXT:
+        if (insert_leading_space(P, t, 0)) return 1;
         break;
-    }
     case TK_COMMENT: insert_comment(P); return 1;
     case TK_DOCTYPE: return 1;
     case TK_START:
@@ -1927,12 +1935,9 @@ static int in_caption(Parser *P, Token *t) {
 static int in_column_group(Parser *P, Token *t) {
     int tag = t->tag;
     switch (t->type) {
-    case TK_TEXT: {
-        Ref space = take_leading_space(P, t);
-        if (space.len) insert_text(P, space);
-        if (t->text.len == 0) return 1;
+    case TK_TEXT:
+        if (insert_leading_space(P, t, 0)) return 1;
         break;
-    }
     case TK_COMMENT: insert_comment(P); return 1;
     case TK_DOCTYPE: break; /* lexbor has no DOCTYPE rule here: "anything else" */
     case TK_START:
@@ -2188,24 +2193,18 @@ static int step(Parser *P, Token *t) {
             if (t->tag != T_BR) return 1;
             break;
         case TK_COMMENT: return in_head(P, t);
-        case TK_TEXT: {
-            Ref space = take_leading_space(P, t);
-            if (space.len) insert_text(P, space);
-            if (t->text.len == 0) return 1;
+        case TK_TEXT:
+            if (insert_leading_space(P, t, 0)) return 1;
             break;
-        }
         }
         pop(P);
         P->mode = M_IN_HEAD;
         return 0;
     case M_AFTER_HEAD:
         switch (t->type) {
-        case TK_TEXT: {
-            Ref space = take_leading_space(P, t);
-            if (space.len) insert_text(P, space);
-            if (t->text.len == 0) return 1;
+        case TK_TEXT:
+            if (insert_leading_space(P, t, 0)) return 1;
             break;
-        }
         case TK_COMMENT: insert_comment(P); return 1;
         case TK_DOCTYPE: return 1;
         case TK_START:
@@ -2264,12 +2263,9 @@ static int step(Parser *P, Token *t) {
     case M_IN_TEMPLATE: return in_template(P, t);
     case M_AFTER_BODY:
         switch (t->type) {
-        case TK_TEXT: {
-            Ref space = take_leading_space(P, t);
-            if (space.len) in_body(P, &(Token){.type = TK_TEXT, .text = space});
-            if (t->text.len == 0) return 1;
+        case TK_TEXT:
+            if (insert_leading_space(P, t, 1)) return 1;
             break;
-        }
         case TK_COMMENT: E(P->stack[0])->lc = -1; return 1; /* a child of <html>, after <body> */
         case TK_DOCTYPE: return 1;
         case TK_START:
@@ -2289,12 +2285,9 @@ static int step(Parser *P, Token *t) {
         switch (t->type) {
         case TK_COMMENT: return 1;
         case TK_DOCTYPE: return 1;
-        case TK_TEXT: {
-            Ref space = take_leading_space(P, t);
-            if (space.len) in_body(P, &(Token){.type = TK_TEXT, .text = space});
-            if (t->text.len == 0) return 1;
+        case TK_TEXT:
+            if (insert_leading_space(P, t, 1)) return 1;
             break;
-        }
         case TK_START:
             if (t->tag == T_HTML) return in_body(P, t);
             break;
