@@ -85,5 +85,17 @@ def test_hosts_split_off_plain_urls_are_what_the_regex_extracts(urls):
 
 
 def test_hosts_of_urls_takes_the_regex_for_authorities_with_more_than_a_host():
-    urls = ["http://a.test/x", "https://u:p@b.test:8080/", "http://[2001:db8::1]:81/", "https://c.test?q", "http://d"]
-    assert staging.hosts_of_urls(pa.array(urls)).to_pylist() == ["a.test", "b.test", "[2001:db8::1]", "c.test", "d"]
+    urls = [
+        "http://a.test/x",
+        "https://u:p@b.test:8080/",
+        "http://[2001:db8::1]:81/",
+        "https://c.test?q",
+        "http://d.test",
+    ]
+    assert staging.hosts_of_urls(pa.array(urls)).to_pylist() == [
+        "a.test",
+        "b.test",
+        "[2001:db8::1]",
+        "c.test",
+        "d.test",
+    ]
