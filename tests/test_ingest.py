@@ -362,3 +362,30 @@ def test_urls_recorded_without_a_key_are_not_recorded_again(tmp_path, db_path):
     con.close()
     assert set(counts.values()) == {1} and "https://everyone.example.org/all" in counts
     assert keyless == [("https://everyone.example.org/all",)] and len(counts) == 68
+
+
+def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_readers_or_hashers(tmp_path):
+    import multiprocessing
+
+    from pipelines.store import StoreLocked
+
+    corpus = make_corpus(tmp_path / "corpus", files=3, pages=2)
+    db_path = tmp_path / "held.duckdb"
+    open_store(db_path).close()
+    hold = f"import duckdb, time; c = duckdb.connect({str(db_path)!r}); print('ready'); time.sleep(60)"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        # the traceback kept in `raised` holds ingest's frame: what ingest did not shut down is still there
+        with pytest.raises(StoreLocked) as raised:
+            ingest(db_path, "S1", corpus, workers=2, show_progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "in use by another process" in str(raised.value)
+    assert multiprocessing.active_children() == []  # the reader pool was shut down
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("sha256")]
