@@ -275,11 +275,14 @@ def test_deeply_nested_pages_cost_scope_checks_in_proportion_to_their_size(unit)
     # open elements each time made 1 MB of nested <div> take 20 s; a tag none is open of is now answered at once
     page = "<a href=/first>{}<a href=/last>"
     assert fast(page.format(unit * 300)) == _lexbor_links(page.format(unit * 300), PAGE_URL)
-    steps = []
+    sizes, steps = [], []
     for depth in (20_000, 40_000):
-        assert len(_fastlinks.links(page.format(unit * depth), PAGE_URL)) >= 2
+        html = page.format(unit * depth)
+        assert len(_fastlinks.links(html, PAGE_URL)) >= 2
+        sizes.append(len(html))
         steps.append(_fastlinks.scope_steps())
-    assert steps[1] <= 20 * 40_000 and steps[1] <= 2.2 * steps[0] + 100  # linear (it was 40,000² / 2)
+    # linear: the same work per byte at twice the depth (it was 40,000² / 2 scope checks), within the budget
+    assert steps[1] <= _fastlinks.BUDGET_PER_BYTE * sizes[1] and steps[1] <= 2.2 * steps[0] + 100
 
 
 def test_unresolvable_and_fragment_links():
@@ -436,6 +439,97 @@ def test_generated_documents_without_mathml_are_never_left_to_lexbor(html):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# hostile pages: bounded work, every link element found
+#
+# The standard's tree construction (and lexbor's) walks the stack of open elements, or the list of active
+# formatting elements, or a tag's attributes, once per token: some nestings make it quadratic (1 MB of them took
+# the scanner a minute, lexbor as long). The scanner stops at a budget of work and the page's links come from
+# the tokenizer alone ("soup"); pages left to lexbor are bounded by size instead.
+
+SCAN_LENIENT, SCAN_SOUP = 1, 2
+HOSTILE = {
+    "unmatched end tags under deep SVG": lambda n: "<svg>" + "<g>" * n + "</x>" * n,
+    "unmatched end tags under custom elements": lambda n: "<x-a>" * n + "</x-b>" * n,
+    "unmatched end tags under spans": lambda n: "<span>" * n + "</em>" * n,
+    "formatting end tags with none open": lambda n: "<b>" * n + "</i>" * n,
+    "foreignObject in SVG, repeated": lambda n: "<svg><foreignObject>" * n + "</x>" * n,
+    "body end tags under custom elements": lambda n: "<x-a>" * n + "</body><p>" * n,
+    "a tag with many attributes": lambda n: "<a" + "".join(f" x{i}" for i in range(n)) + " href=/attrs>m</a>",
+}
+
+
+def hostile_page(pattern: str, n: int) -> str:
+    return f"<a href=/first>f</a><img src=/img.png>{HOSTILE[pattern](n)}<a href=/last>l</a>"
+
+
+def element_links(links) -> set[tuple[str, str]]:
+    """(kind, raw_url) of the links elements give (bare URLs in text end where the tree says: not compared)."""
+    return {(kind, raw) for kind, raw, _ in links if kind != "text"}
+
+
+@pytest.mark.parametrize("pattern", sorted(HOSTILE))
+def test_hostile_nestings_stop_at_the_budget_and_the_tokenizer_gives_their_links(pattern):
+    html = hostile_page(pattern, 40_000)
+    assert _fastlinks.links(html, PAGE_URL) == "budget"
+    budget = _fastlinks.BUDGET_PER_BYTE * len(html) + _fastlinks.BUDGET_FLOOR
+    assert budget < _fastlinks.scope_steps() <= budget + len(html)  # it stopped at its budget
+    notes: list[str] = []
+    links = html_links(html, PAGE_URL, notes)
+    assert {("a", "/first"), ("img", "/img.png"), ("a", "/last")} <= element_links(links)
+    assert len(notes) == 1 and "nests too deep to build its tree" in notes[0], notes
+    assert _fastlinks.scope_steps() <= 3 * 40_000 + 10  # the soup pass: an element per start tag, no walks
+
+
+@pytest.mark.parametrize("pattern", sorted(HOSTILE))
+def test_the_tokenizer_alone_finds_what_lexbor_finds_in_small_hostile_pages(pattern):
+    html = hostile_page(pattern, 200)
+    assert element_links(_lexbor_links(html, PAGE_URL)) <= element_links(_fastlinks.links(html, PAGE_URL, SCAN_SOUP))
+
+
+def test_a_budget_too_small_for_an_ordinary_page_stops_it_and_a_large_one_does_not():
+    html = "<div><a href=/x>x</a><p>http://t.example.org/ <img src=/i.png></div>" * 50
+    assert _fastlinks.links(html, PAGE_URL, 0, 100) == "budget"
+    assert Counter(_fastlinks.links(html, PAGE_URL, 0, 10**9)) == Counter(_lexbor_links(html, PAGE_URL))
+
+
+def test_repeated_attributes_keep_the_first_like_lexbor():
+    for html in ("<a href=/1 HREF=/2 x=1 X=2 href=/3>a</a>", "<img y src=/1 data-src=/d SRC=/2 y data-SRC=/e>"):
+        assert fast(html) == _lexbor_links(html, PAGE_URL)
+        assert element_links(_fastlinks.links(html, PAGE_URL, SCAN_SOUP)) == element_links(fast(html))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents(_URL_TAGS + _TREE_TAGS + _SVG_TAGS + ["math", "plaintext", "frameset", "template", "script"]))
+def test_generated_documents_the_tokenizer_alone_finds_every_element_link_lexbor_finds(html):
+    soup = _fastlinks.links(html, PAGE_URL, SCAN_SOUP)
+    assert element_links(_lexbor_links(html, PAGE_URL)) <= element_links(soup), html
+
+
+def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
+    import crawler.corpus.html_links as module
+
+    monkeypatch.setattr(module, "LEXBOR_MAX_CHARS", 1000)
+    monkeypatch.setattr(module, "_lexbor_links", lambda *args: pytest.fail("lexbor parsed a page over its size"))
+    html = "<p>formula <math><mi>x</mi></math> <a href=/after-math>a</a>" + "<p>filler text " * 100
+    notes: list[str] = []
+    links = html_links(html, PAGE_URL, notes)
+    assert ("a", "/after-math") in element_links(links)
+    assert len(notes) == 1 and "needs lexbor (mathml)" in notes[0] and "lenient scan" in notes[0], notes
+    # a NUL byte too (the scanner takes it as U+FFFD), and a nesting over budget goes to the tokenizer
+    notes.clear()
+    html = "<math></math>\x00<a href=/nul>n</a>" + "<x-a>" * 40_000 + "</x-b>" * 40_000 + "<a href=/end>e</a>"
+    links = html_links(html, PAGE_URL, notes)
+    assert {("a", "/nul"), ("a", "/end")} <= element_links(links)
+    assert len(notes) == 1 and "its lenient scan stopped (budget)" in notes[0], notes
+
+
+def test_small_pages_lexbor_must_parse_still_go_to_lexbor():
+    html = "<math><mi><a href=/in-mi>x</a></mi></math>"
+    notes: list[str] = []
+    assert html_links(html, PAGE_URL, notes) == _lexbor_links(html, PAGE_URL) and notes == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # the Resolver shortcut in C
 
 _LABEL = st.sampled_from(["a", "Ab", "b1", "xn--bcher-kva", "xn--zz", "EX", "0x7f", "1", "-a", "a-", "www", "_u", ""])
@@ -523,6 +617,9 @@ def test_real_archives_page_by_page(realdata, capsys):
     for name, url, html in pages:
         if same_links(html, url) is None:
             fallbacks[f"{name}: {fast_path_fallback(html)}"] += 1
+        # were the page hostile, the tokenizer alone would still find every element link lexbor finds
+        soup = _fastlinks.links(html, url, SCAN_SOUP)
+        assert element_links(_lexbor_links(html, url)) <= element_links(soup), name
     with capsys.disabled():
         print(f"\n_fastlinks on {len(pages)} real pages: {sum(fallbacks.values())} left to lexbor {dict(fallbacks)}")
     assert sum(fallbacks.values()) <= len(pages) // 20

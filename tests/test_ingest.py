@@ -389,3 +389,41 @@ def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_reader
     assert "in use by another process" in str(raised.value)
     assert multiprocessing.active_children() == []  # the reader pool was shut down
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("sha256")]
+
+
+def test_a_hostile_page_is_ingested_with_its_links_and_a_warning_on_its_file(tmp_path, db_path):
+    pytest.importorskip("crawler.corpus._fastlinks", reason="the C extension is not built")
+    # 40,000 nested custom elements closed by end tags that match none: building the tree is quadratic (in
+    # lexbor too); the links come from the tokenizer alone and the file says so
+    hostile = (
+        b"<html><body><a href='https://first.test/'>f</a>"
+        + b"<x-a>" * 40_000
+        + b"</x-b>" * 40_000
+        + b"<img src='/deep.png'><a href='https://last.test/'>l</a>"
+    )
+    path = tmp_path / "hostile.warc.gz"
+    write_warc(
+        path,
+        [
+            warcinfo_record("hostile.warc.gz"),
+            response_record("https://h.test/hostile", hostile),
+            response_record("https://h.test/plain", b"<a href='https://plain.test/'>p</a>"),
+        ],
+        gzipped=True,
+    )
+    summary = ingest(db_path, "S1", [path], workers=1, show_progress=False)
+    assert not summary.failed and summary.documents == 2
+    con = duckdb.connect(str(db_path), read_only=True)
+    links = con.execute(
+        "SELECT d.target_uri, l.url FROM links l JOIN documents d USING (doc_id) ORDER BY 1, 2"
+    ).fetchall()
+    assert links == [
+        ("https://h.test/hostile", "https://first.test/"),
+        ("https://h.test/hostile", "https://h.test/deep.png"),
+        ("https://h.test/hostile", "https://last.test/"),
+        ("https://h.test/plain", "https://plain.test/"),
+    ]
+    status, bad_records, notes = con.execute("SELECT status, bad_records, bad_record_errors FROM sources").fetchone()
+    assert status == "done" and bad_records == 0
+    assert len(notes) == 1 and notes[0].startswith("warning: record 1 at offset ")
+    assert "nests too deep to build its tree: links of every element the tokenizer met" in notes[0]

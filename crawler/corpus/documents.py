@@ -31,6 +31,7 @@ class Document:
     content_type: str | None
     payload_digest: str | None
     links: list[Link] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how links of a hostile page were taken (html_links)
 
 
 def mime_type(content_type: str | None) -> str | None:
@@ -93,7 +94,7 @@ def _http_document(record: ArchiveRecord) -> Document:
         record.http_header("Content-Encoding"),
     )
     if body and looks_like_html(document.content_type, body):
-        document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url))
+        document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url, document.notes))
     return document
 
 
@@ -103,7 +104,8 @@ def _block_document(record: ArchiveRecord) -> Document:
     mime = document.content_type
     body = record.payload or b""
     if looks_like_html(mime, body):
-        document.links.extend(html_links(decode_html(body, charset_of(record.warc_content_type)), document.url))
+        html = decode_html(body, charset_of(record.warc_content_type))
+        document.links.extend(html_links(html, document.url, document.notes))
     elif mime is None or mime.startswith("text/"):
         text = body.decode("utf-8", "replace")
         document.links.extend(("text", raw, resolve(None, raw)) for raw in text_urls(text))

@@ -172,19 +172,75 @@ def _element_links(
                         append(("srcset", candidate, resolve_link(candidate)))
 
 
-def html_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
+# The compiled scanner's passes (see _fastlinks.links).
+SCAN_STRICT, SCAN_LENIENT, SCAN_SOUP = 0, 1, 2
+# Pages the scanner does not model go to lexbor up to this many characters. lexbor's tree builder, like the
+# standard's algorithm, is quadratic on some nestings (200 KB of nested <div> after a <math> took 2.2 s, 1 MB
+# a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
+LEXBOR_MAX_CHARS = 256_000
+
+
+def html_links(
+    html: str, document_url: str | None, notes: list[str] | None = None
+) -> list[tuple[str, str, str | None]]:
     """(kind, raw_url, resolved_url) for every link on a page, in document order, then text URLs.
 
     `resolved_url` is None when the raw value cannot be made into a fetchable absolute URL.
     Links with javascript:, mailto:, data: and similar schemes, and fragment-only self links, are skipped.
     Pages go through the compiled scanner when it is built and models the page; the others through lexbor,
     which defines the result: both give the same links (the order may differ where lexbor moves nodes).
+
+    Hostile pages get links in time linear in their size, with a line in `notes` saying how: a page whose
+    tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
+    the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
+    LEXBOR_MAX_CHARS gets the scanner's lenient pass (MathML taken like SVG, <frameset> and <plaintext> like
+    ordinary elements, NUL as U+FFFD), or the tokenizer's if even that is over budget.
     """
-    if _fastlinks is not None:
-        links = _fast_links(html, document_url)
-        if links is not None:
-            return links
-    return _lexbor_links(html, document_url)
+    if _fastlinks is None:
+        return _lexbor_links(html, document_url)
+    links = _fastlinks.links(html, document_url)
+    if not isinstance(links, str):
+        return links
+    if links == "budget":
+        return _soup_links(html, document_url, notes, f"{_size(html)} nests too deep to build its tree")
+    if len(html) <= LEXBOR_MAX_CHARS:
+        return _lexbor_links(html, document_url)
+    reason = links
+    clean = _without_nul_and_surrogates(html)
+    links = _fastlinks.links(clean, document_url, SCAN_LENIENT)
+    why = f"{_size(html)} needs lexbor ({reason}), more than its {LEXBOR_MAX_CHARS:,}"
+    if isinstance(links, str):
+        return _soup_links(clean, document_url, notes, f"{why}; its lenient scan stopped ({links})")
+    _note(notes, f"{why}: links of the lenient scan")
+    return links
+
+
+def _size(html: str) -> str:
+    return f"page of {len(html):,} characters"
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
+def _soup_links(
+    html: str, document_url: str | None, notes: list[str] | None, why: str
+) -> list[tuple[str, str, str | None]]:
+    _note(notes, f"{why}: links of every element the tokenizer met, without a tree")
+    return _fastlinks.links(_without_nul_and_surrogates(html), document_url, SCAN_SOUP)
+
+
+def _without_nul_and_surrogates(html: str) -> str:
+    """What the scanner cannot take, replaced: NUL by U+FFFD (as the tokenizer does in attribute values), lone
+    surrogates (which have no UTF-8) by "?"."""
+    if "\x00" in html:
+        html = html.replace("\x00", "\ufffd")
+    try:
+        html.encode("utf-8")
+    except UnicodeEncodeError:
+        html = html.encode("utf-8", "replace").decode("utf-8")
+    return html
 
 
 def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:

@@ -147,6 +147,8 @@ def _read_archive(
                     result.note_bad_record(f"record {record_no} at offset {record.offset}: {_describe(error)}")
                     continue
                 if document is not None:
+                    for note in document.notes:
+                        result.note_warning(f"record {record_no} at offset {record.offset}: {note}")
                     staged.add_document(
                         record_no,
                         record_id=document.record_id,
