@@ -20,8 +20,10 @@
  * keeps a plain index as bookmark, and a <nobr> start tag it cannot adopt closes the open <nobr>.
  *
  * SVG is modelled too (inline icons are common): lexbor's selectors match elements by local name, so an
- * <a href> or a <style> inside <svg> counts like an HTML one. Pages using what it does not model (MathML,
- * <plaintext>, <frameset>, NUL bytes, markup inside an SVG <style>, two <base href> that disagree, lone
+ * <a href> or a <style> inside <svg> counts like an HTML one. So is MathML (formulas of encyclopedia pages),
+ * with its integration points: mi, mo, mn, ms and mtext take HTML, annotation-xml an <svg>, or HTML when its
+ * encoding is text/html or application/xhtml+xml. Pages using what it does not model (<plaintext>,
+ * <frameset>, NUL bytes, markup inside an SVG <style>, two <base href> that disagree, lone
  * surrogates) get a fallback reason instead of links, and the caller parses them with lexbor.
  * tests/test_fast_links.py compares both paths on hand-written, generated and real pages.
  *
@@ -61,8 +63,11 @@ enum {
     T_STYLE, T_SUB, T_SUMMARY, T_SUP, T_SVG, T_TABLE, T_TBODY, T_TD, T_TEMPLATE, T_TEXTAREA, T_TFOOT, T_TH,
     T_THEAD, T_TITLE, T_TR, T_TRACK, T_TT, T_U, T_UL, T_VAR, T_VIDEO, T_WBR, T_XMP,
     T_HTML_COUNT,
-    /* SVG elements the tree builder tells apart (the others are T_OTHER); never the id of a tag token */
-    T_SVG_FOREIGNOBJECT = T_HTML_COUNT, T_SVG_DESC, T_SVG_TITLE, T_SVG_STYLE, T_SVG_SCRIPT, T_COUNT
+    /* SVG and MathML elements the tree builder tells apart (the others are T_OTHER); never the id of a tag
+       token. T_SVG_STYLE and T_SVG_SCRIPT stand for the <style> and <script> of either; T_MATH_TEXT_POINT for
+       mi, mo, mn, ms and mtext; T_MATH_ANNOTATION_HTML for an annotation-xml whose encoding is HTML */
+    T_SVG_FOREIGNOBJECT = T_HTML_COUNT, T_SVG_DESC, T_SVG_TITLE, T_SVG_STYLE, T_SVG_SCRIPT, T_MATH_TEXT_POINT,
+    T_MATH_ANNOTATION_XML, T_MATH_ANNOTATION_HTML, T_COUNT
 };
 
 static const char *TAG_NAMES[T_COUNT] = {
@@ -76,7 +81,7 @@ static const char *TAG_NAMES[T_COUNT] = {
     "ruby", "s", "script", "search", "section", "select", "small", "source", "span", "strike", "strong",
     "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th",
     "thead", "title", "tr", "track", "tt", "u", "ul", "var", "video", "wbr", "xmp",
-    "foreignobject", "desc", "title", "style", "script",
+    "foreignobject", "desc", "title", "style", "script", "mi", "annotation-xml", "annotation-xml",
 };
 
 #define F_SPECIAL 1     /* "special" category: stops the any-other-end-tag walk, furthest block */
@@ -112,8 +117,10 @@ static void init_tag_flags(void) {
                                    T_DT, T_EM, T_EMBED, T_H1, T_H2, T_H3, T_H4, T_H5, T_H6, T_HEAD, T_HR, T_I,
                                    T_IMG, T_LI, T_LISTING, T_MENU, T_META, T_NOBR, T_OL, T_P, T_PRE, T_RUBY, T_S,
                                    T_SMALL, T_SPAN, T_STRONG, T_STRIKE, T_SUB, T_SUP, T_TABLE, T_TT, T_U, T_UL, T_VAR};
-    /* the HTML integration points of SVG are special and bound the default scope */
-    static const int svg_points[] = {T_SVG_FOREIGNOBJECT, T_SVG_DESC, T_SVG_TITLE};
+    /* the HTML integration points of SVG, and MathML's mi, mo, mn, ms, mtext and annotation-xml, are special and
+       bound the default scope */
+    static const int svg_points[] = {T_SVG_FOREIGNOBJECT,   T_SVG_DESC,            T_SVG_TITLE,
+                                     T_MATH_TEXT_POINT,     T_MATH_ANNOTATION_XML, T_MATH_ANNOTATION_HTML};
     size_t i;
     for (i = 0; i < sizeof(special) / sizeof(int); i++) TAG_FLAGS[special[i]] |= F_SPECIAL;
     for (i = 0; i < sizeof(scope) / sizeof(int); i++) TAG_FLAGS[scope[i]] |= F_SCOPE;
@@ -297,7 +304,7 @@ typedef struct {
 
 enum { CTX_OUT, CTX_BODY, CTX_TMPL }; /* head/html or raw script text; under <body>; template contents */
 
-enum { NS_HTML, NS_SVG };
+enum { NS_HTML, NS_SVG, NS_MATH };
 
 typedef struct {
     int tag;                   /* T_*: the tree builder's view (T_OTHER for most SVG elements) */
@@ -392,7 +399,7 @@ typedef struct {
     int soup_foreign; /* <svg> and <math> start tags not yet ended, in soup */
     Py_ssize_t tag_end; /* where the start tag being processed ends */
     Py_ssize_t soup_style_end; /* the </style> found last, in soup */
-    int lenient; /* what otherwise needs lexbor (MathML, <frameset>, ...) is taken as best it can: for pricing a
+    int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pricing a
                     page's tree before lexbor builds it */
     Attr *attrs;
     int n_attrs, cap_attrs;
@@ -992,17 +999,44 @@ static int insert_element(Parser *P, int tag, const Token *t) {
     return e;
 }
 
-/* "Insert a foreign element" in the SVG namespace for `t`; pushed. */
-static int insert_foreign(Parser *P, const Token *t) {
+static int name_is(const Token *t, const char *name) {
+    Py_ssize_t n = (Py_ssize_t)strlen(name);
+    return t->name_len == n && ascii_ieq(t->name, (const unsigned char *)name, n);
+}
+
+/* An annotation-xml start tag whose encoding attribute is text/html or application/xhtml+xml (ASCII case-
+   insensitive): an HTML integration point. */
+static int html_encoding(Parser *P, const Token *t) {
+    for (int i = 0; i < t->attr_count; i++) {
+        Attr *a = &P->attrs[t->attr_first + i];
+        if (a->name_len != 8 || !ascii_ieq(a->name, (const unsigned char *)"encoding", 8) || !a->has_value) continue;
+        Py_ssize_t mark = P->arena.len;
+        Ref v = attr_ref(P, a);
+        const unsigned char *p = ref_ptr(P, v);
+        int html = (v.len == 9 && ascii_ieq(p, (const unsigned char *)"text/html", 9)) ||
+                   (v.len == 21 && ascii_ieq(p, (const unsigned char *)"application/xhtml+xml", 21));
+        P->arena.len = mark;
+        return html; /* the first encoding attribute counts (the tokenizer drops repeats) */
+    }
+    return 0;
+}
+
+/* "Insert a foreign element" for `t` in namespace `ns` (SVG or MathML); pushed. */
+static int insert_foreign(Parser *P, const Token *t, int ns) {
     int tag = T_OTHER;
-    if (t->tag == T_SVG) tag = T_SVG;
-    else if (t->tag == T_TITLE) tag = T_SVG_TITLE;
-    else if (t->tag == T_STYLE) tag = T_SVG_STYLE;
+    if (t->tag == T_STYLE) tag = T_SVG_STYLE;
     else if (t->tag == T_SCRIPT) tag = T_SVG_SCRIPT;
-    else if (t->name_len == 4 && ascii_ieq(t->name, (const unsigned char *)"desc", 4)) tag = T_SVG_DESC;
-    else if (t->name_len == 13 && ascii_ieq(t->name, (const unsigned char *)"foreignobject", 13))
-        tag = T_SVG_FOREIGNOBJECT;
-    int e = create_element_ns(P, place_for(P, current(P)), tag, t->tag, NS_SVG, t, -1);
+    else if (ns == NS_SVG) {
+        if (t->tag == T_SVG) tag = T_SVG;
+        else if (t->tag == T_TITLE) tag = T_SVG_TITLE;
+        else if (name_is(t, "desc")) tag = T_SVG_DESC;
+        else if (name_is(t, "foreignobject")) tag = T_SVG_FOREIGNOBJECT;
+    } else if (name_is(t, "mi") || name_is(t, "mo") || name_is(t, "mn") || name_is(t, "ms") || name_is(t, "mtext")) {
+        tag = T_MATH_TEXT_POINT;
+    } else if (name_is(t, "annotation-xml")) {
+        tag = html_encoding(P, t) ? T_MATH_ANNOTATION_HTML : T_MATH_ANNOTATION_XML;
+    }
+    int e = create_element_ns(P, place_for(P, current(P)), tag, t->tag, ns, t, -1);
     if (tag == T_SVG_STYLE && E(e)->ctx != CTX_TMPL) { /* its CSS is its text, in document order */
         int node = new_text_node(P, 2);
         E(e)->css_node = node;
@@ -1664,14 +1698,9 @@ static int in_body_start(Parser *P, Token *t) {
     case T_THEAD:
     case T_TR: return 1;
     case T_SVG:
-        reconstruct(P);
-        insert_foreign(P, t);
-        if (t->self_closing) pop(P);
-        return 1;
     case T_MATH:
-        if (!P->lenient) fail(P, "mathml");
-        reconstruct(P); /* priced as SVG */
-        insert_foreign(P, t);
+        reconstruct(P);
+        insert_foreign(P, t, tag == T_SVG ? NS_SVG : NS_MATH);
         if (t->self_closing) pop(P);
         return 1;
     case T_PLAINTEXT:
@@ -2359,7 +2388,13 @@ static int step(Parser *P, Token *t) {
 }
 
 static inline int html_integration_point(const Elem *el) {
-    return el->tag == T_SVG_FOREIGNOBJECT || el->tag == T_SVG_DESC || el->tag == T_SVG_TITLE;
+    return el->tag == T_SVG_FOREIGNOBJECT || el->tag == T_SVG_DESC || el->tag == T_SVG_TITLE ||
+           el->tag == T_MATH_ANNOTATION_HTML;
+}
+
+/* Where foreign content ends when HTML breaks out of it: an HTML element or an integration point. */
+static inline int foreign_boundary(const Elem *el) {
+    return el->ns == NS_HTML || html_integration_point(el) || el->tag == T_MATH_TEXT_POINT;
 }
 
 /* "The rules for parsing tokens in foreign content": 1 when done, 0 when the insertion mode's rules must
@@ -2379,16 +2414,16 @@ static int foreign_content(Parser *P, Token *t) {
     case TK_START:
         if ((TAG_FLAGS[t->tag] & F_BREAKOUT) ||
             (t->tag == T_FONT && (token_attr(P, t, A_COLOR) || token_attr(P, t, A_FACE) || token_attr(P, t, A_SIZE)))) {
-            while (E(current(P))->ns != NS_HTML && !html_integration_point(E(current(P)))) pop(P);
+            while (!foreign_boundary(E(current(P)))) pop(P);
             return 0;
         }
         if (cur->tag == T_SVG_STYLE && !P->lenient) fail(P, "svg style markup"); /* its CSS would be the text of a subtree */
-        insert_foreign(P, t);
+        insert_foreign(P, t, cur->ns); /* the namespace of the adjusted current node */
         if (t->self_closing) pop(P);
         return 1;
     case TK_END:
         if (t->tag == T_BR || t->tag == T_P) {
-            while (E(current(P))->ns != NS_HTML && !html_integration_point(E(current(P)))) pop(P);
+            while (!foreign_boundary(E(current(P)))) pop(P);
             return 0;
         }
         for (int i = P->depth - 1; i > 0;) {
@@ -2405,11 +2440,20 @@ static int foreign_content(Parser *P, Token *t) {
     }
 }
 
-/* The tree construction dispatcher: SVG content has its own rules, except at its integration points. */
+/* The tree construction dispatcher: SVG and MathML content have their own rules, except at their integration
+   points: text and start tags (but <mglyph> and <malignmark>) in mi, mo, mn, ms and mtext, an <svg> start tag
+   in annotation-xml, text and start tags in an HTML integration point. */
 static inline int foreign(Parser *P, const Token *t) {
     if (P->depth == 0 || t->type == TK_EOF) return 0;
     const Elem *cur = E(P->stack[P->depth - 1]);
     if (cur->ns == NS_HTML) return 0;
+    if (cur->tag == T_MATH_TEXT_POINT) {
+        if (t->type == TK_TEXT) return 0;
+        if (t->type == TK_START && !name_is(t, "mglyph") && !name_is(t, "malignmark")) return 0;
+    }
+    if (t->type == TK_START && t->tag == T_SVG &&
+        (cur->tag == T_MATH_ANNOTATION_XML || cur->tag == T_MATH_ANNOTATION_HTML))
+        return 0;
     return !(html_integration_point(cur) && (t->type == TK_START || t->type == TK_TEXT));
 }
 
@@ -2939,7 +2983,6 @@ static void tokenize(Parser *P) {
                 if (after < 0) return;
                 P->tag_end = after;
                 if (!P->lenient) {
-                    if (t.tag == T_MATH) fail(P, "mathml");
                     if (t.tag == T_PLAINTEXT) fail(P, "plaintext");
                     if (t.tag == T_FRAMESET) fail(P, "frameset");
                 }
@@ -3710,7 +3753,7 @@ static PyMethodDef METHODS[] = {
     {"links", links, METH_VARARGS,
      "links(html, document_url, scan=0, budget=-1) -> [(kind, raw_url, resolved_url)], or why the page needs\n"
      "lexbor (a str; 'budget' when its tree costs more than `budget` units of work, -1: 16 per byte + 1M).\n"
-     "scan 1 (lenient) takes MathML, <frameset>, <plaintext>, disagreeing bases and markup in SVG <style> as\n"
+     "scan 1 (lenient) takes <frameset>, <plaintext>, disagreeing bases and markup in an SVG <style> as\n"
      "best it can (to price a page before lexbor parses it); scan 2 (soup) builds no tree: linear, every link\n"
      "element found."},
     {"already_normal", py_already_normal, METH_O, "_ALREADY_NORMAL.fullmatch(url), in C (for tests)"},

@@ -175,7 +175,7 @@ def _element_links(
 # The compiled scanner's passes (see _fastlinks.links).
 SCAN_STRICT, SCAN_LENIENT, SCAN_SOUP = 0, 1, 2
 # Pages the scanner does not model go to lexbor up to this many characters. lexbor's tree builder, like the
-# standard's algorithm, is quadratic on some nestings (200 KB of nested <div> after a <math> took 2.2 s, 1 MB
+# standard's algorithm, is quadratic on some nestings (200 KB of nested <div> took it 2.2 s, 1 MB
 # a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
 LEXBOR_MAX_CHARS = 256_000
 
@@ -193,8 +193,8 @@ def html_links(
     Hostile pages get links in time linear in their size, with a line in `notes` saying how: a page whose
     tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
     the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
-    LEXBOR_MAX_CHARS gets the scanner's lenient pass (MathML taken like SVG, <frameset> and <plaintext> like
-    ordinary elements, NUL as U+FFFD), or the tokenizer's if even that is over budget.
+    LEXBOR_MAX_CHARS gets the scanner's lenient pass (<frameset> and <plaintext> taken like ordinary elements,
+    NUL as U+FFFD), or the tokenizer's if even that is over budget.
     """
     if _fastlinks is None:
         return _lexbor_links(html, document_url)
