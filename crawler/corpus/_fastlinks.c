@@ -398,7 +398,7 @@ typedef struct {
     int soup;    /* the tokenizer alone, no tree (see soup_process) */
     int soup_foreign; /* <svg> and <math> start tags not yet ended, in soup */
     Py_ssize_t tag_end; /* where the start tag being processed ends */
-    Py_ssize_t soup_style_end; /* the </style> found last, in soup */
+    Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pricing a
                     page's tree before lexbor builds it */
     Attr *attrs;
@@ -2502,11 +2502,11 @@ static void soup_start(Parser *P, Token *t) {
         P->tok_state = TS_SCRIPT;
     } else if (tag == T_TEMPLATE || soup_text_container(tag)) {
         push(P, e);
-        if (tag == T_STYLE) {
-            /* the first </style> after it: the one found for an earlier <style>, unless this one starts past
-               it (each search starts after the last: many unended <style> do not make it quadratic) */
-            if (P->soup_style_end < P->tag_end)
-                P->soup_style_end = raw_end(P->in, P->tag_end, P->n, (const unsigned char *)"style", 5);
+        /* its CSS runs to the first </style> after it. A <style> inside the CSS of an earlier one is part of
+           that CSS, as in lexbor's raw text: taken again, 100,000 unended <style> would each hold the rest of
+           the page (and each search would scan it) */
+        if (tag == T_STYLE && P->tag_end > P->soup_style_end) {
+            P->soup_style_end = raw_end(P->in, P->tag_end, P->n, (const unsigned char *)"style", 5);
             store_style_text(P, P->tag_end, P->soup_style_end);
         }
     }
