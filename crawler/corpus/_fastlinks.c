@@ -399,8 +399,8 @@ typedef struct {
     int soup_foreign; /* <svg> and <math> start tags not yet ended, in soup */
     Py_ssize_t tag_end; /* where the start tag being processed ends */
     Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
-    int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pricing a
-                    page's tree before lexbor builds it */
+    int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
+                    too large to risk lexbor's worst case on */
     Attr *attrs;
     int n_attrs, cap_attrs;
     Item *items;
@@ -1703,13 +1703,7 @@ static int in_body_start(Parser *P, Token *t) {
         insert_foreign(P, t, tag == T_SVG ? NS_SVG : NS_MATH);
         if (t->self_closing) pop(P);
         return 1;
-    case T_PLAINTEXT:
-    case T_FRAMESET:
-        if (!P->lenient) fail(P, tag == T_PLAINTEXT ? "plaintext" : "frameset");
-        reconstruct(P); /* priced as an ordinary element */
-        insert_element(P, tag, t);
-        return 1;
-    default:
+    default: /* <plaintext> and <frameset> too: the tokenizer stops at them but in the lenient scan */
         reconstruct(P);
         insert_element(P, tag, t);
         return 1;
@@ -2301,9 +2295,6 @@ static int step(Parser *P, Token *t) {
                 P->body_has_style = token_attr(P, t, A_STYLE) != NULL;
                 P->mode = M_IN_BODY;
                 return 1;
-            case T_FRAMESET:
-                if (!P->lenient) fail(P, "frameset");
-                break; /* priced as an implied <body> */
             case T_BASE:
             case T_BASEFONT:
             case T_BGSOUND:
@@ -2982,7 +2973,7 @@ static void tokenize(Parser *P) {
                 Py_ssize_t after = parse_tag(P, i, 0, &t);
                 if (after < 0) return;
                 P->tag_end = after;
-                if (!P->lenient) {
+                if (!P->lenient) { /* the one place these stop the scan: only the tokenizer makes start tags */
                     if (t.tag == T_PLAINTEXT) fail(P, "plaintext");
                     if (t.tag == T_FRAMESET) fail(P, "frameset");
                 }
@@ -3754,8 +3745,8 @@ static PyMethodDef METHODS[] = {
      "links(html, document_url, scan=0, budget=-1) -> [(kind, raw_url, resolved_url)], or why the page needs\n"
      "lexbor (a str; 'budget' when its tree costs more than `budget` units of work, -1: 16 per byte + 1M).\n"
      "scan 1 (lenient) takes <frameset>, <plaintext>, disagreeing bases and markup in an SVG <style> as\n"
-     "best it can (to price a page before lexbor parses it); scan 2 (soup) builds no tree: linear, every link\n"
-     "element found."},
+     "best it can (for pages too large to risk lexbor's worst case on); scan 2 (soup) builds no tree: linear,\n"
+     "every link element found."},
     {"already_normal", py_already_normal, METH_O, "_ALREADY_NORMAL.fullmatch(url), in C (for tests)"},
     {"join", py_join, METH_VARARGS, "join(base_url, raw) -> the shortcut's resolved URL or None (for tests)"},
     {"scope_steps", py_scope_steps, METH_NOARGS,

@@ -201,7 +201,7 @@ def html_links(
     links = _fastlinks.links(html, document_url)
     if not isinstance(links, str):
         return links
-    if links == "budget":
+    if links == "budget":  # the scan got past the NUL and surrogate checks: `html` needs no cleaning
         return _soup_links(html, document_url, notes, f"{_size(html)} nests too deep to build its tree")
     if len(html) <= LEXBOR_MAX_CHARS:
         return _lexbor_links(html, document_url)
@@ -225,10 +225,11 @@ def _note(notes: list[str] | None, text: str) -> None:
 
 
 def _soup_links(
-    html: str, document_url: str | None, notes: list[str] | None, why: str
+    clean_html: str, document_url: str | None, notes: list[str] | None, why: str
 ) -> list[tuple[str, str, str | None]]:
+    """The tokenizer-only pass over a page without NUL or lone surrogates (see _without_nul_and_surrogates)."""
     _note(notes, f"{why}: links of every element the tokenizer met, without a tree")
-    return _fastlinks.links(_without_nul_and_surrogates(html), document_url, SCAN_SOUP)
+    return _fastlinks.links(clean_html, document_url, SCAN_SOUP)
 
 
 def _without_nul_and_surrogates(html: str) -> str:
