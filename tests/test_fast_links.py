@@ -324,7 +324,7 @@ def test_svg_content(html):
     "html",
     [
         # a formula as encyclopedias write them: the TeX annotation is text, not body text URLs
-        "<p>Let <span><math xmlns='http://www.w3.org/1998/Math/MathML' alttext='x^2'><semantics><mrow><msup><mi>x"
+        "<p>Let <span><math alttext='x^2'><semantics><mrow><msup><mi>x"
         "</mi><mn>2</mn></msup></mrow><annotation encoding='application/x-tex'>x^2 http://tex.test/a</annotation>"
         "</semantics></math><img src=/fallback.svg></span> see <a href=/wiki/X>X</a> http://text.test/y</p>",
         "<math><mi><a href=/in-mi>x</a></mi><a href=/in-math>y</a><div><a href=/after-break>z</a></div></math>",
