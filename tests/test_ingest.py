@@ -427,3 +427,30 @@ def test_a_hostile_page_is_ingested_with_its_links_and_a_warning_on_its_file(tmp
     assert status == "done" and bad_records == 0
     assert len(notes) == 1 and notes[0].startswith("warning: record 1 at offset ")
     assert "nests too deep to build its tree: links of every element the tokenizer met" in notes[0]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_arrow_buffers_of_an_ingest_come_from_malloc_and_the_callers_pool_is_restored(tmp_path, monkeypatch, workers):
+    """Arrow's default pool (mimalloc) backs its arenas with huge pages the kernel zeroes on first touch: an
+    ingest's readers, in this process or forked, allocate from malloc instead, and the caller gets its pool back."""
+    import pyarrow as pa
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "corpus"
+    read = crawler.ingest.read_source
+
+    def read_and_tell_the_pool(task, on_progress=None):
+        result = read(task, on_progress)
+        result.note_warning(f"pool: {pa.default_memory_pool().backend_name}")  # recorded with the file
+        return result
+
+    monkeypatch.setattr(crawler.ingest, "read_source", read_and_tell_the_pool)
+    callers_pool = pa.default_memory_pool()
+    summary = ingest(tmp_path / "x.duckdb", "S", [sample], workers=workers, show_progress=False)
+    assert summary.files > 1 and summary.problems == []
+    con = duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True)
+    try:
+        pools = con.execute("SELECT list(DISTINCT bad_record_errors[-1]) FROM sources").fetchone()[0]
+    finally:
+        con.close()
+    assert pools == ["warning: pool: system"]
+    assert pa.default_memory_pool().backend_name == callers_pool.backend_name != "system"
