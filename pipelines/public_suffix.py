@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from pipelines import arrow_kernels as kernels
 from pipelines.canonical import is_ip_host
 
 # A lowercase name of two labels or more whose TLD starts with a letter (so no IP address), no empty label.
@@ -50,30 +51,33 @@ class SuffixList:
         self._exceptions: set[str] = set()  # "www.ck" for the rule "!www.ck"
         self._bulk_sets: tuple[pa.Array, pa.Array] | None = None  # see registrable_domains_array
         private = False
+        nodes = self._nodes
         for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("//"):
-                if _PRIVATE_BEGIN in line:
+            rule = line.strip()
+            if not rule:
+                continue
+            if rule.startswith("//"):
+                if _PRIVATE_BEGIN in rule:
                     private = True
-                elif _ICANN_BEGIN in line:
+                elif _ICANN_BEGIN in rule:
                     private = False
                 continue
-            if not line:
-                continue
-            rule = line.split()[0]
+            rule = rule.split(None, 1)[0]
             exception = rule.startswith("!")
-            labels = [self.ascii_label(label) for label in rule.lstrip("!").split(".")]
-            if labels[0] == "*":
-                self._add_steps(labels[1:])
-                self._wildcards[".".join(labels[1:])] = private
-                continue
-            suffix = ".".join(labels)
             if exception:
-                self._add_steps(labels[1:])
+                rule = rule[1:]
+            # most rules are ASCII: lowercased whole, without a label-by-label look for punycode
+            suffix = rule.lower() if rule.isascii() else ".".join(map(self.ascii_label, rule.split(".")))
+            first, dot, parent = suffix.partition(".")
+            while parent and parent not in nodes:  # the shorter suffixes are steps towards this rule
+                nodes[parent] = None
+                parent = parent.partition(".")[2]
+            if first == "*":
+                self._wildcards[suffix[2:]] = private
+            elif exception:
                 self._exceptions.add(suffix)
-                continue
-            self._add_steps(labels[1:])
-            self._nodes[suffix] = private
+            else:
+                nodes[suffix] = private
 
     @staticmethod
     def ascii_label(label: str) -> str:
@@ -83,10 +87,6 @@ class SuffixList:
             return label
         return "xn--" + label.encode("punycode").decode("ascii")
 
-    def _add_steps(self, labels: list[str]) -> None:
-        for start in range(len(labels)):
-            self._nodes.setdefault(".".join(labels[start:]), None)
-
     def registrable_domains_array(self, hosts: pa.Array) -> tuple[pa.Array, pa.Array]:
         """ICANN and private registrable domains of an array of hosts (one ingested file's distinct hosts).
 
@@ -94,8 +94,6 @@ class SuffixList:
         registrable domain is their last two labels, whatever the walk. Those are answered with Arrow compute
         kernels; the rest take the label walk one by one.
         """
-        import pyarrow.compute as pc
-
         if self._bulk_sets is None:
             self._bulk_sets = (
                 pa.array(list(self._nodes), pa.string()),
@@ -108,18 +106,18 @@ class SuffixList:
                 ),
             )
         rule_suffixes, tlds_with_more = self._bulk_sets
-        last_two = pc.struct_field(pc.extract_regex(hosts, _LAST_TWO_LABELS), [0])
-        tld = pc.struct_field(pc.extract_regex(hosts, _LAST_LABEL), [0])
-        simple = pc.and_(
-            pc.match_substring_regex(hosts, _PLAIN_NAME),
-            pc.invert(pc.or_(pc.is_in(last_two, value_set=rule_suffixes), pc.is_in(tld, value_set=tlds_with_more))),
+        last_two = kernels.extract_regex_group(hosts, _LAST_TWO_LABELS)
+        tld = kernels.extract_regex_group(hosts, _LAST_LABEL)
+        simple = kernels.and_(
+            kernels.match_substring_regex(hosts, _PLAIN_NAME),
+            kernels.invert(kernels.or_(kernels.is_in(last_two, rule_suffixes), kernels.is_in(tld, tlds_with_more))),
         )
-        simple = pc.fill_null(simple, False)
-        if pc.all(simple).as_py():
+        simple = kernels.fill_null(simple, False)
+        if kernels.all(simple):
             return last_two, last_two
         icann = last_two.to_pylist()
         private = list(icann)
-        for index in pc.indices_nonzero(pc.invert(simple)).to_pylist():
+        for index in kernels.indices_nonzero(kernels.invert(simple)).to_pylist():
             icann[index], private[index] = self.registrable_domains(hosts[index].as_py())
         return pa.array(icann, pa.string()), pa.array(private, pa.string())
 
