@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import arrow_kernels as kernels
 from pipelines.public_suffix import registrable_domains_array
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
@@ -151,9 +152,7 @@ class StagedSource:
     def _collect_distinct_urls(self, urls: pa.ChunkedArray) -> None:
         if self._distinct_urls is None:
             return
-        import pyarrow.compute as pc
-
-        unique = pc.unique(urls.combine_chunks()).drop_null()
+        unique = kernels.drop_null(kernels.unique(urls.combine_chunks()))
         self._distinct_urls.append(unique)
         self._distinct_count += len(unique)  # counts a URL once per batch it is in: an upper bound
         if self._distinct_count > DISTINCT_URLS_IN_MEMORY:
@@ -174,12 +173,10 @@ class StagedSource:
         if with_urls:
             staged["urls"] = self.directory / f"urls{STAGED_SUFFIX}"
             if self._distinct_urls is not None:
-                import pyarrow.compute as pc
-
                 if len(self._distinct_urls) == 1:  # one batch (files up to ~200k links): distinct already
                     urls = self._distinct_urls[0]
                 else:
-                    urls = pc.unique(pa.chunked_array(self._distinct_urls, pa.string()).combine_chunks())
+                    urls = kernels.unique(pa.chunked_array(self._distinct_urls, pa.string()).combine_chunks())
                 _write_url_table(urls, staged["urls"])  # unordered, like the table
             else:
                 _write_distinct_urls(with_urls, staged["urls"])
@@ -225,30 +222,26 @@ def hosts_of_urls(urls: pa.Array) -> pa.Array:
     Most URLs are `http(s)://host/...` with nothing else in the authority: their host is the third part of a
     split on "/", which costs a third of the regex; the regex takes the rest.
     """
-    import pyarrow.compute as pc
-
-    plain = pc.or_(pc.starts_with(urls, "http://"), pc.starts_with(urls, "https://"))
-    if len(urls) == 0 or not pc.all(plain).as_py():
-        return pc.struct_field(pc.extract_regex(urls, _HOST_OF_URL_RE2), [0])
-    authority = pc.list_element(pc.split_pattern(urls, "/", max_splits=3), 2)
-    other = pc.match_substring_regex(authority, _NOT_ONLY_HOST)
-    if pc.any(other).as_py():
-        from_regex = pc.struct_field(pc.extract_regex(urls.filter(other), _HOST_OF_URL_RE2), [0])
-        authority = pc.replace_with_mask(authority, other, from_regex)
+    plain = kernels.or_(kernels.starts_with(urls, "http://"), kernels.starts_with(urls, "https://"))
+    if len(urls) == 0 or not kernels.all(plain):
+        return kernels.extract_regex_group(urls, _HOST_OF_URL_RE2)
+    authority = kernels.split_part(urls, "/", 2, max_splits=3)
+    other = kernels.match_substring_regex(authority, _NOT_ONLY_HOST)
+    if kernels.any(other):
+        from_regex = kernels.extract_regex_group(kernels.filter(urls, other), _HOST_OF_URL_RE2)
+        authority = kernels.replace_with_mask(authority, other, from_regex)
     return authority
 
 
 def _write_url_table(url_array: pa.Array, out: Path) -> None:
     """The file's distinct URLs with host and registrable domains, from URLs collected in memory (the same
     rows `_write_distinct_urls` derives with DuckDB)."""
-    import pyarrow.compute as pc
-
     hosts = hosts_of_urls(url_array)
-    hosts = pc.if_else(pc.equal(hosts, ""), pa.scalar(None, pa.string()), hosts)
-    distinct_hosts = pc.unique(hosts.drop_null())
+    hosts = kernels.if_else(kernels.is_empty_string(hosts), pa.scalar(None, pa.string()), hosts)
+    distinct_hosts = kernels.unique(kernels.drop_null(hosts))
     icann, private = registrable_domains_array(distinct_hosts)
-    positions = pc.index_in(hosts, value_set=distinct_hosts)
-    icann, private = icann.take(positions), private.take(positions)
+    positions = kernels.index_in(hosts, distinct_hosts)
+    icann, private = kernels.take(icann, positions), kernels.take(private, positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
     with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
         writer.write_table(table)
