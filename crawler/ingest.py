@@ -29,6 +29,7 @@ from pipelines.store import (
     SourceOutcome,
     commit_source_rows,
     ensure_snapshot,
+    finish_source,
     open_store,
     record_new_urls,
     register_sources,
@@ -260,13 +261,15 @@ def _outcome(result: SourceResult) -> SourceOutcome:
 
 
 class _Committer:
-    """Commits read sources in source order. Each source's URLs are recorded on the ingest connection, one
-    source after the other (see record_new_urls); its rows are then committed on a cursor of their own in a
-    thread, beside the next source's URLs and up to `concurrent_rows - 1` other sources' rows (DuckDB runs
-    each without the GIL). The last files of a parallel ingest finish reading together: their commits, which
-    nothing else overlaps, then share the cores instead of queueing on one.
+    """Commits read sources in source order. Each source's rows are committed on a cursor of their own in a
+    thread, beside its URLs, which are recorded on the ingest connection one source after the other (see
+    record_new_urls), and beside up to `concurrent_rows - 1` other sources' rows (DuckDB runs each without
+    the GIL); once both are committed, a one-row transaction records the source's status. The last files of
+    a parallel ingest finish reading together: their commits, which nothing else overlaps, then share the
+    cores instead of queueing on one.
 
-    With `concurrent_rows` 0 everything runs in the calling thread (a 1-worker ingest stays on one core).
+    With `concurrent_rows` 0 everything runs in the calling thread (a 1-worker ingest stays on one core): the
+    URLs, then the rows with the status.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, concurrent_rows: int) -> None:
@@ -281,12 +284,13 @@ class _Committer:
 
     def commit(self, result: SourceResult) -> list[SourceResult]:
         """Commit `result` (its rows perhaps later); returns the sources whose rows are committed meanwhile."""
-        record_new_urls(self.con, result.source_id, result.staged)
         if self.threads is None:
+            record_new_urls(self.con, result.source_id, result.staged)
             commit_source_rows(self.con, result.source_id, result.staged, _outcome(result))
             return [result]
         finished = self._collect(block=len(self.in_flight) >= self.concurrent_rows)
         self.in_flight.append((self.threads.submit(self._commit_rows, result), result))
+        record_new_urls(self.con, result.source_id, result.staged)
         return finished
 
     def finish(self) -> list[SourceResult]:
@@ -301,8 +305,9 @@ class _Committer:
             wait([future for future, _ in self.in_flight], return_when=FIRST_COMPLETED)
         finished = [(future, result) for future, result in self.in_flight if future.done()]
         self.in_flight = [pair for pair in self.in_flight if not pair[0].done()]
-        for future, _result in finished:
+        for future, result in finished:
             future.result()  # a failed commit fails the ingest, as in the calling thread
+            finish_source(self.con, result.source_id, result.status)  # its URLs were recorded in commit()
         return [result for _future, result in finished]
 
     def _commit_rows(self, result: SourceResult) -> None:
@@ -314,7 +319,7 @@ class _Committer:
                 cursor.execute(f"USE {sql_identifier(self.database)}")
                 self.cursors.append(cursor)
         try:
-            commit_source_rows(cursor, result.source_id, result.staged, _outcome(result))
+            commit_source_rows(cursor, result.source_id, result.staged, _outcome(result), urls_recorded=False)
         finally:
             with self.lock:
                 self.idle_cursors.append(cursor)

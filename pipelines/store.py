@@ -189,12 +189,14 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
 
     Sources must pass through here one at a time, in source order, each after the previous one committed: a
     transaction only sees what was committed before it began, so two at once would record a URL twice, and
-    `urls.first_source` is the same in every run only in that order. The rows (commit_source_rows) may follow
-    at any time, concurrently with other sources' rows.
+    `urls.first_source` is the same in every run only in that order (the files whose URLs an interrupted run
+    recorded are the first ones). The rows (commit_source_rows) may be committed before, after or beside
+    them, concurrently with other sources' rows.
 
-    Committed before the rows, the URLs of a file may be recorded while its rows are not (an ingest killed
-    between the two): the rerun records nothing new for it and commits the rows, and until then matching
-    counts a pending file's URLs as those of a file not yet matched (pipelines/matching.py).
+    The URLs of a file may be recorded while its rows are not, or the other way round (an ingest killed
+    between the two): the file is still `pending`, the rerun records nothing new for it and commits the rest,
+    and until then matching counts a pending file's URLs as those of a file not yet matched
+    (pipelines/matching.py).
     """
     if "urls" not in staged:
         return
@@ -242,14 +244,21 @@ class SourceOutcome:
 
 
 def commit_source_rows(
-    con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str], outcome: SourceOutcome
+    con: duckdb.DuckDBPyConnection,
+    source_id: int,
+    staged: dict[str, str],
+    outcome: SourceOutcome,
+    *,
+    urls_recorded: bool = True,
 ) -> None:
-    """Second half of committing a source (after record_new_urls): replace its documents and links with the
-    staged ones and record its outcome, in one transaction.
+    """The other half of committing a source: replace its documents and links with the staged ones and record
+    its outcome, in one transaction. With its URLs already recorded (record_new_urls), the source's status
+    becomes the outcome's; else it stays `pending` until `finish_source` records it, once they are: a source
+    is never done without its URLs.
 
     A crash at any point leaves either the previous rows and status or the new ones, never a mix: that is what
     makes an interrupted ingest safe to rerun. Different sources' rows may be committed concurrently, each
-    on its own connection (cursor).
+    on its own connection (cursor), and beside any source's URLs.
     """
     with transaction(con):
         _delete_source_rows(con, source_id)
@@ -267,7 +276,7 @@ def commit_source_rows(
             """,
             [
                 outcome.path,
-                outcome.status,
+                outcome.status if urls_recorded else "pending",
                 outcome.file_format,
                 outcome.reader,
                 outcome.records,
@@ -280,6 +289,11 @@ def commit_source_rows(
                 source_id,
             ],
         )
+
+
+def finish_source(con: duckdb.DuckDBPyConnection, source_id: int, status: str) -> None:
+    """Record the status of a source whose rows were committed before its URLs (commit_source_rows)."""
+    con.execute("UPDATE sources SET status = ? WHERE source_id = ?", [status, source_id])
 
 
 def remove_staging(directory: Path) -> None:

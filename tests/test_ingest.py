@@ -161,14 +161,14 @@ def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, mon
     commit_rows = crawler.ingest.commit_source_rows
     lock, running, most, threads = threading.Lock(), [0], [0], set()
 
-    def slow_commit_rows(*args):
+    def slow_commit_rows(*args, **options):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
             threads.add(threading.current_thread().name)
         try:
             time.sleep(0.15)  # long enough for the next files to arrive meanwhile
-            commit_rows(*args)
+            commit_rows(*args, **options)
         finally:
             with lock:
                 running[0] -= 1
@@ -346,6 +346,49 @@ def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_a
 
     rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
     assert (rerun.skipped, rerun.files) == (2, 2)
+    assert table_contents(killed_db) == table_contents(reference_db)
+
+
+def test_kill_after_a_files_rows_before_its_urls_then_rerun_gives_the_tables_of_an_uninterrupted_run(
+    tmp_path, monkeypatch
+):
+    """With reader processes, a file's rows are committed beside its URLs: killed after the rows, the file is
+    still pending (never done without its URLs), and the rerun records them as an uninterrupted run does."""
+    corpus = make_corpus(tmp_path / "corpus", files=4, pages=20)
+    reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
+    ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
+
+    commit_rows, record_urls = crawler.ingest.commit_source_rows, crawler.ingest.record_new_urls
+    rows_of_3 = threading.Event()
+
+    def commit_rows_and_tell(con, source_id, staged, outcome, **options):
+        commit_rows(con, source_id, staged, outcome, **options)
+        if source_id == 3:
+            rows_of_3.set()
+
+    def killed_before_the_urls_of_3(con, source_id, staged):
+        if source_id == 3:
+            assert rows_of_3.wait(30)
+            raise _KilledBetweenUrlsAndRows
+        record_urls(con, source_id, staged)
+
+    monkeypatch.setattr(crawler.ingest, "commit_source_rows", commit_rows_and_tell)
+    monkeypatch.setattr(crawler.ingest, "record_new_urls", killed_before_the_urls_of_3)
+    with pytest.raises(_KilledBetweenUrlsAndRows):
+        ingest(killed_db, "S1", corpus, workers=2, show_progress=False)
+    monkeypatch.undo()
+    con = duckdb.connect(str(killed_db), read_only=True)
+    statuses = con.execute("SELECT source_id, status FROM sources ORDER BY source_id").fetchall()
+    recorded_by_3 = con.execute("SELECT count(*) FROM urls WHERE first_source = 3").fetchone()[0]
+    documents_of_3 = con.execute("SELECT count(*) FROM documents WHERE source_id = 3").fetchone()[0]
+    con.close()
+    # file 2's status is recorded once its rows are seen committed, which the kill may have come before
+    assert statuses[0] == (1, "done") and statuses[1][1] in ("done", "pending")
+    assert statuses[2:] == [(3, "pending"), (4, "pending")] and (recorded_by_3, documents_of_3) == (0, 20)
+
+    rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
+    done = [status for _source, status in statuses].count("done")
+    assert (rerun.skipped, rerun.files) == (done, 4 - done)
     assert table_contents(killed_db) == table_contents(reference_db)
 
 
