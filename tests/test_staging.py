@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,8 +47,10 @@ def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch, private
     assert by_url["https://x.b.pages.example.org/"]["registered_domain_private"] == "b.pages.example.org"
 
 
-def test_urls_repeated_across_batches_are_staged_once(tmp_path, monkeypatch):
+@pytest.mark.parametrize("group_rows", [200_000, 4])  # the batches' distinct URLs collected once, or group by group
+def test_urls_repeated_across_batches_are_staged_once(tmp_path, monkeypatch, group_rows):
     monkeypatch.setattr(staging, "LINKS_PER_BATCH", 3)  # a batch after every document below
+    monkeypatch.setattr(staging, "URLS_PER_DISTINCT_GROUP", group_rows)
     source = StagedSource(tmp_path / "batches", 1, "S")
     for record_no in range(4):
         source.add_document(
