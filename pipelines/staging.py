@@ -177,8 +177,9 @@ class StagedSource:
         """Write what is left, then the file's distinct URLs with host and registered domain; returns the
         staged file of each table that received rows.
 
-        The URL table is derived here, in the worker, so that the process committing to the store only
-        has to insert rows: Public Suffix List lookups (once per distinct host) run in parallel.
+        The URL table, and the table of its distinct hosts, are derived here, in the worker, so that the
+        process committing to the store only has to insert rows: Public Suffix List lookups (once per
+        distinct host) run in parallel.
         """
         self.flush()
         self._collect_distinct_urls()
@@ -188,14 +189,15 @@ class StagedSource:
         with_urls = [str(staged[table]) for table in ("documents", "links") if table in staged]
         if with_urls:
             staged["urls"] = self.directory / f"urls{STAGED_SUFFIX}"
+            staged["hosts"] = self.directory / f"hosts{STAGED_SUFFIX}"
             if self._distinct_urls is not None:
                 if len(self._distinct_urls) == 1:  # one group (files up to ~200k rows): distinct already
                     urls = self._distinct_urls[0]
                 else:
                     urls = kernels.unique(pa.chunked_array(self._distinct_urls, pa.string()).combine_chunks())
-                _write_url_table(urls, staged["urls"])  # unordered, like the table
+                _write_url_table(urls, staged["urls"], staged["hosts"])  # unordered, like the table
             else:
-                _write_distinct_urls(with_urls, staged["urls"])
+                _write_distinct_urls(with_urls, staged["urls"], staged["hosts"])
         self._distinct_urls = None
         return staged
 
@@ -224,6 +226,10 @@ URL_TABLE_SCHEMA = pa.schema(
         ("registered_domain_private", pa.string()),
     ]
 )
+# A file's distinct hosts, none NULL or empty, with their registrable domains (as in URL_TABLE_SCHEMA)
+HOST_TABLE_SCHEMA = pa.schema(list(URL_TABLE_SCHEMA)[1:])
+# Rows of each batch the DuckDB pass hands back
+_URL_ROWS_PER_BATCH = 65_536
 # HOST_OF_URL_SQL's pattern, for Arrow's RE2
 _HOST_OF_URL_RE2 = r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]*)"
 
@@ -249,13 +255,19 @@ def hosts_of_urls(urls: pa.Array) -> pa.Array:
     return authority
 
 
-def _write_url_table(url_array: pa.Array, out: Path) -> None:
-    """The file's distinct URLs with host and registrable domains, from URLs collected in memory (the same
-    rows `_write_distinct_urls` derives with DuckDB)."""
+def _write_host_table(hosts: pa.Array, icann: pa.Array, private: pa.Array, out: Path) -> None:
+    with _staged_writer(out, HOST_TABLE_SCHEMA) as writer:
+        writer.write_table(pa.table([hosts, icann, private], schema=HOST_TABLE_SCHEMA))
+
+
+def _write_url_table(url_array: pa.Array, out: Path, hosts_out: Path) -> None:
+    """The file's distinct URLs with host and registrable domains, and its distinct hosts, from URLs
+    collected in memory (the same rows `_write_distinct_urls` derives with DuckDB)."""
     hosts = hosts_of_urls(url_array)
     hosts = kernels.if_else(kernels.is_empty_string(hosts), pa.scalar(None, pa.string()), hosts)
     distinct_hosts = kernels.unique(kernels.drop_null(hosts))
     icann, private = registrable_domains_array(distinct_hosts)
+    _write_host_table(distinct_hosts, icann, private, hosts_out)
     positions = kernels.index_in(hosts, distinct_hosts)
     icann, private = kernels.take(icann, positions), kernels.take(private, positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
@@ -263,7 +275,7 @@ def _write_url_table(url_array: pa.Array, out: Path) -> None:
         writer.write_table(table)
 
 
-def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
+def _write_distinct_urls(staged_files: list[str], out: Path, hosts_out: Path) -> None:
     spill_dir = out.parent / "spill"
     con = duckdb.connect(  # in memory, private to this process
         config={"memory_limit": STAGING_DUCKDB_MEMORY, "temp_directory": str(spill_dir)}
@@ -282,6 +294,7 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
         hosts = con.sql("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").to_arrow_table().column(0)
         hosts = hosts.combine_chunks() if hosts.num_chunks else pa.array([], pa.string())
         icann, private = registrable_domains_array(hosts)
+        _write_host_table(hosts, icann, private, hosts_out)
         con.register(
             "host_domains",
             pa.table({"host": hosts, "registered_domain": icann, "registered_domain_private": private}),
@@ -289,7 +302,7 @@ def _write_distinct_urls(staged_files: list[str], out: Path) -> None:
         batches = con.sql(
             "SELECT url, host, registered_domain, registered_domain_private"
             " FROM distinct_urls LEFT JOIN host_domains USING (host)"
-        ).to_arrow_reader(DOCUMENTS_PER_BATCH)
+        ).to_arrow_reader(_URL_ROWS_PER_BATCH)
         with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
             for batch in batches:
                 writer.write_batch(batch.cast(URL_TABLE_SCHEMA) if batch.schema != URL_TABLE_SCHEMA else batch)

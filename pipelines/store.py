@@ -183,7 +183,7 @@ def _registered(con: duckdb.DuckDBPyConnection, name: str, staged_file: str) -> 
 
 
 def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str]) -> None:
-    """First half of committing a source: add its staged distinct URLs (with host and registered domain) and
+    """Half of committing a source: add its staged distinct URLs (with host and registered domain) and
     hosts not yet recorded, in one transaction; new URLs remember `source_id` as the file that first recorded
     them.
 
@@ -216,12 +216,12 @@ def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict
                 """,
                 {"source_id": source_id},
             )
-        with _registered(con, "staged_urls", staged["urls"]):
+        with _registered(con, "staged_hosts", staged["hosts"]):  # distinct already (pipelines/staging.py)
             con.execute(
                 """
                 INSERT INTO hosts BY NAME
-                SELECT DISTINCT host, registered_domain, registered_domain_private FROM staged_urls AS staged
-                WHERE host IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
+                SELECT * FROM staged_hosts AS staged
+                WHERE NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
                 """
             )
 

@@ -31,7 +31,15 @@ def staged_urls(tmp_path, name: str) -> list[dict]:
     )
     source.add_document(1, record_id="r1", record_type="response", target_uri="u", url=None, links=LINKS[:3])
     files = source.close()
-    return sorted(staging.read_staged(files["urls"]).to_pylist(), key=lambda row: row["url"])
+    urls = sorted(staging.read_staged(files["urls"]).to_pylist(), key=lambda row: row["url"])
+    hosts = staging.read_staged(files["hosts"]).to_pylist()
+    assert len({row["host"] for row in hosts}) == len(hosts)  # distinct, as the store inserts them
+    # the hosts of the URLs, with the same registrable domains
+    assert sorted(hosts, key=lambda row: row["host"]) == sorted(
+        [dict(row) for row in {tuple((k, v) for k, v in row.items() if k != "url") for row in urls if row["host"]}],
+        key=lambda row: row["host"],
+    )
+    return urls
 
 
 def test_in_memory_and_duckdb_distinct_urls_agree(tmp_path, monkeypatch, private_suffix_list):
