@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import zlib
 
@@ -108,6 +109,7 @@ _WHATWG_LABELS = {
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1024)  # a corpus uses a few labels, looked up once per page
 def codec_for_label(label: str | None) -> str | None:
     """The Python codec for a charset label from a header or <meta>, or None if it names no known encoding."""
     if not label:
