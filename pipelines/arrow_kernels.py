@@ -12,23 +12,16 @@ from __future__ import annotations
 import pyarrow as pa
 
 try:
-    from pyarrow._compute import (
-        ExtractRegexOptions,
-        MatchSubstringOptions,
-        SetLookupOptions,
-        SplitPatternOptions,
-        StructFieldOptions,
-        call_function,
-    )
+    from pyarrow import _compute as _arrow_compute
 except ImportError:  # pragma: no cover - a pyarrow that moved its private module; the public one has the names
-    from pyarrow.compute import (
-        ExtractRegexOptions,
-        MatchSubstringOptions,
-        SetLookupOptions,
-        SplitPatternOptions,
-        StructFieldOptions,
-        call_function,
-    )
+    from pyarrow import compute as _arrow_compute
+
+call_function = _arrow_compute.call_function
+ExtractRegexOptions = _arrow_compute.ExtractRegexOptions
+MatchSubstringOptions = _arrow_compute.MatchSubstringOptions
+SetLookupOptions = _arrow_compute.SetLookupOptions
+SplitPatternOptions = _arrow_compute.SplitPatternOptions
+StructFieldOptions = _arrow_compute.StructFieldOptions
 
 Values = pa.Array | pa.ChunkedArray
 

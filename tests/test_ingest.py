@@ -320,6 +320,21 @@ class _KilledBetweenUrlsAndRows(Exception):
     """Stands for a kill -9 after a source's URLs were committed and before its rows were."""
 
 
+def _killed_at_source_3(killed_db: Path, corpus: list[Path], workers: int) -> tuple[list, int, int]:
+    """An ingest that a patched commit step stops with _KilledBetweenUrlsAndRows at source 3: the sources' status,
+    and the URLs and documents source 3 left recorded."""
+    with pytest.raises(_KilledBetweenUrlsAndRows):
+        ingest(killed_db, "S1", corpus, workers=workers, show_progress=False)
+    con = duckdb.connect(str(killed_db), read_only=True)
+    try:
+        statuses = con.execute("SELECT source_id, status FROM sources ORDER BY source_id").fetchall()
+        recorded_by_3 = con.execute("SELECT count(*) FROM urls WHERE first_source = 3").fetchone()[0]
+        documents_of_3 = con.execute("SELECT count(*) FROM documents WHERE source_id = 3").fetchone()[0]
+    finally:
+        con.close()
+    return statuses, recorded_by_3, documents_of_3
+
+
 def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_an_uninterrupted_run(
     tmp_path, monkeypatch
 ):
@@ -335,14 +350,10 @@ def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_a
         commit_rows(con, source_id, staged, outcome)
 
     monkeypatch.setattr(crawler.ingest, "commit_source_rows", killed_at_source_3)
-    with pytest.raises(_KilledBetweenUrlsAndRows):
-        ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
+    statuses, recorded_by_3, documents_of_3 = _killed_at_source_3(killed_db, corpus, workers=1)
     monkeypatch.undo()
-    con = duckdb.connect(str(killed_db), read_only=True)
-    statuses = con.execute("SELECT source_id, status FROM sources ORDER BY source_id").fetchall()
-    recorded_by_3 = con.execute("SELECT count(*) FROM urls WHERE first_source = 3").fetchone()[0]
-    con.close()
-    assert statuses == [(1, "done"), (2, "done"), (3, "pending"), (4, "pending")] and recorded_by_3 > 0
+    assert statuses == [(1, "done"), (2, "done"), (3, "pending"), (4, "pending")]
+    assert recorded_by_3 > 0 and documents_of_3 == 0
 
     rerun = ingest(killed_db, "S1", corpus, workers=1, show_progress=False)
     assert (rerun.skipped, rerun.files) == (2, 2)
@@ -374,14 +385,8 @@ def test_kill_after_a_files_rows_before_its_urls_then_rerun_gives_the_tables_of_
 
     monkeypatch.setattr(crawler.ingest, "commit_source_rows", commit_rows_and_tell)
     monkeypatch.setattr(crawler.ingest, "record_new_urls", killed_before_the_urls_of_3)
-    with pytest.raises(_KilledBetweenUrlsAndRows):
-        ingest(killed_db, "S1", corpus, workers=2, show_progress=False)
+    statuses, recorded_by_3, documents_of_3 = _killed_at_source_3(killed_db, corpus, workers=2)
     monkeypatch.undo()
-    con = duckdb.connect(str(killed_db), read_only=True)
-    statuses = con.execute("SELECT source_id, status FROM sources ORDER BY source_id").fetchall()
-    recorded_by_3 = con.execute("SELECT count(*) FROM urls WHERE first_source = 3").fetchone()[0]
-    documents_of_3 = con.execute("SELECT count(*) FROM documents WHERE source_id = 3").fetchone()[0]
-    con.close()
     # file 2's status is recorded once its rows are seen committed, which the kill may have come before
     assert statuses[0] == (1, "done") and statuses[1][1] in ("done", "pending")
     assert statuses[2:] == [(3, "pending"), (4, "pending")] and (recorded_by_3, documents_of_3) == (0, 20)
