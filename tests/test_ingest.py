@@ -97,11 +97,12 @@ def test_same_file_in_two_snapshots_is_two_sources(tmp_path, db_path):
     assert con.execute("SELECT snapshot, documents FROM sources ORDER BY snapshot").fetchall() == [("S1", 2), ("S2", 2)]
 
 
-def test_bad_file_is_recorded_and_the_run_goes_on(tmp_path, db_path):
+@pytest.mark.parametrize("workers", [1, 2])  # with readers, a file's status is recorded after its rows and URLs
+def test_bad_file_is_recorded_and_the_run_goes_on(tmp_path, db_path, workers):
     make_corpus(tmp_path / "corpus", files=2, pages=2)
     bad = tmp_path / "corpus" / "part-01b.warc.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip at all")
-    summary = ingest(db_path, "S1", [tmp_path / "corpus"], workers=1, show_progress=False)
+    summary = ingest(db_path, "S1", [tmp_path / "corpus"], workers=workers, show_progress=False)
     assert summary.files == 3 and summary.failed
     assert [(Path(path).name, status) for path, status, _ in summary.problems] == [("part-01b.warc.gz", "failed")]
     con = duckdb.connect(str(db_path), read_only=True)
