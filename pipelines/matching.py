@@ -415,7 +415,7 @@ def _urls_of_sources(
     Each URL remembers the file that first recorded it (files record their URLs in order), so the URLs a
     file added are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have
     not matched either (another snapshot's, not matched yet; or a file still pending because the ingest was
-    killed after recording its URLs and before committing its rows: see pipelines/store.record_new_urls) is
+    killed after recording its URLs and before the file was done: see pipelines/store.record_new_urls) is
     found through the links of these files; URLs first recorded by a file already matched carry their
     matches already (matches are per URL).
     """

@@ -169,7 +169,7 @@ class StagedSource:
             return
         unique = kernels.drop_null(kernels.unique(pa.chunked_array(urls, pa.string()).combine_chunks()))
         self._distinct_urls.append(unique)
-        self._distinct_count += len(unique)  # counts a URL once per batch it is in: an upper bound
+        self._distinct_count += len(unique)  # counts a URL once per group it is in: an upper bound
         if self._distinct_count > DISTINCT_URLS_IN_MEMORY:
             self._distinct_urls = None  # too many to hold: DuckDB derives them at close
 
@@ -255,9 +255,13 @@ def hosts_of_urls(urls: pa.Array) -> pa.Array:
     return authority
 
 
-def _write_host_table(hosts: pa.Array, icann: pa.Array, private: pa.Array, out: Path) -> None:
+def _write_host_table(hosts: pa.Array, out: Path) -> pa.Table:
+    """Write the file's distinct hosts with their registrable domains; returns that table."""
+    icann, private = registrable_domains_array(hosts)
+    table = pa.table([hosts, icann, private], schema=HOST_TABLE_SCHEMA)
     with _staged_writer(out, HOST_TABLE_SCHEMA) as writer:
-        writer.write_table(pa.table([hosts, icann, private], schema=HOST_TABLE_SCHEMA))
+        writer.write_table(table)
+    return table
 
 
 def _write_url_table(url_array: pa.Array, out: Path, hosts_out: Path) -> None:
@@ -266,10 +270,10 @@ def _write_url_table(url_array: pa.Array, out: Path, hosts_out: Path) -> None:
     hosts = hosts_of_urls(url_array)
     hosts = kernels.if_else(kernels.is_empty_string(hosts), pa.scalar(None, pa.string()), hosts)
     distinct_hosts = kernels.unique(kernels.drop_null(hosts))
-    icann, private = registrable_domains_array(distinct_hosts)
-    _write_host_table(distinct_hosts, icann, private, hosts_out)
+    host_table = _write_host_table(distinct_hosts, hosts_out)
     positions = kernels.index_in(hosts, distinct_hosts)
-    icann, private = kernels.take(icann, positions), kernels.take(private, positions)
+    icann = kernels.take(host_table.column("registered_domain"), positions)
+    private = kernels.take(host_table.column("registered_domain_private"), positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
     with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
         writer.write_table(table)
@@ -293,12 +297,7 @@ def _write_distinct_urls(staged_files: list[str], out: Path, hosts_out: Path) ->
         )
         hosts = con.sql("SELECT DISTINCT host FROM distinct_urls WHERE host IS NOT NULL").to_arrow_table().column(0)
         hosts = hosts.combine_chunks() if hosts.num_chunks else pa.array([], pa.string())
-        icann, private = registrable_domains_array(hosts)
-        _write_host_table(hosts, icann, private, hosts_out)
-        con.register(
-            "host_domains",
-            pa.table({"host": hosts, "registered_domain": icann, "registered_domain_private": private}),
-        )
+        con.register("host_domains", _write_host_table(hosts, hosts_out))
         batches = con.sql(
             "SELECT url, host, registered_domain, registered_domain_private"
             " FROM distinct_urls LEFT JOIN host_domains USING (host)"
