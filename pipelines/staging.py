@@ -167,7 +167,9 @@ class StagedSource:
         urls, self._group_urls, self._group_rows = self._group_urls, [], 0
         if self._distinct_urls is None or not urls:
             return
-        unique = kernels.drop_null(kernels.unique(pa.chunked_array(urls, pa.string()).combine_chunks()))
+        # the hash kernel takes the batches' chunks as they are: combining them first held a second copy of the
+        # group's URLs at the peak of the kernel's memo table (~1,400 more fresh pages per 50 MB WARC file)
+        unique = kernels.drop_null(kernels.unique(pa.chunked_array(urls, pa.string())))
         self._distinct_urls.append(unique)
         self._distinct_count += len(unique)  # counts a URL once per group it is in: an upper bound
         if self._distinct_count > DISTINCT_URLS_IN_MEMORY:
@@ -194,7 +196,7 @@ class StagedSource:
                 if len(self._distinct_urls) == 1:  # one group (files up to ~200k rows): distinct already
                     urls = self._distinct_urls[0]
                 else:
-                    urls = kernels.unique(pa.chunked_array(self._distinct_urls, pa.string()).combine_chunks())
+                    urls = kernels.unique(pa.chunked_array(self._distinct_urls, pa.string()))
                 _write_url_table(urls, staged["urls"], staged["hosts"])  # unordered, like the table
             else:
                 _write_distinct_urls(with_urls, staged["urls"], staged["hosts"])
