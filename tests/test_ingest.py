@@ -505,6 +505,42 @@ def test_arrow_buffers_of_an_ingest_come_from_malloc_and_the_callers_pool_is_res
     assert pa.default_memory_pool().backend_name == callers_pool.backend_name != "system"
 
 
+def test_an_ingest_keeps_freed_memory_and_restores_glibc_defaults_after(tmp_path, monkeypatch):
+    """While an ingest runs, glibc keeps the heap a file's reading frees for the next file (instead of trimming
+    it and faulting it in again); afterwards its default thresholds are back and the kept memory handed back,
+    also when the ingest fails."""
+    calls = []
+
+    class RecordingLibc:
+        def mallopt(self, parameter, value):
+            calls.append(("mallopt", parameter, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("malloc_trim", pad))
+            return 1
+
+    monkeypatch.setattr(crawler.ingest, "_glibc", RecordingLibc)
+    during = []
+    read = crawler.ingest.read_source
+
+    def read_and_look(task, on_progress=None):
+        during.append(list(calls))
+        return read(task, on_progress)
+
+    monkeypatch.setattr(crawler.ingest, "read_source", read_and_look)
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "corpus"
+    kept = [("mallopt", -3, 32 * 1024 * 1024), ("mallopt", -1, 512 * 1024 * 1024)]
+    restored = [("mallopt", -1, 128 * 1024), ("mallopt", -3, 128 * 1024), ("malloc_trim", 0)]
+    assert ingest(tmp_path / "x.duckdb", "S", [sample], workers=1, show_progress=False).problems == []
+    assert during and all(seen == kept for seen in during)
+    assert calls == kept + restored
+    calls.clear()
+    with pytest.raises(crawler.ingest.MissingInput):
+        ingest(tmp_path / "x.duckdb", "S", [tmp_path / "absent.warc.gz"], workers=1, show_progress=False)
+    assert calls == kept + restored
+
+
 def test_an_ingest_imports_neither_pyarrow_compute_nor_lexbor(tmp_path):
     """pyarrow.compute's import costs every ingest ~0.05 s (pipelines/arrow_kernels.py calls the kernels by name):
     nothing on the ingest path may bring it back, not even an Array method that imports it on first use.
