@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from crawler.corpus import gzip_members
 from crawler.corpus.archive import ArchiveReader, read_fastwarc, read_warcio
 from crawler.corpus.documents import record_document
+from crawler.corpus.gzip_members import GzipMembers
 from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
 from crawler.corpus.tables import TableError, table_urls
 from pipelines.staging import StagedSource
@@ -72,8 +74,11 @@ def _open_raw(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
-def _name_path(path: str) -> contextlib.AbstractContextManager[str]:
-    # FastWARC opens the file itself: 0.04 s less per 50 MB than reading through a Python file object
+def _fastwarc_input(path: str) -> contextlib.AbstractContextManager[str | GzipMembers]:
+    # a gzipped file is inflated by ISA-L member by member (0.03-0.04 s less per 50 MB file than FastWARC's own
+    # inflate); anything else FastWARC opens itself: 0.04 s less per 50 MB than through a Python file object
+    if gzip_members.available() and gzip_members.is_gzip(path):
+        return GzipMembers(path)
     return contextlib.nullcontext(path)
 
 
@@ -83,7 +88,7 @@ def _open_gunzipped(path: str) -> BinaryIO:
 
 
 ARCHIVE_READERS: dict[str, tuple[ArchiveReader, Callable[[str], contextlib.AbstractContextManager]]] = {
-    "fastwarc": (read_fastwarc, _name_path),
+    "fastwarc": (read_fastwarc, _fastwarc_input),
     "warcio": (read_warcio, _open_raw),
     "warcio+gunzip": (read_warcio, _open_gunzipped),
 }
@@ -101,7 +106,7 @@ class _Progress:
     def __init__(self, stream: BinaryIO | str, on_progress: ProgressCallback | None, raw_size: int) -> None:
         self.stream = None if isinstance(stream, str) else stream
         self.on_progress, self.reported = on_progress, 0
-        self.raw = getattr(stream, "fileobj", None)  # gzip.GzipFile: report compressed bytes
+        self.raw = getattr(stream, "fileobj", None)  # gzip.GzipFile, GzipMembers: report compressed bytes
         self.raw_size = raw_size
 
     def update(self, record_offset: int | None) -> None:
