@@ -375,7 +375,31 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _page_faults() -> int:
+    """Pages this process and its waited-for children faulted in (first touches of memory, mostly)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_minflt + own.ru_majflt + children.ru_minflt + children.ru_majflt
+
+
+def fresh_page_microseconds(megabytes: int = 64) -> float:
+    """What touching a page of fresh memory costs now, in microseconds: on the development VM it swings
+    between ~2 and ~13 us with the host's state, and an ingest faults in tens of thousands of pages (the
+    `faults` column), so it explains much of the spread between runs."""
+    import mmap
+
+    size = megabytes << 20
+    region = mmap.mmap(-1, size)
+    try:
+        started = time.perf_counter()
+        for offset in range(0, size, mmap.PAGESIZE):
+            region[offset] = 1
+        return (time.perf_counter() - started) / (size // mmap.PAGESIZE) * 1e6
+    finally:
+        region.close()
+
+
 def measure(kind: str, files: list[str], keep_db: bool) -> dict:
+    faults_started = _page_faults()
     cpu_started = _cpu_seconds()
     started = time.perf_counter()
     if kind == "zcat":
@@ -391,6 +415,7 @@ def measure(kind: str, files: list[str], keep_db: bool) -> dict:
         raise SystemExit(f"unknown measurement {kind}")
     result["seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = _cpu_seconds() - cpu_started  # cpu / secs ~ 1.0: one core was busy
+    result["page_faults"] = _page_faults() - faults_started
     # ru_maxrss is in KiB on Linux; children: the max over waited-for child processes (zcat, ingest workers)
     result["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -455,6 +480,7 @@ def run_split_measurement(files: list[Path]) -> dict:
         "records": sum(r["records"] for r in results),
         "rss_self_mb": max(r["rss_self_mb"] for r in results),
         "rss_children_mb": 0,
+        "page_faults": sum(r["page_faults"] for r in results),
         "input_bytes": sum(r["input_bytes"] for r in results),
     }
 
@@ -498,7 +524,7 @@ def _row(label: str, r: dict | None) -> str:
     children = f"{r['rss_children_mb']:.0f}" if r["rss_children_mb"] else "-"
     return (
         f"{label:<34} {r['seconds']:8.2f} {r['cpu_seconds']:8.2f} {r['wall']:8.2f} {rate:8.1f} {links:>11} {docs:>8} "
-        f"{r['rss_self_mb']:9.0f} {children:>9}"
+        f"{r['rss_self_mb']:9.0f} {children:>9} {r['page_faults'] / 1000:8.1f}"
         + (f"  {r['spread'][0]:.2f}-{r['spread'][1]:.2f}" if r.get("runs", 1) > 1 else "")
     )
 
@@ -568,7 +594,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {key: [] for key, _kind, _files, _label in plan}
     compile_project_bytecode()
     repeat = max(1, args.repeat)
+    page_costs: list[float] = []
     for round_no in range(1, repeat + 1):
+        page_costs.append(fresh_page_microseconds())
         # round by round, so that a slow spell of the machine falls on every measurement alike
         for key, kind, files, label in plan:
             if kind == "baseline" and args.skip_baseline:
@@ -583,7 +611,7 @@ def main() -> None:
     print()
     print(
         f"{'measurement':<34} {'secs':>8} {'cpu s':>8} {'proc s':>8} {'MB/s':>8} {'links':>11} {'docs':>8} "
-        f"{'RSS MB':>9} {'child MB':>9}"
+        f"{'RSS MB':>9} {'child MB':>9} {'faults k':>8}"
     )
     for key, _kind, _files, _label in plan:
         print(_row(labels[key], results[key]))
@@ -591,6 +619,7 @@ def main() -> None:
         "(secs: the operation inside its process; cpu s: CPU time it used, all processes and threads;\n"
         " proc s: the whole subprocess incl. interpreter start; "
         "MB/s of gzipped input; RSS: peak of the measuring process; child: peak over its child processes;\n"
+        " faults k: thousands of pages faulted in, all processes;"
         f" medians of {repeat} runs, fastest-slowest after them; the ratios below are of the medians)"
     )
     for key in ("ingest1_first", "ingest1_all", "ingestN_all"):
@@ -616,6 +645,10 @@ def main() -> None:
         values = sorted(x["seconds"] / y["seconds"] for x, y in pairs)
         return f"   rounds {values[0]:.2f}-{values[-1]:.2f}, median {values[(len(values) - 1) // 2]:.2f}"
 
+    print(
+        f"fresh memory before each round: {', '.join(f'{cost:.1f}' for cost in page_costs)} us per page"
+        " (the VM's host state: ~2 us calm, ~13 us busy)"
+    )
     print("\nacceptance goals (ratios of the medians; then the range and median of the ratios within each round):")
     value = ratio("ingest1_first", "zcat_first")
     print(
