@@ -146,3 +146,16 @@ def test_only_gzip_files_are_streamed(tmp_path):
     packed = tmp_path / "packed.warc.gz"
     packed.write_bytes(gzip.compress(b"".join(_records(2))))
     assert not gzip_members.is_gzip(str(plain)) and gzip_members.is_gzip(str(packed))
+
+
+def test_a_member_that_inflates_a_thousandfold_comes_out_in_bounded_pieces(tmp_path):
+    zeros = b"\0" * (40 << 20)
+    path = tmp_path / "zeros.gz"
+    _write(path, [gzip_member(b"first"), gzip_member(zeros), gzip_member(b"last")])
+    with GzipMembers(str(path)) as stream:
+        sizes = []
+        while part := stream.read(-1):
+            sizes.append(len(part))
+        assert stream.error is None
+    assert sum(sizes) == len(zeros) + len(b"firstlast")
+    assert max(sizes) <= GzipMembers.OUTPUT_BYTES

@@ -40,6 +40,8 @@ class GzipMembers(io.RawIOBase):
     # inside a feed, and what follows it in the feed is copied once (small feeds keep that copy small).
     WINDOW_BYTES = 1 << 20
     FEED_BYTES = 1 << 15
+    # Decompressed bytes inflated at a time at most: a member of zeros inflates a thousandfold
+    OUTPUT_BYTES = 1 << 20
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -85,15 +87,11 @@ class GzipMembers(io.RawIOBase):
         return self._last_member_offset
 
     def _refill(self) -> bool:
-        """Move what is left of the window to its start and fill the rest from the file; False at its end."""
-        left = self._filled - self._at
-        if left:
-            self._window[:left] = self._view[self._at : self._filled]
-        self._window_offset += self._at
+        """Fill the window with the file's next bytes, once the inflater took all it held; False at the end."""
+        self._window_offset += self._filled
         self._at = 0
-        got = self.fileobj.readinto(self._view[left:])
-        self._filled = left + got
-        return got > 0
+        self._filled = self.fileobj.readinto(self._view)
+        return self._filled > 0
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` decompressed bytes (fewer at a member's end); b"" at the end of the stream."""
@@ -121,7 +119,7 @@ class GzipMembers(io.RawIOBase):
                 self._members.append((self._produced, self._window_offset + self._at))
             end = min(self._filled, self._at + self.FEED_BYTES)
             try:
-                data = self._inflater.decompress(self._view[self._at : end])
+                data = self._inflater.decompress(self._view[self._at : end], self.OUTPUT_BYTES)
             except isal_zlib.error as error:
                 self.error = f"gzip data is corrupt in the member at offset {self._members[-1][1]}: {error}"
                 self._ended = True
@@ -129,8 +127,8 @@ class GzipMembers(io.RawIOBase):
             if self._inflater.eof:
                 self._at = end - len(self._inflater.unused_data)
                 self._inflater = None
-            else:
-                self._at = end
+            else:  # the feed is used up, but for what waits until the output limit lets it through
+                self._at = end - len(self._inflater.unconsumed_tail)
             if data:
                 self._produced += len(data)
                 return data
