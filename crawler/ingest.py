@@ -126,11 +126,13 @@ _KEPT_TRIM_THRESHOLD = 512 * 1024 * 1024
 
 
 def _glibc():  # the C library, if it is glibc (elsewhere mallopt is absent or does nothing)
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
+            return None
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - no confstr, or no such name
         return None
+    import ctypes
+
     try:
         return ctypes.CDLL(None)
     except OSError:  # pragma: no cover
@@ -138,12 +140,7 @@ def _glibc():  # the C library, if it is glibc (elsewhere mallopt is absent or d
 
 
 def keep_freed_memory() -> None:
-    """Make glibc's malloc keep the memory a file's reading frees for the next file, instead of handing it back
-    to the kernel: each 50 MB WARC file read grows the heap by ~40 MB (Arrow's kernels, the staged batches), and
-    with glibc's defaults it was trimmed after every file and faulted in again, page by page, for the next one.
-    A page first touched costs 2-13 us on the development VM, depending on the host: a 1-worker ingest of the 4
-    benchmark files faulted in ~76,000 pages, ~52,000 with this. Peak memory is the same; between files the
-    heap stays at its peak instead of shrinking."""
+    """Make glibc's malloc keep the memory a file's reading frees for the next file (see freed_memory_kept)."""
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
@@ -152,13 +149,19 @@ def keep_freed_memory() -> None:
 
 @contextlib.contextmanager
 def freed_memory_kept() -> Iterator[None]:
-    """keep_freed_memory while an ingest runs; then glibc's default thresholds (fixed ones: glibc's own
-    adjustment of them stays off once set) and the kept memory handed back."""
+    """glibc's malloc keeps the memory a file's reading frees for the next file while an ingest runs, instead of
+    handing it back to the kernel: each 50 MB WARC file read grows the heap by ~40 MB (Arrow's kernels, the
+    staged batches), and with glibc's defaults it was trimmed after every file and faulted in again, page by
+    page, for the next one. A page first touched costs 2-13 us on the development VM, depending on the host: a
+    1-worker ingest of the 4 benchmark files faulted in ~70,000 pages, ~54,500 with this. Peak memory is the
+    same; between files the heap stays at its peak instead of shrinking. Afterwards glibc's default thresholds
+    are set (fixed ones: glibc's own adjustment of them stays off once set) and the kept memory handed back."""
     libc = _glibc()
     if libc is None:
         yield
         return
-    keep_freed_memory()
+    libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
+    libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_TRIM_THRESHOLD)
     try:
         yield
     finally:
