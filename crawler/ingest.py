@@ -139,12 +139,18 @@ def _glibc():  # the C library, if it is glibc (elsewhere mallopt is absent or d
         return None
 
 
-def keep_freed_memory() -> None:
-    """Make glibc's malloc keep the memory a file's reading frees for the next file (see freed_memory_kept)."""
+def _set_malloc_thresholds(libc, mmap_threshold: int, trim_threshold: int) -> None:
+    libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+    libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+
+
+def keep_freed_memory():
+    """Make glibc's malloc keep the memory a file's reading frees for the next file (see freed_memory_kept).
+    Returns the C library it set, or None where it is not glibc."""
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_TRIM_THRESHOLD)
+        _set_malloc_thresholds(libc, _KEPT_MMAP_THRESHOLD, _KEPT_TRIM_THRESHOLD)
+    return libc
 
 
 @contextlib.contextmanager
@@ -156,17 +162,14 @@ def freed_memory_kept() -> Iterator[None]:
     1-worker ingest of the 4 benchmark files faulted in ~70,000 pages, ~54,500 with this. Peak memory is the
     same; between files the heap stays at its peak instead of shrinking. Afterwards glibc's default thresholds
     are set (fixed ones: glibc's own adjustment of them stays off once set) and the kept memory handed back."""
-    libc = _glibc()
+    libc = keep_freed_memory()
     if libc is None:
         yield
         return
-    libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
-    libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_TRIM_THRESHOLD)
     try:
         yield
     finally:
-        libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
-        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+        _set_malloc_thresholds(libc, _GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
         libc.malloc_trim(0)
 
 

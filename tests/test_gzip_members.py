@@ -11,7 +11,8 @@ import pytest
 from crawler.corpus import gzip_members
 from crawler.corpus.archive import read_fastwarc
 from crawler.corpus.gzip_members import GzipMembers
-from crawler.corpus.source_reader import SourceTask, read_source
+from crawler.corpus.sniff import sniff
+from crawler.corpus.source_reader import SourceTask, _fastwarc_input, read_source
 from crawler.corpus.synthetic import gzip_member, request_record, response_record, warcinfo_record
 from pipelines.staging import read_staged
 
@@ -140,12 +141,16 @@ def test_without_isal_fastwarc_reads_the_file_itself(tmp_path, monkeypatch):
     assert read_staged(with_isal.staged["documents"]) == read_staged(without.staged["documents"])
 
 
-def test_only_gzip_files_are_streamed(tmp_path):
-    plain = tmp_path / "plain.warc"
+def test_only_files_sniffed_as_gzip_are_streamed(tmp_path):
+    plain = tmp_path / "plain.warc.gz"  # the name says gzip, the bytes do not: the bytes decide
     plain.write_bytes(b"".join(_records(2)))
-    packed = tmp_path / "packed.warc.gz"
+    packed = tmp_path / "packed.warc"
     packed.write_bytes(gzip.compress(b"".join(_records(2))))
-    assert not gzip_members.is_gzip(str(plain)) and gzip_members.is_gzip(str(packed))
+    with _fastwarc_input(str(plain), sniff(plain)) as plain_input:
+        assert plain_input == str(plain)  # FastWARC opens it itself
+    with _fastwarc_input(str(packed), sniff(packed)) as packed_input:
+        assert isinstance(packed_input, GzipMembers)
+        assert len(list(read_fastwarc(packed_input))) == len(_records(2))
 
 
 def test_a_member_that_inflates_a_thousandfold_comes_out_in_bounded_pieces(tmp_path):

@@ -531,7 +531,7 @@ def test_an_ingest_keeps_freed_memory_and_restores_glibc_defaults_after(tmp_path
     monkeypatch.setattr(crawler.ingest, "read_source", read_and_look)
     sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "corpus"
     kept = [("mallopt", -3, 32 * 1024 * 1024), ("mallopt", -1, 512 * 1024 * 1024)]
-    restored = [("mallopt", -1, 128 * 1024), ("mallopt", -3, 128 * 1024), ("malloc_trim", 0)]
+    restored = [("mallopt", -3, 128 * 1024), ("mallopt", -1, 128 * 1024), ("malloc_trim", 0)]
     assert ingest(tmp_path / "x.duckdb", "S", [sample], workers=1, show_progress=False).problems == []
     assert during and all(seen == kept for seen in during)
     assert calls == kept + restored

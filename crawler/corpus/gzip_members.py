@@ -10,17 +10,11 @@ try:  # python-isal: ISA-L's inflate, ~1.5x the one FastWARC has built in (bench
 except ImportError:  # pragma: no cover - FastWARC then reads the file itself
     isal_zlib = None
 
-GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + 15  # a gzip header and trailer around a deflate stream with a 32 KB window
 
 
 def available() -> bool:
     return isal_zlib is not None
-
-
-def is_gzip(path: str) -> bool:
-    with open(path, "rb") as stream:
-        return stream.read(2) == GZIP_MAGIC
 
 
 class GzipMembers(io.RawIOBase):
