@@ -245,19 +245,25 @@ class _ReaderPool:
     def results(self, tasks: list[SourceTask], bar: ProgressBar) -> Iterator[SourceResult]:
         """Results in task order (files are read in parallel, committed in order: see `ingest`)."""
         reported = 0
+
+        def report_progress() -> None:
+            nonlocal reported
+            # one read of the counter: readers add to it between any two reads, and those bytes would be lost
+            read_so_far = self.counter.value
+            bar.update(read_so_far - reported)
+            reported = read_so_far
+
         futures = [self.executor.submit(_read_in_worker, task) for task in tasks]
         pending: set[Future] = set(futures)
         next_index = 0
         while next_index < len(futures):
             if pending:
                 _done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            bar.update(self.counter.value - reported)
-            reported = self.counter.value
+            report_progress()
             while next_index < len(futures) and futures[next_index].done():
                 result = futures[next_index].result()
                 next_index += 1
-                bar.update(self.counter.value - reported)
-                reported = self.counter.value
+                report_progress()
                 yield result
 
     def close(self) -> None:

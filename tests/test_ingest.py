@@ -317,6 +317,43 @@ def test_progress_bar_counts_every_byte_and_problems_are_printed_either_way(tmp_
     assert "100%" not in silent and "broken.warc: partial" in silent
 
 
+class _BusyCounter:
+    """The readers' shared byte counter as the parent sees it while they work: bigger at every read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    @property
+    def value(self) -> int:
+        self.reads += 1
+        return 100 * self.reads
+
+
+class _Bar:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, n: float = 1) -> None:
+        self.n += n
+
+
+def test_the_pool_passes_on_every_byte_its_readers_count_however_they_interleave(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = crawler.ingest._ReaderPool.__new__(crawler.ingest._ReaderPool)
+    pool.counter, pool.executor = _BusyCounter(), ThreadPoolExecutor(1)
+    tasks = [
+        crawler.ingest.SourceTask(i, "S", str(tmp_path / f"missing-{i}"), str(tmp_path / str(i)), None) for i in (1, 2)
+    ]
+    bar = _Bar()
+    try:
+        results = list(pool.results(tasks, bar))
+    finally:
+        pool.executor.shutdown()
+    assert [result.source_id for result in results] == [1, 2]
+    assert pool.counter.reads >= 3 and bar.n == 100 * pool.counter.reads  # the last value the pool read
+
+
 class _KilledBetweenUrlsAndRows(Exception):
     """Stands for a kill -9 after a source's URLs were committed and before its rows were."""
 
