@@ -161,14 +161,19 @@ def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, mon
     ingest(reference, "S1", corpus, workers=1, show_progress=False)
     commit_rows = crawler.ingest.commit_source_rows
     lock, running, most, threads = threading.Lock(), [0], [0], set()
+    two_at_once = threading.Event()
 
     def slow_commit_rows(*args, **options):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
             threads.add(threading.current_thread().name)
+            if running[0] >= 2:
+                two_at_once.set()
         try:
-            time.sleep(0.15)  # long enough for the next files to arrive meanwhile
+            if workers > 1:  # the first commit waits for a second one, however slow the machine is
+                two_at_once.wait(timeout=20)
+            time.sleep(0.15)  # long enough for the next files to arrive meanwhile (and make a third one possible)
             commit_rows(*args, **options)
         finally:
             with lock:
