@@ -346,6 +346,7 @@ def test_the_pool_passes_on_every_byte_its_readers_count_however_they_interleave
     from concurrent.futures import ThreadPoolExecutor
 
     pool = crawler.ingest._ReaderPool.__new__(crawler.ingest._ReaderPool)
+    # the files are missing: each read fails at once and counts no bytes, so only the busy counter moves
     pool.counter, pool.executor = _BusyCounter(), ThreadPoolExecutor(1)
     tasks = [
         crawler.ingest.SourceTask(i, "S", str(tmp_path / f"missing-{i}"), str(tmp_path / str(i)), None) for i in (1, 2)
