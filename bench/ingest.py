@@ -369,16 +369,20 @@ def _ingest(files: list[str], workers: int, keep_db: bool) -> dict:
     }
 
 
+def _usage_of_all(*fields: str) -> float:
+    """The sum of getrusage `fields` over this process and its waited-for children (zcat, ingest workers)."""
+    usages = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sum(getattr(usage, field) for usage in usages for field in fields)
+
+
 def _cpu_seconds() -> float:
-    """User + system CPU time of this process and its waited-for children (zcat, ingest workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    """User + system CPU time of this process and its waited-for children."""
+    return _usage_of_all("ru_utime", "ru_stime")
 
 
 def _page_faults() -> int:
     """Pages this process and its waited-for children faulted in (first touches of memory, mostly)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_minflt + own.ru_majflt + children.ru_minflt + children.ru_majflt
+    return int(_usage_of_all("ru_minflt", "ru_majflt"))
 
 
 def fresh_page_microseconds(megabytes: int = 64) -> float:
