@@ -2,48 +2,103 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from pipelines.csv_output import write_csv
 from pipelines.matching import require_snapshot
-from pipelines.removals import REMOVAL_COLUMNS, removal_query
-from pipelines.sql_text import sql_string
+from pipelines.removals import ordered_removal_query
 
-EXPORT_FORMATS = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet", ".jsonl": "FORMAT json"}
+# Rows per Parquet row group. Row groups are cut from the rows, whatever batches DuckDB hands over, so that
+# the same data always gives the same bytes.
+PARQUET_ROW_GROUP_ROWS = 65_536
+BATCH_ROWS = 8_192
 
 
 class UnsupportedExportFormat(ValueError):
     pass
 
 
+class ExportNotWritable(OSError):
+    """The removal list cannot be written where it was asked to go."""
+
+
+def _write_parquet(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    rows = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    with pq.ParquetWriter(stream, batches.schema) as writer:
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            rows += batch.num_rows
+            while pending_rows >= PARQUET_ROW_GROUP_ROWS:
+                table = pa.Table.from_batches(pending, schema=batches.schema)
+                writer.write_table(table.slice(0, PARQUET_ROW_GROUP_ROWS), row_group_size=PARQUET_ROW_GROUP_ROWS)
+                rest = table.slice(PARQUET_ROW_GROUP_ROWS)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=batches.schema))
+    return rows
+
+
+def _write_jsonl(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    rows = 0
+    for batch in batches:
+        lines = (json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) for row in batch.to_pylist())
+        stream.write("".join(f"{line}\n" for line in lines).encode())
+        rows += batch.num_rows
+    return rows
+
+
+EXPORT_FORMATS: dict[str, Callable[[pa.RecordBatchReader, BinaryIO], int]] = {
+    ".csv": write_csv,  # formula-leading cells neutralized, lists joined (pipelines/csv_output.py)
+    ".parquet": _write_parquet,
+    ".jsonl": _write_jsonl,
+}
+
+
 def export_format_for(out: Path) -> str:
-    options = EXPORT_FORMATS.get(out.suffix.lower())
-    if options is None:
+    """The export format of `out` (its extension), or UnsupportedExportFormat."""
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
         raise UnsupportedExportFormat(
             f"{out}: cannot tell the format from the extension {out.suffix!r} (use {', '.join(EXPORT_FORMATS)})"
         )
-    return options
+    return suffix
 
 
 def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) -> int:
     """Write the removal list of `snapshot` to `out`; returns the number of rows.
 
     The file is written beside its destination and renamed into place, so a reader never sees half a list.
+    The writing is done here, not by DuckDB: a read-only connection reads and writes no file (pipelines/store.py).
     """
-    copy_options = export_format_for(out)
+    write = EXPORT_FORMATS[export_format_for(out)]
     require_snapshot(con, snapshot)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    columns = ", ".join(REMOVAL_COLUMNS)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE removal_list AS SELECT {columns} FROM ({removal_query()}) "
-        "ORDER BY source_file, record_no, action, link_url",
-        {"snapshot": snapshot},
-    )
     partial = out.with_name(f".{out.name}.partial")
-    con.execute(f"COPY removal_list TO {sql_string(partial)} ({copy_options})")
-    os.replace(partial, out)
-    rows = con.execute("SELECT count(*) FROM removal_list").fetchone()[0]
-    con.execute("DROP TABLE removal_list")
+    cursor = con.cursor()  # a query of its own: `con` may hold an unfinished result
+    try:
+        batches = cursor.sql(ordered_removal_query(), params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as stream:
+            rows = write(batches, stream)
+        os.replace(partial, out)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ExportNotWritable(
+            f"{out}: cannot write the removal list ({error.strerror or error}); give --out a file in a folder you"
+            " can write to"
+        ) from None
+    finally:
+        cursor.close()
     return rows

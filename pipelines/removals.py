@@ -4,40 +4,51 @@ from __future__ import annotations
 
 from pipelines.lists import CURRENT_MATCHES_SQL
 
-# Columns of every removal list, in order (the first eight are the contract data teams rely on).
-REMOVAL_COLUMNS = (
-    "snapshot",
-    "source_file",
-    "record_id",
-    "document_url",
-    "link_url",
-    "action",
-    "reason",
-    "matched_rule",
-    "detected_via",
-    "list_versions",
-    "record_offset",
-    "link_kinds",
-    "link_raw_url",
-    "evidence",
+# Columns of every removal list, in order, with their types: the same whatever the snapshot holds, an empty
+# one included (the first eight are the contract data teams rely on). Every column may be NULL where its value
+# can be missing: `link_url` and `link_kinds` on drop_document rows, `evidence` for static list matches, ...
+# Several values of one row are list columns, sorted, so that two exports of the same data are the same
+# bytes; `reason` and `matched_rule` (contract columns) join theirs, sorted, with "; ".
+REMOVAL_SCHEMA = (
+    ("snapshot", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("record_id", "VARCHAR"),
+    ("document_url", "VARCHAR"),
+    ("link_url", "VARCHAR"),
+    ("action", "VARCHAR"),  # drop_document or strip_link
+    ("reason", "VARCHAR"),  # "list (category)" of every list that flagged the URL
+    ("matched_rule", "VARCHAR"),  # the list entries, as written
+    ("detected_via", "VARCHAR[]"),  # static, redirect, content-hash, hash-service
+    ("list_versions", "VARCHAR[]"),  # list@vVERSION
+    ("record_offset", "BIGINT"),
+    ("link_kinds", "VARCHAR[]"),
+    ("link_raw_url", "VARCHAR"),
+    ("evidence", "VARCHAR"),  # a JSON array of the evidence objects (redirect chains, content hashes, ...)
+    ("lists", "VARCHAR[]"),  # the names of the lists that flagged the URL
+    ("categories", "VARCHAR[]"),  # their categories (lists without one add none)
 )
+REMOVAL_COLUMNS = tuple(name for name, _ in REMOVAL_SCHEMA)
 
 
 def removal_query() -> str:
-    """SQL (parameter $snapshot) for the removal list: one row per document to drop or link to strip.
+    """SQL (parameter $snapshot) for the removal list: one row per document to drop or link to strip, with the
+    columns and types of REMOVAL_SCHEMA, in a stable order.
 
     A document is dropped when its own URL is listed; otherwise each distinct listed URL it links to is
     one `strip_link` row. Links inside dropped documents are not listed separately (the document goes).
     """
+    columns = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in REMOVAL_SCHEMA)
     return f"""
     WITH current_matches AS ({CURRENT_MATCHES_SQL}),
     listed AS (
         SELECT url,
-               string_agg(DISTINCT list_name || coalesce(' (' || category || ')', ''), '; ') AS reason,
-               string_agg(DISTINCT matched_rule, '; ') AS matched_rule,
-               string_agg(DISTINCT detected_via, '; ') AS detected_via,
-               string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions,
-               -- a JSON array of the evidence objects (redirect chains, content hashes, service answers)
+               array_to_string(list_sort(list(DISTINCT list_name || coalesce(' (' || category || ')', ''))), '; ')
+                   AS reason,
+               array_to_string(list_sort(list(DISTINCT matched_rule)), '; ') AS matched_rule,
+               list_sort(list(DISTINCT detected_via)) AS detected_via,
+               list_sort(list(DISTINCT list_name || '@v' || version_id)) AS list_versions,
+               list_sort(list(DISTINCT list_name)) AS lists,
+               coalesce(list_sort(list(DISTINCT category) FILTER (WHERE category IS NOT NULL)), []) AS categories,
                '[' || string_agg(DISTINCT evidence, ', ' ORDER BY evidence) || ']' AS evidence
         FROM current_matches
         -- an allowlist entry (or an @@ exception) overrides every blocklist
@@ -50,30 +61,41 @@ def removal_query() -> str:
         WHERE documents.snapshot = $snapshot
     ),
     dropped AS (
-        SELECT snapshot_documents.*, listed.reason, listed.matched_rule, listed.detected_via, listed.list_versions,
-               listed.evidence
+        SELECT snapshot_documents.*, listed.* EXCLUDE (url)
         FROM snapshot_documents JOIN listed USING (url)
     ),
     stripped AS (
         SELECT snapshot_documents.doc_id, links.url AS link_url,
-               string_agg(DISTINCT links.kind, ',') AS link_kinds,
+               list_sort(list(DISTINCT links.kind)) AS link_kinds,
                min(links.raw_url) AS link_raw_url
         FROM links
         JOIN snapshot_documents USING (doc_id)
         JOIN listed ON listed.url = links.url
         WHERE links.doc_id NOT IN (SELECT doc_id FROM dropped)
         GROUP BY snapshot_documents.doc_id, links.url
+    ),
+    removals AS (
+        SELECT snapshot, source_file, record_id, target_uri AS document_url, NULL AS link_url,
+               'drop_document' AS action, reason, matched_rule, detected_via, list_versions, record_offset,
+               NULL AS link_kinds, NULL AS link_raw_url, evidence, lists, categories, source_id, record_no
+        FROM dropped
+        UNION ALL
+        SELECT documents.snapshot, documents.source_file, documents.record_id, documents.target_uri,
+               stripped.link_url, 'strip_link', listed.reason, listed.matched_rule, listed.detected_via,
+               listed.list_versions, documents.record_offset, stripped.link_kinds, stripped.link_raw_url,
+               listed.evidence, listed.lists, listed.categories, documents.source_id, documents.record_no
+        FROM stripped
+        JOIN snapshot_documents AS documents USING (doc_id)
+        JOIN listed ON listed.url = stripped.link_url
     )
-    SELECT snapshot, source_file, record_id, target_uri AS document_url, '' AS link_url,
-           'drop_document' AS action, reason, matched_rule, detected_via, list_versions,
-           record_offset, NULL AS link_kinds, NULL AS link_raw_url, evidence, source_id, record_no
-    FROM dropped
-    UNION ALL
-    SELECT documents.snapshot, documents.source_file, documents.record_id, documents.target_uri,
-           stripped.link_url, 'strip_link', listed.reason, listed.matched_rule, listed.detected_via,
-           listed.list_versions, documents.record_offset, stripped.link_kinds, stripped.link_raw_url,
-           listed.evidence, documents.source_id, documents.record_no
-    FROM stripped
-    JOIN snapshot_documents AS documents USING (doc_id)
-    JOIN listed ON listed.url = stripped.link_url
+    SELECT {columns}, source_id, record_no FROM removals
     """
+
+
+def ordered_removal_query() -> str:
+    """removal_query() with the REMOVAL_COLUMNS only, in the order of every export: by file, record, action
+    and link."""
+    return (
+        f"SELECT {', '.join(REMOVAL_COLUMNS)} FROM ({removal_query()}) "
+        "ORDER BY source_file, source_id, record_no, action, link_url"
+    )
