@@ -29,14 +29,48 @@ def resolve_db_path(option: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get(DB_ENVIRONMENT_VARIABLE) or DEFAULT_DB_PATH)
 
 
+LOCK_WAIT_ENVIRONMENT_VARIABLE = "LINKSWEEP_LOCK_WAIT"
+# how long opening the store waits for another process's write (a crawl's merge, another ingest) to end
+DEFAULT_LOCK_WAIT_SECONDS = 10.0
+
+# Every read-only connection is an analyst's query surface: the database and nothing else. No file or URL can
+# be read or written (COPY ... TO, read_csv, ATTACH), no extension installed or loaded, and the configuration
+# is locked so that a query cannot SET it back.
+READ_ONLY_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
 class StoreLocked(RuntimeError):
     """Another process has the database open for writing."""
 
 
+class StoreMissing(FileNotFoundError):
+    """There is no database at the path given, and the command does not create one."""
+
+
+class StoreUnusable(OSError):
+    """The database file cannot be opened or created (not a DuckDB file, no permission, ...)."""
+
+
+def lock_wait_seconds() -> float:
+    """How long to wait for a store another process holds: $LINKSWEEP_LOCK_WAIT seconds, else 10."""
+    value = os.environ.get(LOCK_WAIT_ENVIRONMENT_VARIABLE)
+    try:
+        return max(0.0, float(value)) if value else DEFAULT_LOCK_WAIT_SECONDS
+    except ValueError:
+        return DEFAULT_LOCK_WAIT_SECONDS
+
+
 def _connect(path: Path, read_only: bool, row_group_size: int | None) -> duckdb.DuckDBPyConnection:
     try:
+        if read_only:
+            return duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
         if row_group_size is None:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path))
         # the row group size is an option of ATTACH only (and is not kept in the file): attach to an in-memory
         # connection and make the file the default database
         connection = duckdb.connect()
@@ -49,11 +83,11 @@ def _connect(path: Path, read_only: bool, row_group_size: int | None) -> duckdb.
                 raise
             # this process holds the file open already (a library caller's connection): share that instance,
             # with its row groups
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path))
         return connection
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
-            raise
+            raise StoreUnusable(f"{path}: cannot open the database: {error}") from None
         holder = str(error).split("Conflicting lock is held in", 1)[-1].split(". See", 1)[0].strip()
         raise StoreLocked(
             f"{path} is in use by another process ({holder}); wait for it to finish and try again"
@@ -61,20 +95,30 @@ def _connect(path: Path, read_only: bool, row_group_size: int | None) -> duckdb.
 
 
 def open_store(
-    path: Path, read_only: bool = False, wait_seconds: float = 0.0, row_group_size: int | None = None
+    path: Path,
+    read_only: bool = False,
+    wait_seconds: float | None = None,
+    row_group_size: int | None = None,
+    *,
+    create: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to the database at `path`, created and migrated to the current schema if needed.
+    """A connection to the database at `path`, created (unless `create` is false) and migrated to the current
+    schema if needed. A read-only connection sees the database only (READ_ONLY_CONFIG).
 
     DuckDB lets one process write at a time; while another holds the file (a crawl merging its results, say),
-    this waits up to `wait_seconds` for it before raising StoreLocked.
+    this waits up to `wait_seconds` (default: lock_wait_seconds()) for it before raising StoreLocked. A missing
+    database raises StoreMissing when it is not to be created (read-only, or `create` false).
 
     `row_group_size` (a power of two) sets the row groups this connection writes; see BULK_ROW_GROUP_SIZE.
     """
-    if read_only and not path.exists():
-        raise FileNotFoundError(f"no linksweep database at {path} (run `linksweep ingest` first)")
+    if (read_only or not create) and not path.exists():
+        raise StoreMissing(f"no linksweep database at {path} (run `linksweep ingest` first, or give --db)")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnusable(f"{path}: cannot create the database folder: {error.strerror or error}") from None
+    deadline = time.monotonic() + (lock_wait_seconds() if wait_seconds is None else wait_seconds)
     while True:
         try:
             connection = _connect(path, read_only, row_group_size)

@@ -456,7 +456,7 @@ def test_urls_recorded_without_a_key_are_not_recorded_again(tmp_path, db_path):
     assert keyless == [("https://everyone.example.org/all",)] and len(counts) == 68
 
 
-def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_readers_or_hashers(tmp_path):
+def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_readers_or_hashers(tmp_path, monkeypatch):
     import multiprocessing
 
     from pipelines.store import StoreLocked
@@ -464,6 +464,7 @@ def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_reader
     corpus = make_corpus(tmp_path / "corpus", files=3, pages=2)
     db_path = tmp_path / "held.duckdb"
     open_store(db_path).close()
+    monkeypatch.setenv("LINKSWEEP_LOCK_WAIT", "0.3")  # held for longer than the wait for the store
     hold = f"import duckdb, time; c = duckdb.connect({str(db_path)!r}); print('ready'); time.sleep(60)"
     holder = subprocess.Popen(
         [sys.executable, "-c", hold],
