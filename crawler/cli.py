@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import sys
 from pathlib import Path
 
 import click
 import duckdb
 
+from crawler.errors import USER_ERRORS, QueryFailed, RemoteSourceUnsupported, exit_code_for
 from crawler.list_commands import hashlist_group, list_group
-from pipelines.export import UnsupportedExportFormat, export_format_for, export_removals
+from crawler.output import add_verbosity_options, data_command, verbosity, version_text
+from pipelines.export import export_format_for, export_removals
 from pipelines.list_fetch import DEFAULT_MAX_BYTES
 from pipelines.matching import UnknownSnapshot, match_snapshot
-from pipelines.store import DB_ENVIRONMENT_VARIABLE, StoreLocked, open_store, resolve_db_path
+from pipelines.store import DB_ENVIRONMENT_VARIABLE, open_store, resolve_db_path
 
 SAMPLE_DIR = Path("data/sample")
-# read-only commands wait this long for a writer (a crawl's merge) to finish; LINKSWEEP_LOCK_WAIT overrides
-READER_WAIT_SECONDS = float(os.environ.get("LINKSWEEP_LOCK_WAIT", "10"))
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _db(ctx: click.Context) -> Path:
@@ -30,7 +31,20 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LinksweepGroup(click.Group):
+    """The `linksweep` group: a user error raised by any command (crawler/errors.py) ends as one line on
+    stderr and the exit code of its condition, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as error:
+            click.echo(f"linksweep: {error}", err=True)
+            ctx.exit(exit_code_for(error))
+
+
+@click.group(cls=LinksweepGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version_text(), "--version", "-V", message="%(version)s")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -50,22 +64,59 @@ def main(ctx: click.Context, db: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Re-read files already ingested for this snapshot.")
 @click.option("--url-column", default=None, help="URL column of Parquet/CSV/JSONL tables (default: url, URL, ...).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.pass_context
 def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
     """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders)."""
-    from crawler.ingest import MissingInput
     from crawler.ingest import ingest as run_ingest
 
-    try:
-        summary = run_ingest(
-            _db(ctx), snapshot, paths, workers=workers, force=force, url_column=url_column, show_progress=progress
-        )
-    except MissingInput as error:
-        _fail(str(error), 2)
+    for path in paths:
+        if URL_SCHEME.match(str(path)):
+            raise RemoteSourceUnsupported(
+                f"{path}: remote sources are not supported yet; download the file and give its local path"
+            )
+    if verbosity(ctx) < 0 and progress is None:
+        progress = False
+    started = _store_clock()
+    summary = run_ingest(
+        _db(ctx),
+        snapshot,
+        [Path(path) for path in paths],
+        workers=workers,
+        force=force,
+        url_column=url_column,
+        show_progress=progress,
+    )
+    if verbosity(ctx) > 0:
+        _report_files(_db(ctx), snapshot, started)
     click.echo(summary.line())
     if summary.failed:
         sys.exit(1)
+
+
+def _store_clock():
+    """DuckDB's `current_timestamp` as the store records it (`sources.finished_at`, in the session's time zone)."""
+    with duckdb.connect() as clock:
+        return clock.execute("SELECT current_timestamp::TIMESTAMP").fetchone()[0]
+
+
+def _report_files(db_path: Path, snapshot: str, since) -> None:
+    """-v: one line per file this run read (finished since `since`), on stderr."""
+    con = open_store(db_path, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT path, status, records, documents, links, bad_records, seconds FROM sources"
+            " WHERE snapshot = ? AND finished_at >= ? ORDER BY source_id",
+            [snapshot, since],
+        ).fetchall()
+    finally:
+        con.close()
+    for path, status, records, documents, links, bad_records, seconds in rows:
+        click.echo(
+            f"{path}: {status}: {records:,} records, {documents:,} documents, {links:,} links, "
+            f"{bad_records:,} bad records in {seconds or 0:.2f} s",
+            err=True,
+        )
 
 
 BLOCKLIST = list_group("block")
@@ -86,11 +137,9 @@ def match(ctx, snapshot) -> None:
     Each unique URL is matched once; a rerun matches only files not matched yet and the changes of lists
     that have a new version.
     """
-    con = open_store(_db(ctx))
+    con = open_store(_db(ctx), create=False)
     try:
         summary = match_snapshot(con, snapshot)
-    except UnknownSnapshot as error:
-        _fail(str(error), 2)
     finally:
         con.close()
     click.echo(summary.line())
@@ -156,7 +205,7 @@ def crawl(
     from pipelines.matching import require_snapshot
 
     db_path = _db(ctx)
-    con = open_store(db_path, wait_seconds=30)
+    con = open_store(db_path, wait_seconds=30, create=False)
     try:
         require_snapshot(con, snapshot)
     except UnknownSnapshot as error:
@@ -206,16 +255,15 @@ def crawl(
 )
 @click.pass_context
 def export(ctx, snapshot, out) -> None:
-    """Write the removal list (drop_document / strip_link rows with their evidence)."""
-    try:
-        export_format_for(out)
-    except UnsupportedExportFormat as error:
-        _fail(str(error), 2)
-    con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
+    """Write the removal list (drop_document / strip_link rows with their evidence).
+
+    CSV cells that a spreadsheet would run as a formula get a leading ' (docs/cli.md); Parquet and JSON lines
+    keep the exact values.
+    """
+    export_format_for(out)
+    con = open_store(_db(ctx), read_only=True)
     try:
         rows = export_removals(con, snapshot, out)
-    except UnknownSnapshot as error:
-        _fail(str(error), 2)
     finally:
         con.close()
     click.echo(f"wrote {rows:,} removals of snapshot {snapshot} to {out}")
@@ -225,8 +273,8 @@ def export(ctx, snapshot, out) -> None:
 @click.option("--snapshot", default=None, help="Only this snapshot (default: all).")
 @click.pass_context
 def status(ctx, snapshot) -> None:
-    """What each snapshot holds, and every file that failed or stopped early, with its error."""
-    con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
+    """What each snapshot holds, and every file that failed or stopped early, with its error (-v: every file)."""
+    con = open_store(_db(ctx), read_only=True)
     where, params = ("WHERE snapshot = ?", [snapshot]) if snapshot else ("", [])
     print(
         con.sql(
@@ -241,13 +289,15 @@ def status(ctx, snapshot) -> None:
             params=params,
         )
     )
+    shown = "" if verbosity(ctx) > 0 else f"{'AND' if where else 'WHERE'} status IN ('partial', 'failed', 'pending')"
     problems = con.execute(
-        f"SELECT snapshot, path, status, error FROM sources {where} "
-        f"{'AND' if where else 'WHERE'} status IN ('partial', 'failed', 'pending') ORDER BY snapshot, path",
-        params,
+        f"SELECT snapshot, path, status, error FROM sources {where} {shown} ORDER BY snapshot, path", params
     ).fetchall()
     for problem_snapshot, path, problem_status, error in problems:
-        click.echo(f"{problem_snapshot}: {path}: {problem_status}: {error or 'not finished (rerun ingest)'}")
+        if problem_status == "done":
+            click.echo(f"{problem_snapshot}: {path}: done")
+        else:
+            click.echo(f"{problem_snapshot}: {path}: {problem_status}: {error or 'not finished (rerun ingest)'}")
     lists = con.execute(
         """
         SELECT l.name, l.list_type, coalesce(v.format, l.format), v.version_id, v.accepted,
@@ -291,12 +341,13 @@ def status(ctx, snapshot) -> None:
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown in table format.")
 @click.pass_context
 def sql(ctx, query, output_format, max_rows) -> None:
-    """Run a read-only SQL query on the database (see docs/schema.md for the tables)."""
-    try:
-        # a crawl merges its results in short transactions: wait for one to end rather than fail
-        con = open_store(_db(ctx), read_only=True, wait_seconds=READER_WAIT_SECONDS)
-    except FileNotFoundError as error:
-        _fail(str(error), 2)
+    """Run a read-only SQL query on the database (see docs/schema.md for the tables).
+
+    The query sees the database only: no file or URL can be read or written, no extension installed or loaded
+    (docs/cli.md). CSV output is spreadsheet-safe, as in `export`.
+    """
+    # a crawl merges its results in short transactions: opening waits for one to end rather than fail
+    con = open_store(_db(ctx), read_only=True)
     try:
         relation = con.sql(query)
         if relation is None:
@@ -304,15 +355,19 @@ def sql(ctx, query, output_format, max_rows) -> None:
         if output_format == "table":
             relation.show(max_rows=max_rows, max_width=200)
         elif output_format == "csv":
-            import pyarrow.csv as pa_csv
+            from pipelines.csv_output import write_csv
 
-            pa_csv.write_csv(relation.to_arrow_table(), sys.stdout.buffer)
+            sys.stdout.flush()
+            write_csv(relation.to_arrow_reader(), sys.stdout.buffer)
+            sys.stdout.buffer.flush()
         else:
             columns = relation.columns
             for row in relation.fetchall():
                 click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))
     except duckdb.Error as error:
-        _fail(f"query failed: {error}", 2)
+        raise QueryFailed(f"query failed: {error}") from None
+    finally:
+        con.close()
 
 
 @main.command()
@@ -347,12 +402,19 @@ def demo(ctx, sample_dir, out) -> None:
     click.echo(f"removal list: {out.resolve()}")
 
 
+for command in (status, sql):
+    data_command(command)
+for group in main.commands.values():
+    if isinstance(group, click.Group):
+        for name in ("list", "show"):
+            if name in group.commands:
+                data_command(group.commands[name])
+add_verbosity_options(main)
+
+
 def run() -> None:
-    """Entry point: `main` with the errors every command shares turned into one clear line."""
-    try:
-        main()
-    except StoreLocked as error:
-        _fail(str(error), 3)
+    """Entry point (the `linksweep` script)."""
+    main()
 
 
 if __name__ == "__main__":

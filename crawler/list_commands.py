@@ -160,7 +160,7 @@ def _add_remove_command(group: click.Group, noun: str) -> None:
     @click.pass_context
     def remove(ctx, name) -> None:
         """Forget list NAME: its versions, entries and the matches it made."""
-        con = open_store(ctx.obj["db"])
+        con = open_store(ctx.obj["db"], create=False)
         try:
             versions = remove_list(con, name)
         except UnknownList as error:
