@@ -92,10 +92,10 @@ def removal_query() -> str:
     """
 
 
-def ordered_removal_query() -> str:
-    """removal_query() with the REMOVAL_COLUMNS only, in the order of every export: by file, record, action
-    and link."""
+def ordered_removal_query(select: str | None = None) -> str:
+    """removal_query() in the order of every export (by file, record, action and link), selecting `select`
+    (an SQL select list over REMOVAL_COLUMNS; default: those columns)."""
     return (
-        f"SELECT {', '.join(REMOVAL_COLUMNS)} FROM ({removal_query()}) "
+        f"SELECT {select or ', '.join(REMOVAL_COLUMNS)} FROM ({removal_query()}) "
         "ORDER BY source_file, source_id, record_no, action, link_url"
     )
