@@ -14,6 +14,7 @@ from pipelines.crawl_queue import UnknownWatchList
 from pipelines.export import ExportNotWritable, UnsupportedExportFormat
 from pipelines.lists import ListTypeMismatch, UnknownList
 from pipelines.matching import UnknownSnapshot
+from pipelines.schema import SchemaTooNew
 from pipelines.store import StoreLocked, StoreMissing, StoreUnusable
 
 
@@ -26,7 +27,7 @@ class ExitCode(IntEnum):
     # the database stayed in use by another process for longer than the wait ($LINKSWEEP_LOCK_WAIT)
     STORE_IN_USE = 3
     # a file could not be written or opened: an output folder without write permission, a full disk, a
-    # database path that is not a DuckDB file
+    # database path that is not a DuckDB file, or a database of a newer linksweep
     FILE_ERROR = 4
 
 
@@ -43,6 +44,7 @@ _EXIT_CODES: tuple[tuple[type[Exception], ExitCode], ...] = (
     (StoreLocked, ExitCode.STORE_IN_USE),
     (StoreMissing, ExitCode.USAGE),
     (StoreUnusable, ExitCode.FILE_ERROR),
+    (SchemaTooNew, ExitCode.FILE_ERROR),
     (ExportNotWritable, ExitCode.FILE_ERROR),
     (UnknownSnapshot, ExitCode.USAGE),
     (UnknownList, ExitCode.USAGE),

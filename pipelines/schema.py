@@ -313,14 +313,20 @@ MIGRATIONS: list[Migration] = [
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer linksweep, whose schema this one does not know."""
+
+
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version of a database, 0 for an empty one."""
-    exists = con.execute(
+    # fetchall: DuckDB 2 keeps a result fetched with fetchone open, and refuses the connection's next query
+    [(exists,)] = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()[0]
+    ).fetchall()
     if not exists:
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    [(version,)] = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
+    return version
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -333,7 +339,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     )
     version = current_version(con)
     if version > LATEST_VERSION:
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"database schema is version {version}, newer than this linksweep ({LATEST_VERSION}); upgrade linksweep"
         )
     pending = [migration for migration in MIGRATIONS if migration.version > version]

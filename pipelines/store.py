@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.schema import migrate
+from pipelines.schema import LATEST_VERSION, SchemaTooNew, current_version, migrate
 from pipelines.sql_text import sql_string
 from pipelines.staging import stream_staged
 from pipelines.transaction import transaction
@@ -111,6 +111,15 @@ def open_store(
 
     `row_group_size` (a power of two) sets the row groups this connection writes; see BULK_ROW_GROUP_SIZE.
     """
+    try:
+        return _open_store(path, read_only, wait_seconds, row_group_size, create)
+    except SchemaTooNew as error:
+        raise SchemaTooNew(f"{path}: {error}") from None
+
+
+def _open_store(
+    path: Path, read_only: bool, wait_seconds: float | None, row_group_size: int | None, create: bool
+) -> duckdb.DuckDBPyConnection:
     if (read_only or not create) and not path.exists():
         raise StoreMissing(f"no linksweep database at {path} (run `linksweep ingest` first, or give --db)")
     if not read_only:
@@ -128,8 +137,25 @@ def open_store(
                 raise
             time.sleep(0.05)
     if not read_only:
-        migrate(connection)
-    return connection
+        try:
+            migrate(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+    version = current_version(connection)
+    if version == LATEST_VERSION:
+        return connection
+    connection.close()
+    if version == 0:
+        raise StoreUnusable(f"{path}: a DuckDB database, but not a linksweep one (no schema_migrations table)")
+    if version > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"database schema is version {version}, newer than this linksweep ({LATEST_VERSION}); upgrade linksweep"
+        )
+    # written by an older linksweep: migrate it (as any writing command would), then read
+    _open_store(path, False, wait_seconds, None, True).close()
+    return _open_store(path, True, wait_seconds, None, False)
 
 
 # Row groups of bulk appends (ingest). DuckDB writes a transaction's rows straight into the database file,

@@ -206,3 +206,41 @@ def test_no_deprecation_warning_on_a_normal_run(tmp_path):
         result = subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
         assert result.returncode == 0, result.stderr
         assert "Warning" not in result.stderr, result.stderr
+
+
+def test_a_database_from_a_newer_linksweep(tmp_path):
+    import duckdb
+
+    from pipelines.schema import LATEST_VERSION
+    from pipelines.store import open_store
+
+    db = tmp_path / "future.duckdb"
+    open_store(db).close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, 'future')", [LATEST_VERSION + 1])
+    for args in (("status",), ("sql", "SELECT 1"), ("ingest", "--snapshot", "S", str(WARC))):
+        assert_one_line(invoke(db, *args), 4, str(db), "newer than this linksweep", "upgrade linksweep")
+
+
+def test_readers_open_a_database_of_an_older_schema(tmp_path, monkeypatch):
+    import pipelines.schema as schema
+    from pipelines.store import open_store
+
+    db = tmp_path / "old.duckdb"
+    with monkeypatch.context() as old_linksweep:
+        old_linksweep.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        open_store(db).close()
+    assert invoke(db, "status").exit_code == 0
+    result = invoke(db, "sql", "--format", "jsonl", "SELECT max(version) AS v FROM schema_migrations")
+    assert result.output.strip() == f'{{"v": {schema.LATEST_VERSION}}}'
+
+
+def test_a_duckdb_database_that_is_not_linksweep_s_is_left_alone(tmp_path):
+    import duckdb
+
+    db = tmp_path / "other.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE notes (line VARCHAR)")
+    assert_one_line(invoke(db, "status"), 4, str(db), "not a linksweep one")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert [row[0] for row in con.execute("SHOW TABLES").fetchall()] == ["notes"]
