@@ -137,3 +137,12 @@ def test_sql_csv_is_spreadsheet_safe_and_jsonl_exact(formula_db):
         "t": "\ttab",
         "r": "\rcr",
     }
+
+
+def test_sql_csv_writes_structs_and_maps_as_json(formula_db):
+    query = "SELECT {'a': 1, 'b': '=x'} AS s, map(['k'], [2]) AS m, [{'c': 3}] AS l, NULL::STRUCT(a INT) AS n"
+    result = run(formula_db, "sql", "--format", "csv", query)
+    rows = list(csv.reader(result.output.splitlines(keepends=True)))
+    assert rows[0] == ["s", "m", "l", "n"]
+    assert [json.loads(cell) for cell in rows[1][:3]] == [{"a": 1, "b": "=x"}, [["k", 2]], [{"c": 3}]]
+    assert rows[1][3] == ""
