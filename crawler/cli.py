@@ -130,6 +130,10 @@ def match(ctx, snapshot) -> None:
 @click.option("--obey-robots", is_flag=True, help="Obey robots.txt (see docs/crawl.md for the trade-off).")
 @click.option("--user-agent", default=None, help="User-Agent with a contact URL (default: linksweep's).")
 @click.option("--set", "extra", multiple=True, help="Any Scrapy setting, NAME=VALUE (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines: only the summary, warnings and errors.")
+@click.option(
+    "-v", "--verbose", count=True, help="Scrapy's own log (banner, settings, stats) as well; -vv for its debug log."
+)
 @click.pass_context
 def crawl(
     ctx,
@@ -149,6 +153,8 @@ def crawl(
     obey_robots,
     user_agent,
     extra,
+    quiet,
+    verbose,
 ) -> None:
     """Resolve the snapshot's unflagged links (redirects, meta refresh), judging every hop before fetching it."""
     from crawler.crawl import run_crawl
@@ -186,6 +192,7 @@ def crawl(
             limit=limit,
             recheck_after=recheck_after,
             only_hosts_in=only_hosts_in,
+            verbosity=-1 if quiet else verbose,
             allow_network=list(allow_network),
             hash_content=hash_content or bool(hash_services),
             pdq_distance=pdq_distance,
@@ -194,6 +201,10 @@ def crawl(
     except (UnknownWatchList, ValueError) as error:
         _fail(str(error), 2)
     click.echo(summary.line())
+    warning = summary.warning()
+    if warning:
+        click.echo(warning, err=True)
+        sys.exit(1)
 
 
 @main.command()

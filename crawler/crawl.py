@@ -7,8 +7,10 @@ politeness limit holds), each process crawls its shard and merges its own staged
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.settings as default_settings
+from crawler.crawl_pipeline import PROGRESS_LOGGER
 from crawler.spiders.resolve import ResolveSpider
 from pipelines.crawl_queue import DEFAULT_RECHECK_DAYS, write_crawl_queue
 from pipelines.crawl_store import crawl_staging, merge_into_store
@@ -32,6 +35,23 @@ class CrawlSummary:
     seconds: float
     left_staged: bool
     processes: int = 1
+    ended: tuple[str, ...] = ()  # why a process ended its crawl early ("shutdown", "start_error", ...), if one did
+
+    @property
+    def not_crawled(self) -> int:
+        """Queued links that got no outcome at all (not resolved, not recorded as an error): the next crawl
+        queues them again."""
+        return max(0, self.queued - sum(self.outcomes.values()))
+
+    def warning(self) -> str | None:
+        """The `warning:` line of a crawl that left queued links, or None when every link has its outcome."""
+        if not self.not_crawled:
+            return None
+        why = f"the crawl ended early: {', '.join(self.ended)}" if self.ended else "see the log (-v)"
+        return (
+            f"warning: {self.not_crawled:,} of {self.queued:,} queued links were not crawled (neither resolved "
+            f"nor recorded as errors; {why}); the next crawl queues them again"
+        )
 
     def line(self) -> str:
         done = sum(self.outcomes.values())
@@ -54,8 +74,32 @@ def crawl_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
+def log_settings(verbosity: int) -> dict[str, Any]:
+    """Scrapy's log for a verbosity (-1 quiet, 0 default, 1 verbose): by default only its warnings and errors,
+    no banner, settings dump or stats; linksweep prints its own progress and summary."""
+    if verbosity > 0:
+        return {"LOG_LEVEL": "DEBUG" if verbosity > 1 else "INFO", "LINKSWEEP_VERBOSITY": verbosity}
+    return {"LOG_LEVEL": "WARNING", "STATS_DUMP": False, "LINKSWEEP_VERBOSITY": verbosity}
+
+
+def _show_progress(verbosity: int) -> None:
+    """Progress lines on stderr, unless quiet; with -v they go through Scrapy's log like everything else."""
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    if verbosity > 0:
+        logger.propagate = True
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbosity == 0 else logging.WARNING)
+    logger.propagate = False
+
+
 def _crawl_in_this_process(db_path: Path, snapshot: str, settings: dict[str, Any], spider_args: dict) -> dict:
-    process = CrawlerProcess(crawl_settings(settings), install_root_handler=True)
+    _show_progress(int(settings.get("LINKSWEEP_VERBOSITY", 1)))
+    process = CrawlerProcess(crawl_settings(settings))
     crawler = process.create_crawler(ResolveSpider)
     process.crawl(crawler, snapshot=snapshot, db=str(db_path), **spider_args)
     process.start()
@@ -66,11 +110,44 @@ def _crawl_in_this_process(db_path: Path, snapshot: str, settings: dict[str, Any
         "seconds": 0.0,
         "left_staged": False,
     }
-    return {**summary, "queued": spider.queued}
+    reason = getattr(spider, "close_reason", None) if spider is not None else "not started"
+    ended = [] if reason == "finished" else [reason or "stopped before the spider closed"]
+    return {**summary, "queued": spider.queued if spider is not None else 0, "ended": ended}
 
 
 def _shard_worker(db_path: Path, snapshot: str, settings: dict, spider_args: dict, results: Any) -> None:
-    results.put(_crawl_in_this_process(db_path, snapshot, settings, spider_args))
+    try:
+        summary = _crawl_in_this_process(db_path, snapshot, settings, spider_args)
+    except Exception as error:  # the parent reports it; its links count as not crawled
+        summary = {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False, "ended": [f"failed: {error}"]}
+    results.put(summary)
+
+
+def _collect(workers: list, results: Any) -> list[dict]:
+    """One summary per worker; a worker that died without one (killed, out of memory) is reported as such
+    instead of being waited for forever."""
+    import queue
+
+    summaries: list[dict] = []
+    while len(summaries) < len(workers):
+        try:
+            summaries.append(results.get(timeout=1.0))
+            continue
+        except queue.Empty:
+            pass
+        if all(not worker.is_alive() for worker in workers):
+            try:  # a summary put just before its process ended
+                while len(summaries) < len(workers):
+                    summaries.append(results.get(timeout=1.0))
+            except queue.Empty:
+                break
+    for worker in workers:
+        if worker.exitcode not in (0, None):
+            summaries.append(
+                {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False,
+                 "ended": [f"crawler process {worker.pid} exited with code {worker.exitcode}"]}
+            )  # fmt: skip
+    return summaries
 
 
 def _split_queue(queue: Path, processes: int) -> list[Path]:
@@ -104,13 +181,17 @@ def run_crawl(
     limit: int | None = None,
     recheck_after: float = DEFAULT_RECHECK_DAYS,
     only_hosts_in: str | None = None,
+    verbosity: int = 1,
     **spider_args: Any,
 ) -> CrawlSummary:
-    """Resolve the snapshot's links (see ResolveSpider for the arguments); blocks until the crawl ends."""
+    """Resolve the snapshot's links (see ResolveSpider for the arguments); blocks until the crawl ends.
+
+    `verbosity` -1 (quiet: no progress lines), 0 (progress lines, Scrapy's warnings and errors) or 1 (Scrapy's
+    whole log, as `scrapy crawl` writes it)."""
     import time
 
     started = time.monotonic()
-    settings = dict(settings or {})
+    settings = {**log_settings(verbosity), **(settings or {})}
     processes = max(1, processes or os.cpu_count() or 1)
     staging = crawl_staging(db_path)
     merge_into_store(db_path, staging, wait_seconds=30)  # what an interrupted crawl left staged
@@ -139,7 +220,7 @@ def run_crawl(
             ]
             for worker in workers:
                 worker.start()
-            summaries = [results.get() for _ in workers]
+            summaries = _collect(workers, results)
             for worker in workers:
                 worker.join()
             for shard in shards:
@@ -156,11 +237,5 @@ def run_crawl(
         late = merge_into_store(db_path, staging, wait_seconds=30)
         left_staged = late is None
         merged += late or 0
-    return CrawlSummary(
-        queued,
-        outcomes,
-        merged,
-        time.monotonic() - started,
-        left_staged,
-        processes,
-    )
+    ended = tuple(dict.fromkeys(reason for summary in summaries for reason in summary.get("ended", ())))
+    return CrawlSummary(queued, outcomes, merged, time.monotonic() - started, left_staged, processes, ended)

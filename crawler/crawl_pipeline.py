@@ -13,7 +13,8 @@ from twisted.internet import task, threads
 
 from pipelines.crawl_store import CrawlBatches, crawl_staging, merge_into_store
 
-logger = logging.getLogger("linksweep.crawl")
+PROGRESS_LOGGER = "linksweep.crawl"
+logger = logging.getLogger(PROGRESS_LOGGER)
 
 
 class StoreResultsPipeline:

@@ -12,7 +12,6 @@ Bodies stay in memory: hashed when asked, then dropped with the response.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -24,6 +23,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.asyncio import sleep as scrapy_sleep
 from selectolax.lexbor import LexborHTMLParser
 from twisted.python.failure import Failure
 
@@ -127,10 +127,12 @@ class ResolveSpider(scrapy.Spider):
         self.prepared_queue = queue is not None
         self.queue_path = Path(queue) if queue else self.staging / f"queue-{self.crawl_id}.parquet"
         self.queued = 0
+        self.close_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ResolveSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_scheduled = crawler.settings.getint("LINKSWEEP_MAX_SCHEDULED", spider.max_scheduled)
         spider.prepare(crawler)
         return spider
 
@@ -187,10 +189,12 @@ class ResolveSpider(scrapy.Spider):
 
     async def start(self) -> Any:  # Scrapy >= 2.13
         # Scrapy takes start requests as fast as they come: hold them back while the scheduler has enough
-        # work, so that a queue of millions stays in its Parquet file instead of in memory
+        # work, so that a queue of millions stays in its Parquet file instead of in memory. Scrapy's sleep
+        # works on every Twisted reactor (asyncio.sleep needs the asyncio one: on another, it raised, Scrapy
+        # stopped reading start requests and the rest of the queue was dropped)
         for request in self._queued_requests():
             while self._scheduled() > self.max_scheduled:
-                await asyncio.sleep(0.02)
+                await scrapy_sleep(0.02)
             yield request
 
     def _scheduled(self) -> int:
@@ -226,6 +230,9 @@ class ResolveSpider(scrapy.Spider):
                 "dont_merge_cookies": True,
             },
         )
+
+    def closed(self, reason: str) -> None:
+        self.close_reason = reason  # "finished" unless something ended the crawl early
 
     # --- responses --------------------------------------------------------------------------------------
 
