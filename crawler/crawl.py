@@ -61,8 +61,8 @@ class CrawlSummary:
             f"crawled {done:,} of {self.queued:,} queued links in {self.seconds:.1f} s ({rate:,.0f}/s, "
             f"{self.processes} process{'es' if self.processes > 1 else ''}): "
             f"{self.outcomes.get('resolved', 0):,} resolved, {self.outcomes.get('flagged', 0):,} flagged via "
-            f"redirect, {self.outcomes.get('refused', 0):,} refused addresses, {self.outcomes.get('error', 0):,} "
-            f"errors; {self.merged:,} results merged into the store{staged}"
+            f"redirect, {self.outcomes.get('refused', 0):,} refused (address or name), "
+            f"{self.outcomes.get('error', 0):,} errors; {self.merged:,} results merged into the store{staged}"
         )
 
 

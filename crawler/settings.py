@@ -18,6 +18,7 @@ ITEM_PIPELINES = {"crawler.crawl_pipeline.StoreResultsPipeline": 100}
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.guard.GuardMiddleware": 1,  # before anything else sees the request
+    "crawler.guard.RefusalMiddleware": 590,  # a refused resolution is final: not retried (RetryMiddleware: 550)
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,  # the spider follows redirects hop by hop
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,  # no proxy from the environment

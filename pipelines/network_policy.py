@@ -76,3 +76,38 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Addres
     if ip in _IPV4_COMPATIBLE and int(ip) > 1:
         return "IPv4-compatible", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
+
+
+# Names that name nothing on the Internet (IANA Special-Use Domain Names registry, RFC 6761 and later, and the
+# ICANN-reserved .internal), by their last labels; looking one up asks the local resolver, mDNS or a search
+# domain, so it is refused without any lookup. example.com/.net/.org are special-use too but public hosts.
+SPECIAL_USE_NAMES: dict[str, str] = {
+    "localhost": "RFC 6761",
+    "test": "RFC 6761",
+    "invalid": "RFC 6761",
+    "example": "RFC 6761",
+    "local": "RFC 6762 (mDNS)",
+    "onion": "RFC 7686",
+    "alt": "RFC 9476",
+    "internal": "ICANN, private use",
+    "home.arpa": "RFC 8375",
+    "arpa": "RFC 3172 (infrastructure: reverse DNS, home.arpa, resolver.arpa, ...)",
+}
+
+
+def special_use_name(host: str) -> str | None:
+    """Why a host name (canonical: lowercase, ASCII) must not be looked up, or None for an ordinary name.
+
+    Special-use names and single-label names (which a resolver completes with the local search domains)."""
+    name = host.lower().rstrip(".")
+    if not name or name.startswith("[") or name.replace(".", "").isdigit():
+        return None  # an IP literal: the address policy judges it
+    if "." not in name:
+        reason = SPECIAL_USE_NAMES.get(name)
+        return f"special-use name {name!r} ({reason})" if reason else f"single-label name {name!r} (search domains)"
+    labels = name.split(".")
+    for depth in (2, 1):
+        suffix = ".".join(labels[-depth:])
+        if suffix in SPECIAL_USE_NAMES:
+            return f"special-use name {name!r} (.{suffix}, {SPECIAL_USE_NAMES[suffix]})"
+    return None

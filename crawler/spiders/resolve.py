@@ -28,13 +28,21 @@ from selectolax.lexbor import LexborHTMLParser
 from twisted.python.failure import Failure
 
 from crawler.corpus.html_links import refresh_url
-from crawler.guard import CrawlGuard, FlaggedHop, RefusedAddress, RefusedResolution, active_guard, install_guard
+from crawler.guard import (
+    CrawlGuard,
+    FlaggedHop,
+    RefusedAddress,
+    RefusedName,
+    RefusedResolution,
+    active_guard,
+    install_guard,
+)
 from pipelines.crawl_queue import DEFAULT_RECHECK_DAYS, write_crawl_queue
 from pipelines.crawl_store import crawl_staging, evidence_json, merge_into_store
 from pipelines.network_policy import NetworkPolicy
 from pipelines.store import open_store, resolve_db_path
 from pipelines.url_matcher import Hit, UrlMatcher
-from pipelines.urls import resolve
+from pipelines.urls import InvalidURL, header_url_text, request_url, resolve
 
 MAX_HOPS = 10
 _REFRESH_SELECTOR = "meta[http-equiv]"
@@ -48,7 +56,7 @@ def refresh_target(response: Response) -> str | None:
     """Where a Refresh header or a `<meta http-equiv=refresh>` of an HTML page sends the browser, if anywhere."""
     header = response.headers.get(b"Refresh")
     if header:
-        target = refresh_url(header.decode("latin-1"))
+        target = refresh_url(header_url_text(header))
         if target:
             return target
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
@@ -68,8 +76,12 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
         return "flagged", "flagged-hop"
     if isinstance(error, RefusedResolution):
         return ("flagged", "flagged-address") if error.hits else ("refused", "refused-address")
+    if isinstance(error, RefusedName):
+        return "refused", "refused-name"
     if isinstance(error, RefusedAddress):
         return "refused", "refused-address"
+    if isinstance(error, ValueError):  # a URL the HTTP client cannot request (InvalidURL catches most before)
+        return "error", "bad-url"
     name = type(error).__name__
     text = str(error).lower()
     if "maxsize" in text or "max size" in text or "larger than download" in text:
@@ -165,7 +177,8 @@ class ResolveSpider(scrapy.Spider):
 
             with open(self.hash_services_config, encoding="utf-8") as config:
                 self.services = services_from_config(json.load(config))
-        install_guard(CrawlGuard(matcher, self.policy))
+        static_names = (crawler.settings.getdict("LINKSWEEP_STATIC_HOSTS") or {}).keys()
+        install_guard(CrawlGuard(matcher, self.policy, static_names))
         self.logger.info(f"crawl {self.crawl_id}: {self.queued:,} URLs of snapshot {self.snapshot} to resolve")
 
     def _load_content_lists(self, con: Any) -> None:
@@ -207,16 +220,23 @@ class ResolveSpider(scrapy.Spider):
     def start_requests(self) -> Iterator[scrapy.Request]:  # older Scrapy
         yield from self._queued_requests()
 
-    def _queued_requests(self) -> Iterator[scrapy.Request]:
+    def _queued_requests(self) -> Iterator[scrapy.Request | dict]:
+        """A request per queued link; for a link no request can be made for, its result (an item)."""
         queue = pq.ParquetFile(self.queue_path)
         for batch in queue.iter_batches(batch_size=2_000, columns=["url"]):
             for url in batch.column(0).to_pylist():
-                yield self._hop(url, url, [], "link", time.monotonic())
+                started = time.monotonic()
+                try:
+                    yield self._hop(url, url, [], "link", started)
+                except ValueError as error:  # InvalidURL, or a URL Scrapy's Request refuses
+                    meta = {"origin": url, "started": started}
+                    yield self._result(meta, [], None, "error", "bad-url", str(error)[:500])
         Path(self.queue_path).unlink(missing_ok=True)
 
     def _hop(self, url: str, origin: str, hops: list[dict], via: str, started: float) -> scrapy.Request:
+        """The request for one hop: the URL as a browser requests it (no userinfo, no fragment)."""
         return scrapy.Request(
-            url,
+            request_url(url),
             callback=self.parse,
             errback=self.failed,
             dont_filter=True,
@@ -247,15 +267,19 @@ class ResolveSpider(scrapy.Spider):
         hops = [*meta["hops"], hop]
         target, via = None, None
         if 300 <= response.status < 400 and response.headers.get(b"Location"):
-            target, via = response.headers[b"Location"].decode("latin-1"), "redirect"
+            target, via = header_url_text(response.headers[b"Location"]), "redirect"
         elif response.status == 200:
             refresh = refresh_target(response)
             if refresh:
                 target, via = refresh, "meta-refresh"
         if target is not None:
             next_url = resolve(response.url, target.strip())
+            try:
+                next_url = request_url(next_url) if next_url is not None else None
+            except InvalidURL:
+                next_url = None
             if next_url is None:
-                yield self._result(meta, hops, response, "error", "bad-location", f"unusable target {target!r}")
+                yield self._result(meta, hops, response, "error", "bad-location", f"unusable target {target!r}"[:500])
                 return
             if next_url in {h["url"] for h in hops}:
                 yield self._result(meta, hops, response, "error", "redirect-loop", f"loops back to {next_url}")
