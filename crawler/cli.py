@@ -184,6 +184,11 @@ def crawl(
             _fail(f"--set {assignment!r}: expected NAME=VALUE", 2)
         settings[name.strip()] = value
     try:
+        if int(settings["DOWNLOAD_MAXSIZE"]) <= 0:
+            _fail("DOWNLOAD_MAXSIZE must be a positive number of bytes (0 would read and decode bodies uncapped)", 2)
+    except ValueError:
+        _fail(f"DOWNLOAD_MAXSIZE {settings['DOWNLOAD_MAXSIZE']!r}: not a number of bytes", 2)
+    try:
         summary = run_crawl(
             db_path,
             snapshot,
@@ -201,9 +206,9 @@ def crawl(
     except (UnknownWatchList, ValueError) as error:
         _fail(str(error), 2)
     click.echo(summary.line())
-    warning = summary.warning()
-    if warning:
+    for warning in summary.warnings():
         click.echo(warning, err=True)
+    if summary.not_crawled:
         sys.exit(1)
 
 

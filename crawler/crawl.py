@@ -36,6 +36,7 @@ class CrawlSummary:
     left_staged: bool
     processes: int = 1
     ended: tuple[str, ...] = ()  # why a process ended its crawl early ("shutdown", "start_error", ...), if one did
+    over_cap: int = 0  # responses whose body (compressed, or once decoded) passed --max-content-bytes
 
     @property
     def not_crawled(self) -> int:
@@ -43,15 +44,22 @@ class CrawlSummary:
         queues them again."""
         return max(0, self.queued - sum(self.outcomes.values()))
 
-    def warning(self) -> str | None:
-        """The `warning:` line of a crawl that left queued links, or None when every link has its outcome."""
-        if not self.not_crawled:
-            return None
-        why = f"the crawl ended early: {', '.join(self.ended)}" if self.ended else "see the log (-v)"
-        return (
-            f"warning: {self.not_crawled:,} of {self.queued:,} queued links were not crawled (neither resolved "
-            f"nor recorded as errors; {why}); the next crawl queues them again"
-        )
+    def warnings(self) -> list[str]:
+        """The `warning:` lines of the crawl: links left without an outcome (the crawl fails), bodies cut at
+        the cap (each recorded as its link's `too-large` outcome)."""
+        lines = []
+        if self.over_cap:
+            lines.append(
+                f"warning: {self.over_cap:,} responses over the --max-content-bytes cap (compressed or once "
+                f"decoded) were dropped unread; their links are recorded as error_class 'too-large'"
+            )
+        if self.not_crawled:
+            why = f"the crawl ended early: {', '.join(self.ended)}" if self.ended else "see the log (-v)"
+            lines.append(
+                f"warning: {self.not_crawled:,} of {self.queued:,} queued links were not crawled (neither resolved "
+                f"nor recorded as errors; {why}); the next crawl queues them again"
+            )
+        return lines
 
     def line(self) -> str:
         done = sum(self.outcomes.values())
@@ -106,6 +114,7 @@ def _crawl_in_this_process(db_path: Path, snapshot: str, settings: dict[str, Any
     spider = crawler.spider
     summary = getattr(spider, "crawl_summary", None) or {
         "outcomes": {},
+        "over_cap": 0,
         "merged": 0,
         "seconds": 0.0,
         "left_staged": False,
@@ -238,4 +247,5 @@ def run_crawl(
         left_staged = late is None
         merged += late or 0
     ended = tuple(dict.fromkeys(reason for summary in summaries for reason in summary.get("ended", ())))
-    return CrawlSummary(queued, outcomes, merged, time.monotonic() - started, left_staged, processes, ended)
+    over_cap = sum(summary.get("over_cap", 0) for summary in summaries)
+    return CrawlSummary(queued, outcomes, merged, time.monotonic() - started, left_staged, processes, ended, over_cap)
