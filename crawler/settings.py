@@ -28,6 +28,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # spider middlewares that do nothing for a resolver (its requests are not page links to filter or rank)
 SPIDER_MIDDLEWARES = {
+    "crawler.spiders.resolve.RecordSpiderErrors": 1000,  # first to see a callback's exception: a recorded outcome
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,

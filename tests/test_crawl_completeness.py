@@ -79,3 +79,26 @@ def test_a_crawl_that_leaves_links_says_so_and_fails(store):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"crawled {left} of {left} queued links" in rerun.stdout
     assert stored_results(db) == LINKS + 1
+
+
+def test_an_exception_in_the_spider_is_the_links_recorded_error(tmp_path):
+    """A callback that raises (a hash service client bug, a parser surprise) must not lose the link: the spider
+    middleware turns the exception into the link's `error` outcome with the exception's class."""
+    from scrapy.http import HtmlResponse, Request
+
+    from crawler.spiders.resolve import RecordSpiderErrors, ResolveSpider
+
+    spider = ResolveSpider(snapshot="S", db=str(tmp_path / "db.duckdb"))
+    request = Request(
+        "http://a.test/next",
+        meta={"origin": "http://a.test/", "hops": [{"url": "http://a.test/", "status": 302, "via": "link",
+              "peer_ip": None}], "via": "redirect", "started": 0.0},
+    )  # fmt: skip
+    response = HtmlResponse("http://a.test/next", status=200, body=b"<p>x</p>", request=request)
+    middleware = RecordSpiderErrors(spider)
+    items = list(middleware.process_spider_exception(response, KeyError("surprise")))
+    assert len(items) == 1
+    result = items[0]["result"]
+    assert (result["url"], result["outcome"], result["error_class"]) == ("http://a.test/", "error", "spider-error")
+    assert "KeyError" in result["error"] and "surprise" in result["error"]
+    assert [hop["url"] for hop in result["hops"]] == ["http://a.test/", "http://a.test/next"]

@@ -95,6 +95,35 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
     return "error", name
 
 
+class RecordSpiderErrors:
+    """Spider middleware: an exception raised while handling a response (a parser surprise, a hash service
+    client bug) becomes the link's recorded `error` outcome (`spider-error`) instead of losing the link."""
+
+    def __init__(self, spider: ResolveSpider | None = None) -> None:
+        self.spider = spider
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RecordSpiderErrors:
+        middleware = cls()
+        middleware.crawler = crawler
+        return middleware
+
+    def process_spider_exception(self, response: Response, exception: Exception, spider: Any = None) -> Any:
+        spider = self.spider or getattr(self, "crawler", None) and self.crawler.spider
+        meta = response.meta
+        if not isinstance(spider, ResolveSpider) or "origin" not in meta:
+            return None  # not one of the resolver's hops: Scrapy's own handling
+        spider.logger.error("error handling %s: %r", response.url, exception)
+        hop = {
+            "url": response.url,
+            "status": response.status,
+            "via": meta.get("via"),
+            "peer_ip": str(response.ip_address) if response.ip_address is not None else None,
+        }
+        error = f"{type(exception).__name__}: {exception}"[:500]
+        return [spider._result(meta, [*meta.get("hops", []), hop], response, "error", "spider-error", error)]
+
+
 class ResolveSpider(scrapy.Spider):
     name = "resolve"
     custom_settings: dict[str, Any] = {}
