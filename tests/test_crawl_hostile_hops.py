@@ -23,6 +23,7 @@ NAMES = {
     "page.example.org": "127.0.0.1",
     "xn--bcher-kva.test": "127.0.0.2",  # bücher.test, as a browser asks for it
     "evil.test": "127.0.0.3",  # listed
+    "inner.test": "10.0.0.1",  # a private address: refused after the (static) lookup, before any connection
 }
 SPECIAL = {  # link -> what it is; 127.0.0.1 is an allowed network, so a lookup of localhost would reach the server
     "http://localhost:{port}/special/1": "localhost",
@@ -64,6 +65,7 @@ def crawled(tmp_path_factory):
     links += [f"http://a.test:{port}/loc/userinfo", f"http://a.test:{port}/refresh-header"]
     links += [f"http://us%40er:p%3Ass@a.test:{port}/ok", f"http://%ff:%zz@a.test:{port}/ok?2"]
     links += [link.format(port=port) for link in SPECIAL]
+    links += [f"http://inner.test:{port}/inner"]
     db = ingest_page(folder, "".join(f"<a href='{link}'>x</a>" for link in links).encode())
     (folder / "block.txt").write_text("evil.test\n")
     cli = [sys.executable, "-m", "crawler.cli", "--db", str(db)]
@@ -71,7 +73,7 @@ def crawled(tmp_path_factory):
         assert subprocess.run([*cli, *args], cwd=ROOT, capture_output=True, timeout=120).returncode == 0
     done = subprocess.run(
         [*cli, "crawl", "--snapshot", "S", "--processes", "1", "--timeout", "5",
-         "--allow-network", "127.0.0.0/8", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(NAMES)}"],
+         "--allow-network", "127.0.0.0/8", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(NAMES)}", "-v"],
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     con = duckdb.connect(str(db), read_only=True)
@@ -116,3 +118,12 @@ def test_userinfo_is_a_recorded_outcome_and_never_sent(crawled):
         assert "@" not in results[link][3]  # the final URL carries no credentials
     hosts = {host for _, host, _ in crawled["log"]}
     assert not [host for host in hosts if "@" in host or "%" in host]
+
+
+def test_a_name_resolving_to_a_refused_address_is_refused_once(crawled):
+    outcome, error_class, error, _ = crawled["results"]["http://inner.test/inner"]
+    assert (outcome, error_class) == ("refused", "refused-address"), error
+    assert "Private-Use 10.0.0.1" in error
+    stats = crawled["done"].stderr  # -v: Scrapy's stats are in the log
+    assert "Dumping Scrapy stats" in stats
+    assert "retry/reason_count/scrapy.exceptions.CannotResolveHostError" not in stats  # a refusal is not retried
