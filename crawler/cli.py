@@ -183,6 +183,13 @@ def crawl(
         if not equals:
             _fail(f"--set {assignment!r}: expected NAME=VALUE", 2)
         settings[name.strip()] = value
+    if settings.get("TWISTED_REACTOR"):  # Scrapy would fail inside the crawl, with a traceback
+        from scrapy.utils.misc import load_object
+
+        try:
+            load_object(settings["TWISTED_REACTOR"])
+        except (ImportError, NameError, ValueError) as error:
+            _fail(f"--set TWISTED_REACTOR={settings['TWISTED_REACTOR']}: cannot load it ({error})", 2)
     try:
         if int(settings["DOWNLOAD_MAXSIZE"]) <= 0:
             _fail("DOWNLOAD_MAXSIZE must be a positive number of bytes (0 would read and decode bodies uncapped)", 2)

@@ -124,12 +124,20 @@ def _crawl_in_this_process(db_path: Path, snapshot: str, settings: dict[str, Any
     return {**summary, "queued": spider.queued if spider is not None else 0, "ended": ended}
 
 
-def _shard_worker(db_path: Path, snapshot: str, settings: dict, spider_args: dict, results: Any) -> None:
+def _crawl_or_failure(db_path: Path, snapshot: str, settings: dict, spider_args: dict) -> dict:
+    """The crawl's summary; a crawl that could not run (a bad --set value, say) is a summary saying why, whose
+    links count as not crawled. The traceback is logged with -v."""
     try:
-        summary = _crawl_in_this_process(db_path, snapshot, settings, spider_args)
-    except Exception as error:  # the parent reports it; its links count as not crawled
-        summary = {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False, "ended": [f"failed: {error}"]}
-    results.put(summary)
+        return _crawl_in_this_process(db_path, snapshot, settings, spider_args)
+    except Exception as error:
+        if int(settings.get("LINKSWEEP_VERBOSITY", 1)) > 0:
+            logging.getLogger(PROGRESS_LOGGER).exception("the crawl failed")
+        reason = f"failed: {type(error).__name__}: {error}"
+        return {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False, "ended": [reason]}
+
+
+def _shard_worker(db_path: Path, snapshot: str, settings: dict, spider_args: dict, results: Any) -> None:
+    results.put(_crawl_or_failure(db_path, snapshot, settings, spider_args))
 
 
 def _collect(workers: list, results: Any) -> list[dict]:
@@ -215,7 +223,7 @@ def run_crawl(
     processes = min(processes, max(1, queued // 200))  # small crawls: one process
     try:
         if processes == 1:
-            summaries = [_crawl_in_this_process(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]
+            summaries = [_crawl_or_failure(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]
         else:
             shards = _split_queue(queue, processes)
             context = multiprocessing.get_context("spawn")  # a fresh reactor per process

@@ -102,3 +102,16 @@ def test_an_exception_in_the_spider_is_the_links_recorded_error(tmp_path):
     assert (result["url"], result["outcome"], result["error_class"]) == ("http://a.test/", "error", "spider-error")
     assert "KeyError" in result["error"] and "surprise" in result["error"]
     assert [hop["url"] for hop in result["hops"]] == ["http://a.test/", "http://a.test/next"]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_reactor_that_cannot_be_loaded_is_a_clear_error(store, processes):
+    db, hosts, _server = store
+    command = [
+        sys.executable, "-m", "crawler.cli", "--db", str(db), "crawl", "--snapshot", "S", "--processes", processes,
+        "--set", "TWISTED_REACTOR=no.such.Reactor", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(hosts)}",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, (done.stdout, done.stderr[-3000:])
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.stderr.startswith("linksweep: --set TWISTED_REACTOR=no.such.Reactor: "), done.stderr[-3000:]
