@@ -221,6 +221,14 @@ def run_crawl(
     finally:
         con.close()
     processes = min(processes, max(1, queued // 200))  # small crawls: one process
+    _show_progress(verbosity)
+    logging.getLogger(PROGRESS_LOGGER).info(
+        "crawling %s queued links of snapshot %s in %s process%s",
+        f"{queued:,}",
+        snapshot,
+        processes,
+        "es" if processes > 1 else "",
+    )
     try:
         if processes == 1:
             summaries = [_crawl_or_failure(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]

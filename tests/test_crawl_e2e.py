@@ -181,7 +181,11 @@ def test_crawl_prints_its_own_lines_not_scrapys_log(crawled):
     for scrapy_line in ("Scrapy 2.", "Overridden settings", "Enabled extensions", "Dumping Scrapy stats"):
         assert scrapy_line not in stderr, stderr[-3000:]
     assert "Warning" not in stderr, stderr[-3000:]
-    assert len(stderr.splitlines()) <= 3, stderr[-3000:]  # the progress lines, at most one every 10 s
+    # the start line, a progress line every 10 s and at the end, the cap warnings (Scrapy's naming the link)
+    assert len(stderr.splitlines()) <= 5, stderr[-3000:]
+    assert stderr.startswith("crawling 11 queued links of snapshot S in 1 process\n")
+    assert " INFO: " not in stderr and " DEBUG: " not in stderr
+    assert "warning: 1 responses over the --max-content-bytes cap" in stderr
     assert len(crawled["stdout"].splitlines()) == 1
 
 
