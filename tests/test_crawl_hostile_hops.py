@@ -54,6 +54,10 @@ def crawled(tmp_path_factory):
             "/refresh-header": Route(
                 200, {"Refresh": header(f"0; url=http://ｅｖｉｌ.test:{evil_port}/refreshed")}, b"x"
             ),
+            "/loc/two": Route(  # two different targets: Chrome refuses to follow, so does the crawl
+                302, {"Location": f"http://evil.test:{evil_port}/landing", "location": f"http://a.test:{port}/ok"}
+            ),
+            "/loc/same-twice": Route(302, {"Location": "/ok", "location": "/ok"}),
             "/idn-landing": Route(200, {"Content-Type": "text/plain"}, b"ok"),
             "/caf%E9": Route(200, {"Content-Type": "text/plain"}, b"ok"),
             "/ok": Route(200, {"Content-Type": "text/plain"}, b"ok"),
@@ -63,6 +67,7 @@ def crawled(tmp_path_factory):
     )
     links = [f"http://a.test:{port}{path}" for path in ("/loc/fullwidth", "/loc/idn", "/loc/latin1")]
     links += [f"http://a.test:{port}/loc/userinfo", f"http://a.test:{port}/refresh-header"]
+    links += [f"http://a.test:{port}/loc/two", f"http://a.test:{port}/loc/same-twice"]
     links += [f"http://us%40er:p%3Ass@a.test:{port}/ok", f"http://%ff:%zz@a.test:{port}/ok?2"]
     links += [link.format(port=port) for link in SPECIAL]
     links += [f"http://inner.test:{port}/inner"]
@@ -127,3 +132,10 @@ def test_a_name_resolving_to_a_refused_address_is_refused_once(crawled):
     stats = crawled["done"].stderr  # -v: Scrapy's stats are in the log
     assert "Dumping Scrapy stats" in stats
     assert "retry/reason_count/scrapy.exceptions.CannotResolveHostError" not in stats  # a refusal is not retried
+
+
+def test_several_different_locations_are_not_followed(crawled):
+    outcome, error_class, error, _ = crawled["results"]["http://a.test/loc/two"]
+    assert (outcome, error_class) == ("error", "multiple-locations"), error
+    assert "evil.test" in error  # both targets are in the record
+    assert crawled["results"]["http://a.test/loc/same-twice"][0] == "resolved"  # the same target twice is one

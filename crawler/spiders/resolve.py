@@ -295,8 +295,14 @@ class ResolveSpider(scrapy.Spider):
         }
         hops = [*meta["hops"], hop]
         target, via = None, None
-        if 300 <= response.status < 400 and response.headers.get(b"Location"):
-            target, via = header_url_text(response.headers[b"Location"]), "redirect"
+        locations = response.headers.getlist(b"Location") if 300 <= response.status < 400 else []
+        targets = list(dict.fromkeys(header_url_text(value).strip() for value in locations if value.strip()))
+        if len(targets) > 1:  # which one a client follows differs (Chrome follows none): neither is followed
+            error = f"several different Location headers: {targets!r}"[:500]
+            yield self._result(meta, hops, response, "error", "multiple-locations", error)
+            return
+        if targets:
+            target, via = targets[0], "redirect"
         elif response.status == 200:
             refresh = refresh_target(response)
             if refresh:
