@@ -58,6 +58,14 @@ def crawled(tmp_path_factory):
                 302, {"Location": f"http://evil.test:{evil_port}/landing", "location": f"http://a.test:{port}/ok"}
             ),
             "/loc/same-twice": Route(302, {"Location": "/ok", "location": "/ok"}),
+            "/padded-refresh": Route(  # a meta refresh after 300,000 characters of padding
+                200,
+                {"Content-Type": "text/html; charset=utf-8"},
+                b"<p>"
+                + b"x" * 300_000
+                + b"</p>"
+                + f'<meta http-equiv="refresh" content="0; url=http://evil.test:{evil_port}/refreshed">'.encode(),
+            ),
             "/idn-landing": Route(200, {"Content-Type": "text/plain"}, b"ok"),
             "/caf%E9": Route(200, {"Content-Type": "text/plain"}, b"ok"),
             "/ok": Route(200, {"Content-Type": "text/plain"}, b"ok"),
@@ -68,6 +76,7 @@ def crawled(tmp_path_factory):
     links = [f"http://a.test:{port}{path}" for path in ("/loc/fullwidth", "/loc/idn", "/loc/latin1")]
     links += [f"http://a.test:{port}/loc/userinfo", f"http://a.test:{port}/refresh-header"]
     links += [f"http://a.test:{port}/loc/two", f"http://a.test:{port}/loc/same-twice"]
+    links += [f"http://a.test:{port}/padded-refresh"]
     links += [f"http://us%40er:p%3Ass@a.test:{port}/ok", f"http://%ff:%zz@a.test:{port}/ok?2"]
     links += [link.format(port=port) for link in SPECIAL]
     links += [f"http://inner.test:{port}/inner"]
@@ -139,3 +148,7 @@ def test_several_different_locations_are_not_followed(crawled):
     assert (outcome, error_class) == ("error", "multiple-locations"), error
     assert "evil.test" in error  # both targets are in the record
     assert crawled["results"]["http://a.test/loc/same-twice"][0] == "resolved"  # the same target twice is one
+
+
+def test_padding_does_not_hide_a_meta_refresh(crawled):
+    assert crawled["results"]["http://a.test/padded-refresh"][:2] == ("flagged", "flagged-hop")

@@ -13,6 +13,7 @@ Bodies stay in memory: hashed when asked, then dropped with the response.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ from pipelines.urls import InvalidURL, header_url_text, request_url, resolve
 
 MAX_HOPS = 10
 _REFRESH_SELECTOR = "meta[http-equiv]"
+_REFRESH_WORD = re.compile(r"refresh", re.IGNORECASE)  # in every page with a meta refresh
 
 
 def _now() -> datetime:
@@ -62,7 +64,11 @@ def refresh_target(response: Response) -> str | None:
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     if "html" not in content_type or not isinstance(response, TextResponse):
         return None
-    tree = LexborHTMLParser(response.text[:200_000])
+    text = response.text  # decoded as the page declares (UTF-16 too)
+    if not _REFRESH_WORD.search(text):
+        return None  # the common page: no parse
+    # the whole body (at most --max-content-bytes): a browser honours a meta refresh after any amount of padding
+    tree = LexborHTMLParser(text)
     for node in tree.css(_REFRESH_SELECTOR):
         if (node.attrs.get("http-equiv") or "").strip().lower() == "refresh":
             return refresh_url(node.attrs.get("content") or "")
