@@ -1,20 +1,19 @@
 """The IANA special-purpose address registries, as data: which IPv4 and IPv6 blocks are not ordinary hosts on
 the Internet, each with its RFC and the registry's "Globally Reachable" flag.
 
-Written from the registries as published in 2025 (they are not fetched at run time; update this table when
-IANA adds an entry):
-- IANA IPv4 Special-Purpose Address Registry (iana-ipv4-special-registry), latest entries 192.0.0.170/32 and
-  192.0.0.171/32 (RFC 8880) and 192.88.99.2/32 (RFC 6751);
-- IANA IPv6 Special-Purpose Address Registry (iana-ipv6-special-registry), latest entries 3fff::/20 (RFC 9637,
-  2024-07), 5f00::/16 (RFC 9602, 2024-10) and 2001:1::3/128 (RFC 9665, 2025).
+Transcribed from the registries as published in 2025 (they are not fetched at run time; compare with IANA's
+current versions when updating):
+- IANA IPv4 Special-Purpose Address Registry (iana-ipv4-special-registry);
+- IANA IPv6 Special-Purpose Address Registry (iana-ipv6-special-registry), including its 2024 additions
+  3fff::/20 (documentation, RFC 9637) and 5f00::/16 (SRv6 SIDs, RFC 9602).
 A block's verdict is that of the most specific entry holding it (2001:1::1/128 is reachable inside 2001::/23).
 `globally_reachable` is the registry's flag: True, False, or None where the registry says "N/A" (6to4,
-Teredo, the deprecated ORCHID block), which a crawler treats as not reachable.
+Teredo, the deprecated ORCHID and 6to4-relay blocks), which a crawler treats as not reachable.
 
-Not in these registries but never a web host either (`OTHER_REFUSED`): multicast (from the multicast
-registries), the deprecated site-local block fec0::/10 and the deprecated 6to4 relay anycast block
-192.88.99.0/24, and IPv6 outside 2000::/3, the only block the IANA IPv6 Address Space registry allocates for
-global unicast.
+Refused whatever the registries say (`OTHER_REFUSED`): multicast (224.0.0.0/4 and ff00::/8, in the multicast
+registries rather than these), the deprecated site-local block fec0::/10 (RFC 3879, in no registry), the
+deprecated 6to4 relay anycast block 192.88.99.0/24 with its 6a44 relay address; and IPv6 outside 2000::/3, the
+only block the IANA IPv6 Address Space registry allocates for global unicast.
 """
 
 from __future__ import annotations
