@@ -179,6 +179,10 @@ def match(ctx, snapshot) -> None:
 @click.option("--obey-robots", is_flag=True, help="Obey robots.txt (see docs/crawl.md for the trade-off).")
 @click.option("--user-agent", default=None, help="User-Agent with a contact URL (default: linksweep's).")
 @click.option("--set", "extra", multiple=True, help="Any Scrapy setting, NAME=VALUE (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines: only the summary, warnings and errors.")
+@click.option(
+    "-v", "--verbose", count=True, help="Scrapy's own log (banner, settings, stats) as well; -vv for its debug log."
+)
 @click.pass_context
 def crawl(
     ctx,
@@ -198,6 +202,8 @@ def crawl(
     obey_robots,
     user_agent,
     extra,
+    quiet,
+    verbose,
 ) -> None:
     """Resolve the snapshot's unflagged links (redirects, meta refresh), judging every hop before fetching it."""
     from crawler.crawl import run_crawl
@@ -226,6 +232,18 @@ def crawl(
         if not equals:
             _fail(f"--set {assignment!r}: expected NAME=VALUE", 2)
         settings[name.strip()] = value
+    if settings.get("TWISTED_REACTOR"):  # Scrapy would fail inside the crawl, with a traceback
+        from scrapy.utils.misc import load_object
+
+        try:
+            load_object(settings["TWISTED_REACTOR"])
+        except (ImportError, NameError, ValueError) as error:
+            _fail(f"--set TWISTED_REACTOR={settings['TWISTED_REACTOR']}: cannot load it ({error})", 2)
+    try:
+        if int(settings["DOWNLOAD_MAXSIZE"]) <= 0:
+            _fail("DOWNLOAD_MAXSIZE must be a positive number of bytes (0 would read and decode bodies uncapped)", 2)
+    except ValueError:
+        _fail(f"DOWNLOAD_MAXSIZE {settings['DOWNLOAD_MAXSIZE']!r}: not a number of bytes", 2)
     try:
         summary = run_crawl(
             db_path,
@@ -235,6 +253,7 @@ def crawl(
             limit=limit,
             recheck_after=recheck_after,
             only_hosts_in=only_hosts_in,
+            verbosity=-1 if quiet else verbose,
             allow_network=list(allow_network),
             hash_content=hash_content or bool(hash_services),
             pdq_distance=pdq_distance,
@@ -243,6 +262,10 @@ def crawl(
     except (UnknownWatchList, ValueError) as error:
         _fail(str(error), 2)
     click.echo(summary.line())
+    for warning in summary.warnings():
+        click.echo(warning, err=True)
+    if summary.not_crawled:
+        sys.exit(1)
 
 
 @main.command()

@@ -13,7 +13,8 @@ from twisted.internet import task, threads
 
 from pipelines.crawl_store import CrawlBatches, crawl_staging, merge_into_store
 
-logger = logging.getLogger("linksweep.crawl")
+PROGRESS_LOGGER = "linksweep.crawl"
+logger = logging.getLogger(PROGRESS_LOGGER)
 
 
 class StoreResultsPipeline:
@@ -22,6 +23,7 @@ class StoreResultsPipeline:
         self.progress_every = progress_every
         self.batch_rows = batch_rows
         self.outcomes: Counter[str] = Counter()
+        self.over_cap = 0  # responses over DOWNLOAD_MAXSIZE (--max-content-bytes), compressed or decoded
         self.started = time.monotonic()
         self.merged = 0
         self._merging = None
@@ -49,6 +51,7 @@ class StoreResultsPipeline:
     def process_item(self, item: dict, spider: Any = None) -> dict:
         self.batches.add(item["result"], item["matches"], item["checks"])
         self.outcomes[item["result"]["outcome"]] += 1
+        self.over_cap += item["result"]["error_class"] == "too-large"
         return item
 
     def _merge_soon(self) -> Any:
@@ -101,6 +104,7 @@ class StoreResultsPipeline:
         self._progress()
         self.spider.crawl_summary = {
             "outcomes": dict(self.outcomes),
+            "over_cap": self.over_cap,
             "merged": self.merged,
             "seconds": time.monotonic() - self.started,
             "left_staged": merged is None,

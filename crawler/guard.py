@@ -4,6 +4,7 @@ such addresses, or to a listed IP. A refused or flagged hop is never requested."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
@@ -12,7 +13,7 @@ from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 
 from pipelines.canonical import canonicalize
-from pipelines.network_policy import NetworkPolicy
+from pipelines.network_policy import NetworkPolicy, special_use_name
 from pipelines.url_matcher import Hit, UrlMatcher
 
 if TYPE_CHECKING:
@@ -39,6 +40,15 @@ class RefusedAddress(IgnoreRequest):
         self.reason = reason
 
 
+class RefusedName(RefusedAddress):
+    """A hop to a special-use or single-label name: refused before any lookup (it names nothing on the Internet,
+    or whatever the local resolver, mDNS or a search domain makes of it)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason)
+        self.args = (f"refused name in {url}: {reason}, not looked up",)
+
+
 class RefusedResolution(DNSLookupError):
     """A name that resolves to a refused or listed address: raised in the resolver, before any connection."""
 
@@ -53,9 +63,11 @@ class RefusedResolution(DNSLookupError):
 class CrawlGuard:
     """The list matcher and address policy of one crawl, shared by the middleware and the resolver."""
 
-    def __init__(self, matcher: UrlMatcher, policy: NetworkPolicy) -> None:
+    def __init__(self, matcher: UrlMatcher, policy: NetworkPolicy, static_names: Iterable[str] = ()) -> None:
         self.matcher = matcher
         self.policy = policy
+        # names the crawl's static host table answers (tests, local mirrors): never looked up, so not refused
+        self.static_names = frozenset(name.lower().rstrip(".") for name in static_names)
         # names refused at resolution, by name: the download handler reports only "cannot resolve"
         self.refused_names: dict[str, RefusedResolution] = {}
 
@@ -71,6 +83,10 @@ class CrawlGuard:
             reason = self.policy.refusal(canonical.host)
             if reason is not None:
                 raise RefusedAddress(url, reason)
+        elif canonical.host not in self.static_names:
+            reason = special_use_name(canonical.host)
+            if reason is not None:
+                raise RefusedName(url, reason)
 
     def judge_address(self, name: str, address: str) -> None:
         """Raise RefusedResolution when `name` resolved to an address the policy refuses or a list flags."""
@@ -124,7 +140,16 @@ class GuardMiddleware:
         active_guard().judge_url(request.url)
 
 
-SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid", "localhost", "local", "onion", "internal"})
+class RefusalMiddleware:
+    """Downloader middleware placed after the retry middleware's exception handling (a higher number than
+    RetryMiddleware's 550): a name the resolver refused fails as that refusal, which is final, instead of as a
+    "cannot resolve" error that would be retried."""
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        if "resolve" in type(exception).__name__.lower():
+            refusal = active_guard().refusal_for(request.url)
+            if refusal is not None:
+                raise refusal
 
 
 class GuardedResolver(CachingThreadedResolver):
@@ -149,9 +174,9 @@ class GuardedResolver(CachingThreadedResolver):
 
     def getHostByName(self, name: str, timeout: Any = ()) -> defer.Deferred:  # noqa: N802 - Twisted's API
         static = self.static_hosts.get(name.lower().rstrip("."))
-        if static is None and name.lower().rstrip(".").rsplit(".", 1)[-1] in SPECIAL_USE_TLDS:
-            # RFC 6761/6762 names are never sent to DNS (they name nothing on the Internet)
-            return defer.fail(DNSLookupError(f"{name}: a special-use name, not looked up"))
+        special = special_use_name(name) if static is None else None
+        if special is not None:  # the guard refuses these first; never sent to DNS whoever asks
+            return defer.fail(DNSLookupError(f"{name}: {special}, not looked up"))
         resolved = defer.succeed(static) if static is not None else super().getHostByName(name, timeout)
 
         def judge(address: str) -> str:

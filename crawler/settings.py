@@ -18,6 +18,7 @@ ITEM_PIPELINES = {"crawler.crawl_pipeline.StoreResultsPipeline": 100}
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.guard.GuardMiddleware": 1,  # before anything else sees the request
+    "crawler.guard.RefusalMiddleware": 590,  # a refused resolution is final: not retried (RetryMiddleware: 550)
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,  # the spider follows redirects hop by hop
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,  # no proxy from the environment
@@ -27,6 +28,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # spider middlewares that do nothing for a resolver (its requests are not page links to filter or rank)
 SPIDER_MIDDLEWARES = {
+    "crawler.spiders.resolve.RecordSpiderErrors": 1000,  # first to see a callback's exception: a recorded outcome
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
@@ -62,6 +64,8 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 USER_AGENT = "linksweep-resolver/0.1 (+https://example.org/linksweep; link-safety checks for dataset cleaning)"
 
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no control port either
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"  # a link that failed every try is an outcome in crawl_results, not a run error
 # Scrapy re-reads the source of generator callbacks to warn about `return value` in them: ~0.4 ms per response
 WARN_ON_GENERATOR_RETURN_VALUE = False
 LOGSTATS_INTERVAL = 0  # linksweep prints its own progress line
@@ -74,3 +78,4 @@ LINKSWEEP_STATIC_HOSTS: dict[str, str] = {}  # name -> IP answered before DNS (t
 LINKSWEEP_MERGE_EVERY = 5.0  # seconds between merges of staged results into the store
 LINKSWEEP_PROGRESS_EVERY = 10.0
 LINKSWEEP_BATCH_ROWS = 500
+LINKSWEEP_MAX_SCHEDULED = 2_000  # requests waiting in the scheduler before the queue file is read further

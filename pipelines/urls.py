@@ -131,3 +131,35 @@ class Resolver:
 def normalize(url: str) -> str | None:
     """WHATWG-normalized absolute `url` without fragment, or None (see `resolve`)."""
     return resolve(None, url)
+
+
+class InvalidURL(ValueError):
+    """A URL no request can be made for: the WHATWG parser refuses it (a bad port, percent-encoded bytes in the
+    host, ...), or it is not http(s). The crawl records it as the link's outcome (`error_class` `bad-url`)."""
+
+
+def request_url(url: str) -> str:
+    """The URL a browser requests for `url`: WHATWG-normalized, without fragment and without userinfo
+    (credentials written into a link are never sent, and `user:pass@` is no part of the host). InvalidURL when
+    there is no such URL."""
+    try:
+        parsed = ada_url.URL(url)
+    except (ValueError, UnicodeEncodeError):
+        raise InvalidURL(f"not a URL a browser could request: {url[:200]!r}") from None
+    if parsed.protocol not in ("http:", "https:") or not parsed.hostname:
+        raise InvalidURL(f"not an http(s) URL with a host: {url[:200]!r}")
+    if parsed.username or parsed.password:
+        parsed.username = ""
+        parsed.password = ""
+    parsed.hash = ""
+    return parsed.href
+
+
+def header_url_text(raw: bytes) -> str:
+    """The text of a URL in an HTTP header (`Location`, `Refresh`), as browsers read it: UTF-8; where the bytes
+    are not UTF-8, each byte above 0x7F percent-encoded (never Latin-1: `ｅｖｉｌ.test` in UTF-8 read as Latin-1
+    is another host)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in raw)

@@ -545,3 +545,43 @@ def test_tiny_lists_use_brute_force_and_agree():
     assert not matcher.pdq_indexed
     query = flip_bits(listed[3], 20, rng)
     assert matcher.pdq_search(query) == oracle(listed, query, PDQ_DEFAULT_THRESHOLD) == [(listed[3], 20)]
+
+
+def test_a_huge_image_is_hashed_in_bounded_memory():
+    """A 62 KB PNG of 8000 x 8000 pixels (an image bomb a crawled server can send) took 1.9 GB and 13 s inside
+    pdqhash at full size: large images are scaled down before hashing. Measured in a fresh process."""
+    import subprocess
+
+    script = """
+import io, resource
+from PIL import Image
+image = Image.new("L", (8000, 8000))
+image.paste(255, (0, 0, 4000, 8000))
+out = io.BytesIO(); image.save(out, "PNG"); body = out.getvalue(); del image, out
+from pipelines.content_hashes import pdq_hash_image
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = pdq_hash_image(body)
+print(len(body), result is not None, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    size, hashed, grown_mib = done.stdout.split()
+    assert int(size) < 200_000 and hashed == "True"
+    assert int(grown_mib) < 300, grown_mib  # the decoded grey image alone is 61 MiB
+
+
+def test_scaling_a_large_image_down_keeps_its_pdq_close():
+    image = Image.new("RGB", (3000, 2400))
+    draw = ImageDraw.Draw(image)
+    for index in range(12):
+        draw.ellipse([index * 230, index * 170, index * 230 + 700, index * 170 + 500], fill=(index * 20, 90, 200))
+    big = hash_content(_png(image), "image/png")
+    small = hash_content(_png(image.resize((750, 600))), "image/png")
+    assert big.pdq is not None and hamming_distance(big.pdq, small.pdq) <= 12
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

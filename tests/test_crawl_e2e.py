@@ -112,7 +112,14 @@ def crawled(server, tmp_path_factory):
         "SELECT url, matched_rule, expression, evidence FROM url_matches WHERE detected_via = 'redirect'"
     ).fetchall()
     con.close()
-    return {"db": db, "results": results, "matches": matches, "stdout": done.stdout, "folder": folder}
+    return {
+        "db": db,
+        "results": results,
+        "matches": matches,
+        "stdout": done.stdout,
+        "stderr": done.stderr,
+        "folder": folder,
+    }
 
 
 def test_listed_and_refused_addresses_receive_no_request(crawled, server):
@@ -166,3 +173,28 @@ def test_rerun_skips_what_was_resolved(crawled):
     done = run_cli(crawled["db"], *args)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "crawled 0 of 0 queued links" in done.stdout
+
+
+def test_crawl_prints_its_own_lines_not_scrapys_log(crawled):
+    """No banner, settings dump, component lists or stats (86 lines for 5 links), no deprecation warning."""
+    stderr = crawled["stderr"]
+    for scrapy_line in ("Scrapy 2.", "Overridden settings", "Enabled extensions", "Dumping Scrapy stats"):
+        assert scrapy_line not in stderr, stderr[-3000:]
+    assert "Warning" not in stderr, stderr[-3000:]
+    # the start line, a progress line every 10 s and at the end, the cap warnings (Scrapy's naming the link)
+    assert len(stderr.splitlines()) <= 5, stderr[-3000:]
+    assert stderr.startswith("crawling 11 queued links of snapshot S in 1 process\n")
+    assert " INFO: " not in stderr and " DEBUG: " not in stderr
+    assert "warning: 1 responses over the --max-content-bytes cap" in stderr
+    assert len(crawled["stdout"].splitlines()) == 1
+
+
+def test_crawl_verbose_and_quiet(crawled):
+    common = ["crawl", "--snapshot", "S", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(NAMES)}"]
+    verbose = run_cli(crawled["db"], *common, "-v")
+    assert verbose.returncode == 0, verbose.stderr[-2000:]
+    assert "Overridden settings" in verbose.stderr and "Dumping Scrapy stats" in verbose.stderr
+    quiet = run_cli(crawled["db"], *common, "--quiet")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert quiet.stderr == ""
+    assert quiet.stdout.startswith("crawled 0 of 0 queued links")

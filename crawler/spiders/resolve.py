@@ -12,8 +12,8 @@ Bodies stay in memory: hashed when asked, then dropped with the response.
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,20 +24,30 @@ from typing import Any
 import pyarrow.parquet as pq
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.asyncio import sleep as scrapy_sleep
 from selectolax.lexbor import LexborHTMLParser
 from twisted.python.failure import Failure
 
 from crawler.corpus.html_links import refresh_url
-from crawler.guard import CrawlGuard, FlaggedHop, RefusedAddress, RefusedResolution, active_guard, install_guard
+from crawler.guard import (
+    CrawlGuard,
+    FlaggedHop,
+    RefusedAddress,
+    RefusedName,
+    RefusedResolution,
+    active_guard,
+    install_guard,
+)
 from pipelines.crawl_queue import DEFAULT_RECHECK_DAYS, write_crawl_queue
 from pipelines.crawl_store import crawl_staging, evidence_json, merge_into_store
 from pipelines.network_policy import NetworkPolicy
 from pipelines.store import open_store, resolve_db_path
 from pipelines.url_matcher import Hit, UrlMatcher
-from pipelines.urls import resolve
+from pipelines.urls import InvalidURL, header_url_text, request_url, resolve
 
 MAX_HOPS = 10
 _REFRESH_SELECTOR = "meta[http-equiv]"
+_REFRESH_WORD = re.compile(r"refresh", re.IGNORECASE)  # in every page with a meta refresh
 
 
 def _now() -> datetime:
@@ -48,13 +58,17 @@ def refresh_target(response: Response) -> str | None:
     """Where a Refresh header or a `<meta http-equiv=refresh>` of an HTML page sends the browser, if anywhere."""
     header = response.headers.get(b"Refresh")
     if header:
-        target = refresh_url(header.decode("latin-1"))
+        target = refresh_url(header_url_text(header))
         if target:
             return target
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     if "html" not in content_type or not isinstance(response, TextResponse):
         return None
-    tree = LexborHTMLParser(response.text[:200_000])
+    text = response.text  # decoded as the page declares (UTF-16 too)
+    if not _REFRESH_WORD.search(text):
+        return None  # the common page: no parse
+    # the whole body (at most --max-content-bytes): a browser honours a meta refresh after any amount of padding
+    tree = LexborHTMLParser(text)
     for node in tree.css(_REFRESH_SELECTOR):
         if (node.attrs.get("http-equiv") or "").strip().lower() == "refresh":
             return refresh_url(node.attrs.get("content") or "")
@@ -68,8 +82,12 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
         return "flagged", "flagged-hop"
     if isinstance(error, RefusedResolution):
         return ("flagged", "flagged-address") if error.hits else ("refused", "refused-address")
+    if isinstance(error, RefusedName):
+        return "refused", "refused-name"
     if isinstance(error, RefusedAddress):
         return "refused", "refused-address"
+    if isinstance(error, ValueError):  # a URL the HTTP client cannot request (InvalidURL catches most before)
+        return "error", "bad-url"
     name = type(error).__name__
     text = str(error).lower()
     if "maxsize" in text or "max size" in text or "larger than download" in text:
@@ -81,6 +99,35 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
     if "connectionrefused" in name.lower():
         return "error", "connection-refused"
     return "error", name
+
+
+class RecordSpiderErrors:
+    """Spider middleware: an exception raised while handling a response (a parser surprise, a hash service
+    client bug) becomes the link's recorded `error` outcome (`spider-error`) instead of losing the link."""
+
+    def __init__(self, spider: ResolveSpider | None = None) -> None:
+        self.spider = spider
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RecordSpiderErrors:
+        middleware = cls()
+        middleware.crawler = crawler
+        return middleware
+
+    def process_spider_exception(self, response: Response, exception: Exception, spider: Any = None) -> Any:
+        spider = self.spider or getattr(self, "crawler", None) and self.crawler.spider
+        meta = response.meta
+        if not isinstance(spider, ResolveSpider) or "origin" not in meta:
+            return None  # not one of the resolver's hops: Scrapy's own handling
+        spider.logger.error("error handling %s: %r", response.url, exception)
+        hop = {
+            "url": response.url,
+            "status": response.status,
+            "via": meta.get("via"),
+            "peer_ip": str(response.ip_address) if response.ip_address is not None else None,
+        }
+        error = f"{type(exception).__name__}: {exception}"[:500]
+        return [spider._result(meta, [*meta.get("hops", []), hop], response, "error", "spider-error", error)]
 
 
 class ResolveSpider(scrapy.Spider):
@@ -127,10 +174,12 @@ class ResolveSpider(scrapy.Spider):
         self.prepared_queue = queue is not None
         self.queue_path = Path(queue) if queue else self.staging / f"queue-{self.crawl_id}.parquet"
         self.queued = 0
+        self.close_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ResolveSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_scheduled = crawler.settings.getint("LINKSWEEP_MAX_SCHEDULED", spider.max_scheduled)
         spider.prepare(crawler)
         return spider
 
@@ -163,7 +212,8 @@ class ResolveSpider(scrapy.Spider):
 
             with open(self.hash_services_config, encoding="utf-8") as config:
                 self.services = services_from_config(json.load(config))
-        install_guard(CrawlGuard(matcher, self.policy))
+        static_names = (crawler.settings.getdict("LINKSWEEP_STATIC_HOSTS") or {}).keys()
+        install_guard(CrawlGuard(matcher, self.policy, static_names))
         self.logger.info(f"crawl {self.crawl_id}: {self.queued:,} URLs of snapshot {self.snapshot} to resolve")
 
     def _load_content_lists(self, con: Any) -> None:
@@ -187,10 +237,12 @@ class ResolveSpider(scrapy.Spider):
 
     async def start(self) -> Any:  # Scrapy >= 2.13
         # Scrapy takes start requests as fast as they come: hold them back while the scheduler has enough
-        # work, so that a queue of millions stays in its Parquet file instead of in memory
+        # work, so that a queue of millions stays in its Parquet file instead of in memory. Scrapy's sleep
+        # works on every Twisted reactor (asyncio.sleep needs the asyncio one: on another, it raised, Scrapy
+        # stopped reading start requests and the rest of the queue was dropped)
         for request in self._queued_requests():
             while self._scheduled() > self.max_scheduled:
-                await asyncio.sleep(0.02)
+                await scrapy_sleep(0.02)
             yield request
 
     def _scheduled(self) -> int:
@@ -203,16 +255,23 @@ class ResolveSpider(scrapy.Spider):
     def start_requests(self) -> Iterator[scrapy.Request]:  # older Scrapy
         yield from self._queued_requests()
 
-    def _queued_requests(self) -> Iterator[scrapy.Request]:
+    def _queued_requests(self) -> Iterator[scrapy.Request | dict]:
+        """A request per queued link; for a link no request can be made for, its result (an item)."""
         queue = pq.ParquetFile(self.queue_path)
         for batch in queue.iter_batches(batch_size=2_000, columns=["url"]):
             for url in batch.column(0).to_pylist():
-                yield self._hop(url, url, [], "link", time.monotonic())
+                started = time.monotonic()
+                try:
+                    yield self._hop(url, url, [], "link", started)
+                except ValueError as error:  # InvalidURL, or a URL Scrapy's Request refuses
+                    meta = {"origin": url, "started": started}
+                    yield self._result(meta, [], None, "error", "bad-url", str(error)[:500])
         Path(self.queue_path).unlink(missing_ok=True)
 
     def _hop(self, url: str, origin: str, hops: list[dict], via: str, started: float) -> scrapy.Request:
+        """The request for one hop: the URL as a browser requests it (no userinfo, no fragment)."""
         return scrapy.Request(
-            url,
+            request_url(url),
             callback=self.parse,
             errback=self.failed,
             dont_filter=True,
@@ -227,6 +286,9 @@ class ResolveSpider(scrapy.Spider):
             },
         )
 
+    def closed(self, reason: str) -> None:
+        self.close_reason = reason  # "finished" unless something ended the crawl early
+
     # --- responses --------------------------------------------------------------------------------------
 
     async def parse(self, response: Response, **kwargs: Any) -> Any:
@@ -239,16 +301,26 @@ class ResolveSpider(scrapy.Spider):
         }
         hops = [*meta["hops"], hop]
         target, via = None, None
-        if 300 <= response.status < 400 and response.headers.get(b"Location"):
-            target, via = response.headers[b"Location"].decode("latin-1"), "redirect"
+        locations = response.headers.getlist(b"Location") if 300 <= response.status < 400 else []
+        targets = list(dict.fromkeys(header_url_text(value).strip() for value in locations if value.strip()))
+        if len(targets) > 1:  # which one a client follows differs (Chrome follows none): neither is followed
+            error = f"several different Location headers: {targets!r}"[:500]
+            yield self._result(meta, hops, response, "error", "multiple-locations", error)
+            return
+        if targets:
+            target, via = targets[0], "redirect"
         elif response.status == 200:
             refresh = refresh_target(response)
             if refresh:
                 target, via = refresh, "meta-refresh"
         if target is not None:
             next_url = resolve(response.url, target.strip())
+            try:
+                next_url = request_url(next_url) if next_url is not None else None
+            except InvalidURL:
+                next_url = None
             if next_url is None:
-                yield self._result(meta, hops, response, "error", "bad-location", f"unusable target {target!r}")
+                yield self._result(meta, hops, response, "error", "bad-location", f"unusable target {target!r}"[:500])
                 return
             if next_url in {h["url"] for h in hops}:
                 yield self._result(meta, hops, response, "error", "redirect-loop", f"loops back to {next_url}")
