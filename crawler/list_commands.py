@@ -20,6 +20,7 @@ from pipelines.lists import (
     record_validators,
     remove_list,
 )
+from pipelines.network_policy import NetworkPolicy
 from pipelines.store import open_store, staging_root
 
 SHOWN_LINES = 20
@@ -94,8 +95,28 @@ def _store_version(
     return loaded.version_id
 
 
+def _policy(allow_network: tuple[str, ...]) -> NetworkPolicy:
+    try:
+        return NetworkPolicy.allowing([network for network in allow_network if network.strip()])
+    except ValueError as error:
+        _fail(str(error), 2)
+    raise AssertionError("unreachable")
+
+
+ALLOW_NETWORK_HELP = (
+    "Allow downloading from this CIDR though it is private/loopback/... (repeatable; plain HTTP is allowed only "
+    "to such a network); refused by default, as in the crawl."
+)
+
+
 def _load_from(
-    ctx: click.Context, name: str, source: str, settings: ListSettings, max_bytes: int, validators=(None, None)
+    ctx: click.Context,
+    name: str,
+    source: str,
+    settings: ListSettings,
+    max_bytes: int,
+    validators=(None, None),
+    allow_network: tuple[str, ...] = (),
 ) -> None:
     if not _is_url(source):
         path = Path(source)
@@ -114,6 +135,7 @@ def _load_from(
             last_modified=validators[1],
             auth_env=settings.auth_env,
             max_bytes=max_bytes,
+            policy=_policy(allow_network),
         )
     except FetchError as error:
         _fail(f"{error}; {name} keeps its current version")
@@ -199,8 +221,9 @@ def list_group(list_type: str) -> click.Group:
     @click.option("--column", default=None, help="csv format: the column holding the URL or domain.")
     @click.option("--auth-env", default=None, help="Environment variable holding an auth header for downloads.")
     @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
+    @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
     @click.pass_context
-    def add(ctx, name, source, list_format, category, subdomains, column, auth_env, max_bytes) -> None:
+    def add(ctx, name, source, list_format, category, subdomains, column, auth_env, max_bytes, allow_network) -> None:
         """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
         settings = ListSettings(
             list_type=list_type,
@@ -211,14 +234,15 @@ def list_group(list_type: str) -> click.Group:
             subdomains=subdomains,
             column=column,
         )
-        _load_from(ctx, name, source, settings, max_bytes)
+        _load_from(ctx, name, source, settings, max_bytes, allow_network=allow_network)
 
     @group.command("update")
     @click.argument("name")
     @click.option("--from", "source", default=None, help="Load from here instead of the list's recorded source.")
     @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
+    @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
     @click.pass_context
-    def update(ctx, name, source, max_bytes) -> None:
+    def update(ctx, name, source, max_bytes, allow_network) -> None:
         """Fetch list NAME again from its URL (conditional GET) or re-read its file; a new version if it changed.
 
         A failed or empty download keeps the current version.
@@ -240,7 +264,8 @@ def list_group(list_type: str) -> click.Group:
         etag, last_modified, origin = row
         target = source or settings.source_url or origin
         same_source = target == settings.source_url
-        _load_from(ctx, name, target, settings, max_bytes, (etag, last_modified) if same_source else (None, None))
+        validators = (etag, last_modified) if same_source else (None, None)
+        _load_from(ctx, name, target, settings, max_bytes, validators, allow_network)
 
     @group.command("list")
     @click.pass_context
