@@ -56,7 +56,8 @@ def print_report(parsed: NormalizedList, shown: int = SHOWN_LINES) -> None:
 def _parse(path: Path, settings: ListSettings) -> NormalizedList:
     try:
         return normalize_list(
-            parse_list_file(path, settings.list_format, subdomains=settings.subdomains, column=settings.column)
+            parse_list_file(path, settings.list_format, subdomains=settings.subdomains, column=settings.column),
+            allow_public_suffix=settings.allow_public_suffix,
         )
     except ListFormatError as error:
         _fail(str(error), 2)
@@ -220,10 +221,27 @@ def list_group(list_type: str) -> click.Group:
     @click.option("--subdomains", is_flag=True, help="hosts files: an entry also covers its subdomains.")
     @click.option("--column", default=None, help="csv format: the column holding the URL or domain.")
     @click.option("--auth-env", default=None, help="Environment variable holding an auth header for downloads.")
+    @click.option(
+        "--allow-public-suffix",
+        is_flag=True,
+        help="Load entries that are public suffixes or bare TLDs (com, co.uk, *.com), refused by default.",
+    )
     @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
     @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
     @click.pass_context
-    def add(ctx, name, source, list_format, category, subdomains, column, auth_env, max_bytes, allow_network) -> None:
+    def add(
+        ctx,
+        name,
+        source,
+        list_format,
+        category,
+        subdomains,
+        column,
+        auth_env,
+        allow_public_suffix,
+        max_bytes,
+        allow_network,
+    ) -> None:
         """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
         settings = ListSettings(
             list_type=list_type,
@@ -233,6 +251,7 @@ def list_group(list_type: str) -> click.Group:
             auth_env=auth_env,
             subdomains=subdomains,
             column=column,
+            allow_public_suffix=allow_public_suffix,
         )
         _load_from(ctx, name, source, settings, max_bytes, allow_network=allow_network)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipelines.canonical import canonical_host, canonicalize, entry_expressions, is_ip_host
 from pipelines.hash_lists import HashListReport
 from pipelines.list_formats import FormatReport, RawEntry
+from pipelines.public_suffix import is_icann_public_suffix
 
 _VALID_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
 
@@ -88,6 +89,12 @@ def host_entry(text: str) -> tuple[str, str]:
     return host, "domain"
 
 
+def _check_not_public_suffix(host: str) -> None:
+    """ValueError when an entry for `host` and its subdomains would flag every site under a public suffix."""
+    if is_icann_public_suffix(host):
+        raise ValueError(f"a public suffix ({host}): it would flag every site under it; --allow-public-suffix loads it")
+
+
 def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
     url = canonicalize(raw.value)
     if url is None:
@@ -118,13 +125,25 @@ def _cidr(raw: RawEntry) -> Expression:
     )
 
 
-def expressions_of(raw: RawEntry, hash_algorithm: str | None = None) -> list[Expression]:
-    """The expressions one entry stands for; ValueError with the reason when it cannot be used."""
+def expressions_of(
+    raw: RawEntry, hash_algorithm: str | None = None, *, allow_public_suffix: bool = False
+) -> list[Expression]:
+    """The expressions one entry stands for; ValueError with the reason when it cannot be used.
+
+    A domain entry that is a public suffix or a bare TLD (`com`, `co.uk`, `*.com`, `||com^`), or a URL entry
+    naming the whole of such a host (`http://com/`), is refused unless `allow_public_suffix`.
+    """
     if raw.kind == "domain":
         host, kind = host_entry(raw.value)
+        if kind == "domain" and not allow_public_suffix:
+            _check_not_public_suffix(host)
         return [Expression(raw.line_no, raw.value, kind, f"{host}/", raw.exception, raw.subdomains or kind == "ip")]
     if raw.kind == "url":
         kind, expressions = _url_expressions(raw)
+        if not allow_public_suffix and len(expressions) == 1 and expressions[0].endswith("/") and (
+            expressions[0].index("/") == len(expressions[0]) - 1
+        ):
+            _check_not_public_suffix(expressions[0][:-1])
         return [Expression(raw.line_no, raw.value, kind, expression, raw.exception) for expression in expressions]
     if raw.kind == "cidr":
         return [_cidr(raw)]
@@ -136,7 +155,7 @@ def expressions_of(raw: RawEntry, hash_algorithm: str | None = None) -> list[Exp
     raise ValueError(f"unknown entry kind {raw.kind!r}")
 
 
-def normalize_list(report: FormatReport) -> NormalizedList:
+def normalize_list(report: FormatReport, *, allow_public_suffix: bool = False) -> NormalizedList:
     """Canonicalize every entry of a parsed list file, dropping duplicates and rejecting what cannot match."""
     normalized = NormalizedList(
         path=report.path,
@@ -151,7 +170,7 @@ def normalize_list(report: FormatReport) -> NormalizedList:
     seen: set[tuple] = set()
     for raw in report.entries:
         try:
-            expressions = expressions_of(raw, report.hash_algorithm)
+            expressions = expressions_of(raw, report.hash_algorithm, allow_public_suffix=allow_public_suffix)
         except ValueError as error:
             normalized.rejected.append((raw.line_no, raw.value, str(error)))
             continue

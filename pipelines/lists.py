@@ -43,9 +43,13 @@ class ListSettings:
     auth_env: str | None = None
     subdomains: bool = False
     column: str | None = None
+    allow_public_suffix: bool = False  # load entries that are public suffixes (`com`, `co.uk`)
 
     def options_json(self) -> str:
-        return json.dumps({"subdomains": self.subdomains, "column": self.column}, sort_keys=True)
+        options = {"subdomains": self.subdomains, "column": self.column}
+        if self.allow_public_suffix:
+            options["allow_public_suffix"] = True
+        return json.dumps(options, sort_keys=True)
 
 
 def list_settings(con: duckdb.DuckDBPyConnection, name: str) -> ListSettings:
@@ -64,6 +68,7 @@ def list_settings(con: duckdb.DuckDBPyConnection, name: str) -> ListSettings:
         auth_env=row[4],
         subdomains=bool(options.get("subdomains")),
         column=options.get("column"),
+        allow_public_suffix=bool(options.get("allow_public_suffix")),
     )
 
 
@@ -120,12 +125,15 @@ def add_list_version(
             f"{len(parsed.unsupported):,} unsupported); the list was not changed"
         )
     with transaction(con):
+        previous_options = con.execute("SELECT options FROM lists WHERE name = ?", [name]).fetchone()
         _upsert_list(con, name, settings)
         latest = con.execute(
-            "SELECT version_id, sha256 FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
+            "SELECT version_id, sha256, format FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
             [name],
         ).fetchone()
-        if latest is not None and latest[1] == parsed.sha256:
+        # the same content read the same way: nothing new (other options or another format make a new version)
+        same_reading = previous_options is not None and previous_options[0] == settings.options_json()
+        if latest is not None and latest[1] == parsed.sha256 and latest[2] == parsed.format and same_reading:
             return LoadedVersion(name, latest[0], unchanged=True)
         version_id = con.execute(
             "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected,"

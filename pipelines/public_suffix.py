@@ -204,3 +204,15 @@ def registrable_domains_array(hosts: pa.Array) -> tuple[pa.Array, pa.Array]:
 def registered_domain(host: str) -> str | None:
     """The ICANN registrable domain of `host` (`www.example.org` -> `example.org`); None for IPs and suffixes."""
     return registrable_domains(host).icann
+
+
+def is_icann_public_suffix(host: str) -> bool:
+    """Whether a lowercase host name is itself a public suffix of the ICANN section (`com`, `co.uk`) or a single
+    label (a bare TLD); False for a name under one, for a private-section suffix (a company's shared hosting
+    domain, which lists block on purpose) and for IPs."""
+    if not host or is_ip_host(host):
+        return False
+    name = host.rstrip(".")
+    if "." not in name:
+        return True
+    return (_active or bundled_suffix_list()).registrable_domains(name).icann is None
