@@ -25,11 +25,23 @@ class ListTypeMismatch(ValueError):
     pass
 
 
+class SuspiciousVersion(ValueError):
+    """A new version that could not use many more lines than the current one (a format mismatch, a broken
+    download): refused unless forced, and the current version stays."""
+
+
+def allowed_new_unusable(previous_accepted: int) -> int:
+    """How many more unusable (rejected + unsupported) lines than its current version a new version may have:
+    max(10, 1% of the entries the current version accepted)."""
+    return max(10, previous_accepted // 100)
+
+
 @dataclass(frozen=True)
 class LoadedVersion:
     list_name: str
-    version_id: int
+    version_id: int  # the store-wide key of the version (entries and matches refer to it)
     unchanged: bool  # the same content was already the list's latest version
+    version: int = 0  # its number among the list's versions: the first load of a list is version 1
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,13 @@ def add_list_version(
     *,
     origin: str | None = None,
     size: int | None = None,
+    force: bool = False,
 ) -> LoadedVersion:
     """Record a parsed list as the next version of list `name` (created on first load).
 
     Loading content identical to the latest version records nothing new. A list with no usable entry is
-    refused (EmptyList) and the previous version stays current.
+    refused (EmptyList), and so is, unless `force`, a version that could not use more lines than the latest
+    one by over `allowed_new_unusable` (SuspiciousVersion); the previous version stays current.
     """
     if not parsed.expressions:
         raise EmptyList(
@@ -128,17 +142,22 @@ def add_list_version(
         previous_options = con.execute("SELECT options FROM lists WHERE name = ?", [name]).fetchone()
         _upsert_list(con, name, settings)
         latest = con.execute(
-            "SELECT version_id, sha256, format FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
+            "SELECT version_id, sha256, format, version, accepted, coalesce(rejected, 0) + coalesce(unsupported, 0)"
+            " FROM list_versions WHERE list_name = ? ORDER BY version_id DESC LIMIT 1",
             [name],
         ).fetchone()
         # the same content read the same way: nothing new (other options or another format make a new version)
         same_reading = previous_options is not None and previous_options[0] == settings.options_json()
         if latest is not None and latest[1] == parsed.sha256 and latest[2] == parsed.format and same_reading:
-            return LoadedVersion(name, latest[0], unchanged=True)
-        version_id = con.execute(
-            "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected,"
-            " format, comments, blank, unsupported, bytes)"
-            " VALUES (nextval('list_version_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version_id",
+            return LoadedVersion(name, latest[0], unchanged=True, version=latest[3])
+        if latest is not None and not force:
+            _check_unusable_lines(name, parsed, latest)
+        version_id, version = con.execute(
+            "INSERT INTO list_versions (version_id, version, list_name, sha256, origin, accepted, duplicates,"
+            " rejected, format, comments, blank, unsupported, bytes)"
+            " VALUES (nextval('list_version_id_seq'),"
+            " (SELECT coalesce(max(version), 0) + 1 FROM list_versions WHERE list_name = $1),"
+            " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING version_id, version",
             [
                 name,
                 parsed.sha256,
@@ -152,7 +171,7 @@ def add_list_version(
                 len(parsed.unsupported),
                 size,
             ],
-        ).fetchone()[0]
+        ).fetchone()
         rows = parsed.expressions
         con.register(
             "staged_entries",
@@ -192,7 +211,20 @@ def add_list_version(
             )
             con.execute("INSERT INTO list_rejects BY NAME SELECT * FROM staged_rejects")
             con.unregister("staged_rejects")
-    return LoadedVersion(name, version_id, unchanged=False)
+    return LoadedVersion(name, version_id, unchanged=False, version=version)
+
+
+def _check_unusable_lines(name: str, parsed: NormalizedList, latest: tuple) -> None:
+    version, accepted, unusable = latest[3], latest[4], latest[5]
+    now = len(parsed.rejected) + len(parsed.unsupported)
+    if now - unusable <= allowed_new_unusable(accepted):
+        return
+    raise SuspiciousVersion(
+        f"{parsed.path} ({parsed.format}): {now:,} lines rejected or unsupported where version {version} of {name}"
+        f" had {unusable:,} (with {accepted:,} entries): more than max(10, 1% of its entries) new unusable lines,"
+        f" so the new version is refused and {name} keeps version {version}; check the format (--format), or load"
+        " it anyway with --force"
+    )
 
 
 def remove_list(con: duckdb.DuckDBPyConnection, name: str) -> int:

@@ -30,13 +30,17 @@ def removal_query() -> str:
     one `strip_link` row. Links inside dropped documents are not listed separately (the document goes).
     """
     return f"""
-    WITH current_matches AS ({CURRENT_MATCHES_SQL}),
+    WITH current_matches AS (
+        -- list_version: the version's number among its list's versions (hash-service verdicts: 0)
+        SELECT m.*, coalesce(v.version, m.version_id) AS list_version
+        FROM ({CURRENT_MATCHES_SQL}) AS m LEFT JOIN list_versions AS v USING (version_id)
+    ),
     listed AS (
         SELECT url,
                string_agg(DISTINCT list_name || coalesce(' (' || category || ')', ''), '; ') AS reason,
                string_agg(DISTINCT matched_rule, '; ') AS matched_rule,
                string_agg(DISTINCT detected_via, '; ') AS detected_via,
-               string_agg(DISTINCT list_name || '@v' || version_id, '; ') AS list_versions,
+               string_agg(DISTINCT list_name || '@v' || list_version, '; ') AS list_versions,
                -- a JSON array of the evidence objects (redirect chains, content hashes, service answers)
                '[' || string_agg(DISTINCT evidence, ', ' ORDER BY evidence) || ']' AS evidence
         FROM current_matches
