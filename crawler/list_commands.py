@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from pipelines.hash_lists import HASH_ALGOS
-from pipelines.list_entries import EmptyList, NormalizedList, normalize_list
+from pipelines.list_entries import EmptyList, NormalizedList
 from pipelines.list_fetch import DEFAULT_MAX_BYTES, Downloaded, FetchError, download_list
-from pipelines.list_formats import FORMATS, ListFormatError, parse_list_file
+from pipelines.list_formats import FORMATS, ListFormatError
 from pipelines.lists import (
     ListSettings,
     ListTypeMismatch,
@@ -21,6 +20,7 @@ from pipelines.lists import (
     UnknownList,
     add_list_version,
     list_settings,
+    load_list_version,
     record_validators,
     remove_list,
 )
@@ -46,25 +46,18 @@ def print_report(parsed: NormalizedList, shown: int = SHOWN_LINES) -> None:
         click.echo(f"  format auto: {parsed.format} ({parsed.decided_by})")
     for line_no, line, reason in parsed.rejected[:shown]:
         click.echo(f"  {parsed.path}:{line_no}: rejected ({reason}): {line.strip()[:100]}", err=True)
-    if len(parsed.rejected) > shown:
-        click.echo(f"  ... and {len(parsed.rejected) - shown:,} more rejected lines", err=True)
+    if parsed.rejected_total > shown:
+        click.echo(
+            f"  ... and {parsed.rejected_total - min(shown, len(parsed.rejected)):,} more rejected lines", err=True
+        )
     if parsed.unsupported:
         reasons = Counter(reason for _, _, reason in parsed.unsupported)
-        click.echo(f"  {len(parsed.unsupported):,} lines unsupported (not matched), by reason:", err=True)
+        kept = f" (reasons of the first {len(parsed.unsupported):,})" if parsed.more_unsupported else ""
+        click.echo(f"  {parsed.unsupported_total:,} lines unsupported (not matched), by reason{kept}:", err=True)
         for reason, count in reasons.most_common(8):
             click.echo(f"    {count:>8,}  {reason}", err=True)
         if len(reasons) > 8:
             click.echo(f"    ... and {len(reasons) - 8} more reasons", err=True)
-
-
-Parser = Callable[[Path, ListSettings], NormalizedList]
-
-
-def _parse_list(path: Path, settings: ListSettings) -> NormalizedList:
-    return normalize_list(
-        parse_list_file(path, settings.list_format, subdomains=settings.subdomains, column=settings.column),
-        allow_public_suffix=settings.allow_public_suffix,
-    )
 
 
 def _parse_hash_list(path: Path, settings: ListSettings) -> NormalizedList:
@@ -77,16 +70,6 @@ def _parse_hash_list(path: Path, settings: ListSettings) -> NormalizedList:
         raise ListFormatError(str(error)) from None
 
 
-def _parse(path: Path, settings: ListSettings, parse: Parser) -> NormalizedList:
-    try:
-        return parse(path, settings)
-    except ListFormatError as error:
-        _fail(str(error), 2)
-    except OSError as error:
-        _fail(f"{path}: cannot read: {error.strerror or error}", 2)
-    raise AssertionError("unreachable")
-
-
 def _noun(settings: ListSettings) -> str:
     return "hashlist" if settings.list_format.startswith("hashes-") else f"{settings.list_type}list"
 
@@ -94,7 +77,7 @@ def _noun(settings: ListSettings) -> str:
 def _store_version(
     ctx: click.Context,
     name: str,
-    parsed: NormalizedList,
+    path: Path,
     settings: ListSettings,
     *,
     origin: str,
@@ -102,16 +85,37 @@ def _store_version(
     downloaded: Downloaded | None = None,
     force: bool = False,
 ) -> int:
-    """Record `parsed` as the next version of list `name` and say so; for a download, also keep its HTTP
-    validators, and say where it came from. A list read with format auto keeps the format auto decided."""
-    if settings.list_format == "auto":
-        settings = replace(settings, list_format=parsed.format)
+    """Read the list at `path` as the next version of list `name`, print the account of its lines and say what
+    became of it; for a download, also keep its HTTP validators, and say where it came from.
+
+    Block, allow and watch lists are read in bounded batches straight into the store (format auto decides
+    here, and the list keeps the decided format); hash lists are parsed in memory.
+    """
     keeps = f"; {name} keeps its current version" if downloaded is not None else ""
     con = open_store(ctx.obj["db"])
     try:
-        loaded = add_list_version(con, name, parsed, settings, origin=origin, size=size, force=force)
+        if settings.list_format.startswith("hashes-"):
+            parsed = _parse_hash_list(path, settings)
+            print_report(parsed)
+            loaded = add_list_version(con, name, parsed, settings, origin=origin, size=size, force=force)
+        else:
+            loaded, _ = load_list_version(
+                con,
+                name,
+                path,
+                settings,
+                origin=origin,
+                size=size,
+                force=force,
+                shown_path=origin if downloaded is not None else str(path),
+                on_parsed=print_report,
+            )
         if downloaded is not None:
             record_validators(con, name, downloaded.etag, downloaded.last_modified)
+    except ListFormatError as error:
+        _fail(f"{error}{keeps}", 2)
+    except OSError as error:
+        _fail(f"{path}: cannot read: {error.strerror or error}{keeps}", 2)
     except EmptyList as error:
         _fail(f"{error}{keeps}")
     except SuspiciousVersion as error:
@@ -150,15 +154,12 @@ def _load_from(
     allow_network: tuple[str, ...] = (),
     *,
     force: bool = False,
-    parse: Parser = _parse_list,
 ) -> None:
     if not _is_url(source):
         path = Path(source)
         if not path.exists():
             _fail(f"{path}: no such file or folder", 2)
-        parsed = _parse(path, settings, parse)
-        print_report(parsed)
-        _store_version(ctx, name, parsed, settings, origin=str(path.resolve()), size=_size_of(path), force=force)
+        _store_version(ctx, name, path, settings, origin=str(path.resolve()), size=_size_of(path), force=force)
         return
     directory = staging_root(ctx.obj["db"]) / "downloads"
     try:
@@ -177,11 +178,15 @@ def _load_from(
         click.echo(f"{_noun(settings)} {name}: not modified on the server ({source}); version unchanged")
         return
     try:
-        parsed = _parse(downloaded.path, settings, parse)
-        parsed.path = source
-        print_report(parsed)
         _store_version(
-            ctx, name, parsed, settings, origin=source, size=downloaded.size, downloaded=downloaded, force=force
+            ctx,
+            name,
+            downloaded.path,
+            settings,
+            origin=source,
+            size=downloaded.size,
+            downloaded=downloaded,
+            force=force,
         )
     finally:
         downloaded.path.unlink(missing_ok=True)
@@ -253,7 +258,7 @@ FORCE_HELP = (
 )
 
 
-def _add_update_show_commands(group: click.Group, noun: str, parse: Parser, formats: tuple[str, ...]) -> None:
+def _add_update_show_commands(group: click.Group, noun: str, formats: tuple[str, ...]) -> None:
     """`update`, `list`, `show` and `remove`: the same for every kind of list."""
 
     @group.command("update")
@@ -296,7 +301,7 @@ def _add_update_show_commands(group: click.Group, noun: str, parse: Parser, form
         target = source or settings.source_url or origin
         same_source = target == settings.source_url
         validators = (etag, last_modified) if same_source else (None, None)
-        _load_from(ctx, name, target, settings, max_bytes, validators, allow_network, force=force, parse=parse)
+        _load_from(ctx, name, target, settings, max_bytes, validators, allow_network, force=force)
 
     @group.command("list")
     @click.pass_context
@@ -425,7 +430,7 @@ def list_group(list_type: str) -> click.Group:
         )
         _load_from(ctx, name, source, settings, max_bytes, allow_network=allow_network, force=force)
 
-    _add_update_show_commands(group, noun, _parse_list, FORMATS)
+    _add_update_show_commands(group, noun, FORMATS)
     return group
 
 
@@ -450,7 +455,7 @@ def hashlist_group() -> click.Group:
     def add(ctx, name, path, algo, category, force) -> None:
         """Load the hash list PATH (one hash a line, md5sum output, or CSV) as the next version of NAME."""
         settings = ListSettings(list_type="block", category=category, list_format=f"hashes-{algo}")
-        _load_from(ctx, name, str(path), settings, DEFAULT_MAX_BYTES, force=force, parse=_parse_hash_list)
+        _load_from(ctx, name, str(path), settings, DEFAULT_MAX_BYTES, force=force)
 
-    _add_update_show_commands(group, "hashlist", _parse_hash_list, tuple(f"hashes-{algo}" for algo in HASH_ALGOS))
+    _add_update_show_commands(group, "hashlist", tuple(f"hashes-{algo}" for algo in HASH_ALGOS))
     return group

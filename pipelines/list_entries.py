@@ -55,12 +55,22 @@ class NormalizedList:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line number, line, reason
     unsupported: list[tuple[int, str, str]] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    more_rejected: int = 0  # rejected lines counted beyond those kept in `rejected` (large lists)
+    more_unsupported: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        return len(self.rejected) + self.more_rejected
+
+    @property
+    def unsupported_total(self) -> int:
+        return len(self.unsupported) + self.more_unsupported
 
     def summary(self) -> str:
         kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.by_kind.items()))
         return (
             f"{self.path} ({self.format}): {self.entries:,} entries accepted ({kinds or 'none'}), "
-            f"{self.duplicates:,} duplicates, {len(self.rejected):,} rejected, {len(self.unsupported):,} "
+            f"{self.duplicates:,} duplicates, {self.rejected_total:,} rejected, {self.unsupported_total:,} "
             f"unsupported, {self.comments:,} comment and {self.blank:,} blank lines"
         )
 
@@ -140,8 +150,11 @@ def expressions_of(
         return [Expression(raw.line_no, raw.value, kind, f"{host}/", raw.exception, raw.subdomains or kind == "ip")]
     if raw.kind == "url":
         kind, expressions = _url_expressions(raw)
-        if not allow_public_suffix and len(expressions) == 1 and expressions[0].endswith("/") and (
-            expressions[0].index("/") == len(expressions[0]) - 1
+        if (
+            not allow_public_suffix
+            and len(expressions) == 1
+            and expressions[0].endswith("/")
+            and (expressions[0].index("/") == len(expressions[0]) - 1)
         ):
             _check_not_public_suffix(expressions[0][:-1])
         return [Expression(raw.line_no, raw.value, kind, expression, raw.exception) for expression in expressions]

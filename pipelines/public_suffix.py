@@ -121,6 +121,14 @@ class SuffixList:
             icann[index], private[index] = self.registrable_domains(hosts[index].as_py())
         return pa.array(icann, pa.string()), pa.array(private, pa.string())
 
+    def is_icann_suffix(self, name: str) -> bool:
+        """Whether a lowercase ASCII name is itself a public suffix by a rule of the ICANN section (`co.uk`, or
+        `x.ck` under the rule `*.ck` unless excepted); one lookup or two, no walk."""
+        if self._nodes.get(name) is False:
+            return True
+        parent = name.partition(".")[2]
+        return self._wildcards.get(parent) is False and name not in self._exceptions
+
     @classmethod
     def from_file(cls, path: Path) -> SuffixList:
         return cls(path.read_text(encoding="utf-8"))
@@ -213,6 +221,4 @@ def is_icann_public_suffix(host: str) -> bool:
     if not host or is_ip_host(host):
         return False
     name = host.rstrip(".")
-    if "." not in name:
-        return True
-    return (_active or bundled_suffix_list()).registrable_domains(name).icann is None
+    return "." not in name or (_active or bundled_suffix_list()).is_icann_suffix(name)

@@ -310,11 +310,14 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         5,
-        "list versions numbered per list; a list keeps the format its first load decided",
+        "list versions numbered per list; a list keeps the format its first load decided; entries numbered",
         """
         -- the number of a version among its list's versions: the first load of a list is version 1
         -- (version_id stays the store-wide key that entries and matches refer to)
         ALTER TABLE list_versions ADD COLUMN version INTEGER;
+        -- the entry's number in its version, in reading order (its expressions share it): a list file is
+        -- stored batch by batch and the entries that repeat an earlier one are dropped in SQL
+        ALTER TABLE list_entries ADD COLUMN entry_no BIGINT;
         UPDATE list_versions SET version = numbered.version
         FROM (
             SELECT version_id, row_number() OVER (PARTITION BY list_name ORDER BY version_id) AS version

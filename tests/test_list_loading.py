@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -120,3 +121,126 @@ def test_versions_are_numbered_per_list_and_hashlists_update_and_show(tmp_path):
     assert "is a hashlist" in run(db, "blocklist", "update", "h", expect=2).output
     status = run(db, "status").output
     assert "blocklist a: version 2" in status and "hashlist h: version 2" in status
+
+
+def test_the_public_suffix_check_agrees_with_the_registrable_domain_walk():
+    from pipelines.public_suffix import bundled_suffix_list, is_icann_public_suffix, registrable_domains
+
+    names = ["com", "co.uk", "bad.co.uk", "github.io", "x.github.io", "www.ck", "other.ck", "a.b.ck", "bad.test"]
+    for rule in bundled_suffix_list()._nodes:
+        names += [rule, f"x.{rule}"]
+    for name in names:
+        walk = "." not in name or registrable_domains(name).icann is None
+        assert is_icann_public_suffix(name) == walk, name
+
+
+def load(db: Path, path: Path, *, name: str = "l", list_format: str = "auto"):
+    from pipelines.lists import ListSettings, load_list_version
+    from pipelines.store import open_store
+
+    con = open_store(db)
+    try:
+        return load_list_version(con, name, path, ListSettings(list_format=list_format))
+    finally:
+        con.close()
+
+
+def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
+    """Python's peak memory while loading a list of `lines` domains, above what stays allocated after the load
+    (bounded caches such as canonical_host's)."""
+    import tracemalloc
+
+    path = tmp_path / f"l{lines}.txt"
+    path.write_text("".join(f"h{i}.d{i % 97}.test\n" for i in range(lines)))
+    tracemalloc.start()
+    try:
+        _, summary = load(tmp_path / f"l{lines}.duckdb", path, list_format="domains")
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.entries == lines
+    return peak - current
+
+
+def test_loading_a_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch):
+    import pipelines.list_formats as list_formats
+
+    monkeypatch.setattr(list_formats, "BATCH_LINES", 5_000)
+    small = transient_python_memory_of_a_load(tmp_path, 20_000)
+    large = transient_python_memory_of_a_load(tmp_path, 80_000)
+    # the peak follows the batch, not the list: four times the lines, not four times the memory (reading the
+    # whole list first made it grow with the list, about 600 bytes an entry)
+    assert large < small * 1.5, (small, large)
+
+
+def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatch):
+    import gzip
+
+    import pipelines.list_formats as list_formats
+    from pipelines.list_formats import parse_list_file
+
+    files = {
+        "title.txt": ("domains", "My list of bad sites here\nbad.test\n\n# c\nbad.test/x\nworse.test\n"),
+        "hosts.txt": ("hosts", "127.0.0.1 localhost\n0.0.0.0 a.test b.test\r\n0.0.0.0\n0.0.0.0 c.test # x\n"),
+        "abp.txt": ("adblock", "[Adblock Plus]\n! c\n||a.test^\n||b.test^$third-party\nx.test##.ad\n@@||ok.test^\n"),
+        "urlhaus.csv": ("urlhaus-csv", "# c\n# id,dateadded,url,url_status\n1,d,http://a.test/x,online\n2,d\n"),
+        "generic.csv": ("csv", '# c\n\nname,url\nx,http://a.test/\ny,"http://b.test/\nz,c.test\n'),
+        "hashes.txt": ("sha1", "# c\n" + "a" * 40 + "\nnot-hex\n" + "b" * 40 + "\n"),
+        "undecodable.txt": ("domains", "a.test\n"),
+    }
+    for name, (_, text) in files.items():
+        data = text.encode()
+        if name == "undecodable.txt":
+            data = b"a.test\nb\xff.test\n\xef\xbb\xbfc.test\nlast.test"
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "utf16.txt").write_bytes("a.test\r\nb.test\n".encode("utf-16"))
+    ut1 = tmp_path / "ut1"
+    ut1.mkdir()
+    (ut1 / "domains").write_text("a.test\nb.test\nbad/x\n")
+    (ut1 / "domains.1").write_text("b.test\nc.test\n")
+    (ut1 / "urls").write_text("a.test/x\n")
+    paths = [(tmp_path / name, list_format) for name, (list_format, _) in files.items()]
+    paths += [(tmp_path / f"{name}.gz", list_format) for name, (list_format, _) in files.items()]
+    paths += [(tmp_path / "utf16.txt", "domains"), (ut1, "ut1")]
+
+    def reports():
+        return [parse_list_file(path, list_format) for path, list_format in paths]
+
+    whole = reports()
+    monkeypatch.setattr(list_formats, "BATCH_LINES", 1)
+    monkeypatch.setattr(list_formats, "READ_BYTES", 3)
+    assert reports() == whole
+    assert [report.sha256 for report in whole[: len(files)]] == [
+        __import__("hashlib").sha256((tmp_path / name).read_bytes()).hexdigest() for name in files
+    ]
+
+
+def test_a_load_that_fails_midway_leaves_no_entries_and_keeps_the_version(tmp_path, monkeypatch):
+    import pipelines.list_formats as list_formats
+
+    monkeypatch.setattr(list_formats, "BATCH_LINES", 10)
+    db = tmp_path / "l.duckdb"
+    path = write(tmp_path, "l.txt", "".join(f"h{i}.test\n" for i in range(5)))
+    run(db, "blocklist", "add", "l", str(path))
+    path.write_bytes(b"".join(f"n{i}.test\n".encode() for i in range(100)) + b"\x00binary\n")
+    failed = run(db, "blocklist", "update", "l", expect=2)
+    assert "binary data" in failed.output
+    counts = run(db, "sql", "SELECT count(*), count(DISTINCT version_id) FROM list_entries", "--format", "csv")
+    assert counts.output.split()[-1] == "5,1"
+    # entries a killed load left behind (no version names them) are dropped by the next load
+    path.write_text("".join(f"h{i}.test\n" for i in range(6)))
+    assert "loaded as version 2" in run(db, "blocklist", "update", "l").output
+
+
+def test_duplicates_are_dropped_across_batches_keeping_the_first(tmp_path, monkeypatch):
+    import pipelines.list_formats as list_formats
+
+    monkeypatch.setattr(list_formats, "BATCH_LINES", 2)
+    db = tmp_path / "l.duckdb"
+    path = write(tmp_path, "l.txt", "http://a.test/x\nb.test/y/\nhttp://A.test/x\nb.test/y/\nc.test/z?q\nc.test/z?q\n")
+    _, summary = load(db, path, list_format="urls")
+    assert (summary.entries, summary.duplicates, summary.by_kind) == (3, 3, {"url": 3})
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT line_no, expression FROM list_entries ORDER BY 1, 2").fetchall()
+    assert rows == [(1, "a.test/x"), (1, "a.test/x/"), (2, "b.test/y/"), (5, "c.test/z?q")]
