@@ -225,6 +225,7 @@ def _add_remove_command(group: click.Group, noun: str) -> None:
         """Forget list NAME: its versions, entries and the matches it made."""
         con = open_store(ctx.obj["db"])
         try:
+            _check_kind(name, list_settings(con, name), noun)
             versions = remove_list(con, name)
         except UnknownList as error:
             _fail(str(error), 2)
