@@ -416,9 +416,11 @@ def list_group(list_type: str) -> click.Group:
         allow_network,
     ) -> None:
         """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
+        stored = _stored_settings(ctx, name)
+        if stored is not None:
+            _check_kind(name, stored, noun)
         if list_format is None:
-            stored = _stored_settings(ctx, name)
-            list_format = stored.list_format if stored is not None and _noun(stored) == noun else "auto"
+            list_format = stored.list_format if stored is not None else "auto"
         settings = ListSettings(
             list_type=list_type,
             category=category,
@@ -455,6 +457,9 @@ def hashlist_group() -> click.Group:
     @click.pass_context
     def add(ctx, name, path, algo, category, force) -> None:
         """Load the hash list PATH (one hash a line, md5sum output, or CSV) as the next version of NAME."""
+        stored = _stored_settings(ctx, name)
+        if stored is not None:
+            _check_kind(name, stored, "hashlist")
         settings = ListSettings(list_type="block", category=category, list_format=f"hashes-{algo}")
         _load_from(ctx, name, str(path), settings, DEFAULT_MAX_BYTES, force=force)
 

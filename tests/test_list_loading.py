@@ -121,6 +121,8 @@ def test_versions_are_numbered_per_list_and_hashlists_update_and_show(tmp_path):
     assert "is a hashlist" in run(db, "blocklist", "update", "h", expect=2).output
     assert "is a hashlist" in run(db, "allowlist", "remove", "h", expect=2).output
     assert "is a blocklist" in run(db, "hashlist", "show", "a", expect=2).output
+    assert "is a blocklist" in run(db, "hashlist", "add", "a", str(hashes), "--algo", "md5", expect=2).output
+    assert "is a hashlist" in run(db, "blocklist", "add", "h", str(first), expect=2).output
     status = run(db, "status").output
     assert "blocklist a: version 2" in status and "hashlist h: version 2" in status
     assert "hashlist h: removed (2 versions" in run(db, "hashlist", "remove", "h").output
