@@ -360,6 +360,9 @@ def load_list_version(
     Format auto is decided here, and the decided format is what the list records. `on_parsed` sees the account
     of the lines before the version is recorded (or refused, as in `add_list_version`).
     """
+    existing = con.execute("SELECT list_type FROM lists WHERE name = ?", [name]).fetchone()
+    if existing is not None and existing[0] != settings.list_type:  # said before reading the whole list
+        raise ListTypeMismatch(f"{name!r} is a {existing[0]}list; choose another name for a {settings.list_type}list")
     list_format, decided_by = settings.list_format, None
     if list_format == "auto":
         list_format, decided_by = sniff_format(path)

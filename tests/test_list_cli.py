@@ -273,3 +273,10 @@ def test_loopback_needs_allow_network(tmp_path, server):
     assert server.requests == []
     https_loopback = run(tmp_path / "l.duckdb", "blocklist", "add", "remote", "https://127.0.0.1:9/l.txt", expect=1)
     assert "loopback address 127.0.0.1" in https_loopback.output
+
+
+def test_redirect_loops_stop(tmp_path, redirector):
+    redirector.location = redirector.url
+    result = run(tmp_path / "l.duckdb", "blocklist", "add", "r", redirector.url, *LOCAL, expect=1)
+    assert "more than 5 redirects" in result.output
+    assert len(redirector.requests) == 6
