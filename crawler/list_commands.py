@@ -397,6 +397,7 @@ def list_group(list_type: str) -> click.Group:
         is_flag=True,
         help="Load entries that are public suffixes or bare TLDs (com, co.uk, *.com), refused by default.",
     )
+    @click.option("--allow-wide-networks", is_flag=True, help="Load IPv4 networks wider than /8, refused by default.")
     @click.option("--force", is_flag=True, help=FORCE_HELP)
     @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
     @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
@@ -411,6 +412,7 @@ def list_group(list_type: str) -> click.Group:
         column,
         auth_env,
         allow_public_suffix,
+        allow_wide_networks,
         force,
         max_bytes,
         allow_network,
@@ -430,6 +432,7 @@ def list_group(list_type: str) -> click.Group:
             subdomains=subdomains,
             column=column,
             allow_public_suffix=allow_public_suffix,
+            allow_wide_networks=allow_wide_networks,
         )
         _load_from(ctx, name, source, settings, max_bytes, allow_network=allow_network, force=force)
 

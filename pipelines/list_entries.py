@@ -114,13 +114,21 @@ def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
     return "url", entry_expressions(url)
 
 
-def _cidr(raw: RawEntry) -> Expression:
+WIDEST_NETWORK_PREFIX = 8  # an IPv4 network wider than a /8 is refused unless allowed explicitly
+
+
+def _cidr(raw: RawEntry, allow_wide_networks: bool = False) -> Expression:
     try:
         network = ipaddress.ip_network(raw.value.strip(), strict=False)
     except ValueError:
         raise ValueError("not an IP network") from None
     if network.version != 4:
         raise ValueError("IPv6 ranges are not supported")
+    if network.prefixlen < WIDEST_NETWORK_PREFIX and not allow_wide_networks:
+        raise ValueError(
+            f"a network wider than /{WIDEST_NETWORK_PREFIX} ({network}): it would flag every site in "
+            f"{network.num_addresses:,} addresses; --allow-wide-networks loads it"
+        )
     if network.num_addresses == 1:
         address = str(network.network_address)
         return Expression(raw.line_no, raw.value, "ip", f"{address}/", raw.exception)
@@ -136,12 +144,17 @@ def _cidr(raw: RawEntry) -> Expression:
 
 
 def expressions_of(
-    raw: RawEntry, hash_algorithm: str | None = None, *, allow_public_suffix: bool = False
+    raw: RawEntry,
+    hash_algorithm: str | None = None,
+    *,
+    allow_public_suffix: bool = False,
+    allow_wide_networks: bool = False,
 ) -> list[Expression]:
     """The expressions one entry stands for; ValueError with the reason when it cannot be used.
 
     A domain entry that is a public suffix or a bare TLD (`com`, `co.uk`, `*.com`, `||com^`), or a URL entry
-    naming the whole of such a host (`http://com/`), is refused unless `allow_public_suffix`.
+    naming the whole of such a host (`http://com/`), is refused unless `allow_public_suffix`; an IPv4 network
+    wider than /8 (`0.0.0.0/0`) unless `allow_wide_networks`.
     """
     if raw.kind == "domain":
         host, kind = host_entry(raw.value)
@@ -159,7 +172,7 @@ def expressions_of(
             _check_not_public_suffix(expressions[0][:-1])
         return [Expression(raw.line_no, raw.value, kind, expression, raw.exception) for expression in expressions]
     if raw.kind == "cidr":
-        return [_cidr(raw)]
+        return [_cidr(raw, allow_wide_networks)]
     if raw.kind == "hash":
         if not hash_algorithm:
             raise ValueError("hash entry without a hash algorithm")
@@ -168,7 +181,9 @@ def expressions_of(
     raise ValueError(f"unknown entry kind {raw.kind!r}")
 
 
-def normalize_list(report: FormatReport, *, allow_public_suffix: bool = False) -> NormalizedList:
+def normalize_list(
+    report: FormatReport, *, allow_public_suffix: bool = False, allow_wide_networks: bool = False
+) -> NormalizedList:
     """Canonicalize every entry of a parsed list file, dropping duplicates and rejecting what cannot match."""
     normalized = NormalizedList(
         path=report.path,
@@ -183,7 +198,12 @@ def normalize_list(report: FormatReport, *, allow_public_suffix: bool = False) -
     seen: set[tuple] = set()
     for raw in report.entries:
         try:
-            expressions = expressions_of(raw, report.hash_algorithm, allow_public_suffix=allow_public_suffix)
+            expressions = expressions_of(
+                raw,
+                report.hash_algorithm,
+                allow_public_suffix=allow_public_suffix,
+                allow_wide_networks=allow_wide_networks,
+            )
         except ValueError as error:
             normalized.rejected.append((raw.line_no, raw.value, str(error)))
             continue

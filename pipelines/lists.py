@@ -63,11 +63,14 @@ class ListSettings:
     subdomains: bool = False
     column: str | None = None
     allow_public_suffix: bool = False  # load entries that are public suffixes (`com`, `co.uk`)
+    allow_wide_networks: bool = False  # load IPv4 networks wider than /8
 
     def options_json(self) -> str:
         options = {"subdomains": self.subdomains, "column": self.column}
         if self.allow_public_suffix:
             options["allow_public_suffix"] = True
+        if self.allow_wide_networks:
+            options["allow_wide_networks"] = True
         return json.dumps(options, sort_keys=True)
 
 
@@ -88,6 +91,7 @@ def list_settings(con: duckdb.DuckDBPyConnection, name: str) -> ListSettings:
         subdomains=bool(options.get("subdomains")),
         column=options.get("column"),
         allow_public_suffix=bool(options.get("allow_public_suffix")),
+        allow_wide_networks=bool(options.get("allow_wide_networks")),
     )
 
 
@@ -281,10 +285,10 @@ class _EntryWriter:
     recorded); keeps the first KEPT_REJECTS rejected and unsupported lines and counts the rest."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, version_id: int, summary: NormalizedList, allow_public_suffix: bool
+        self, con: duckdb.DuckDBPyConnection, version_id: int, summary: NormalizedList, settings: ListSettings
     ) -> None:
         self.con, self.version_id, self.summary = con, version_id, summary
-        self.allow_public_suffix = allow_public_suffix
+        self.settings = settings
         self.entry_count = 0  # entries numbered in reading order; duplicates are found in SQL at the end
 
     def take(self, report: FormatReport) -> None:
@@ -296,7 +300,12 @@ class _EntryWriter:
         numbers: list[int] = []
         for raw in raws:
             try:
-                expressions = expressions_of(raw, report.hash_algorithm, allow_public_suffix=self.allow_public_suffix)
+                expressions = expressions_of(
+                    raw,
+                    report.hash_algorithm,
+                    allow_public_suffix=self.settings.allow_public_suffix,
+                    allow_wide_networks=self.settings.allow_wide_networks,
+                )
             except ValueError as error:
                 rejected.append((raw.line_no, raw.value, str(error)))
                 continue
@@ -377,7 +386,7 @@ def load_list_version(
     # entries of loads that stopped before recording their version
     con.execute("DELETE FROM list_entries WHERE version_id NOT IN (SELECT version_id FROM list_versions)")
     version_id = con.execute("SELECT nextval('list_version_id_seq')").fetchone()[0]
-    writer = _EntryWriter(con, version_id, summary, settings.allow_public_suffix)
+    writer = _EntryWriter(con, version_id, summary, settings)
     try:
         with _memory_limit(con, LOAD_MEMORY_LIMIT):
             report = parse_list_file(

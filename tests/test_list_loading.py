@@ -63,6 +63,18 @@ def test_url_entries_with_a_path_and_private_section_suffixes_stay(tmp_path):
     assert parsed.rejected == []
 
 
+def test_networks_wider_than_a_slash_8_are_rejected(tmp_path):
+    path = write(tmp_path, "l.txt", "0.0.0.0/0\n128.0.0.0/1\n10.0.0.0/8\n203.0.113.0/24\n")
+    parsed = normalize_list(parse_list_file(path, "domains"))
+    assert [expression.expression for expression in parsed.expressions] == ["10.0.0.0/8", "203.0.113.0/24"]
+    assert [reason.split(" (")[0] for _, _, reason in parsed.rejected] == ["a network wider than /8"] * 2
+    assert "--allow-wide-networks" in parsed.rejected[0][2]
+    db = tmp_path / "l.duckdb"
+    assert "4 entries accepted" in run(db, "blocklist", "add", "n", str(path), "--allow-wide-networks").output
+    path.write_text("0.0.0.0/0\n198.51.100.0/24\n")
+    assert "2 entries accepted" in run(db, "blocklist", "update", "n").output
+
+
 def test_allow_public_suffix_on_the_command_line_is_kept_for_updates(tmp_path):
     db = tmp_path / "l.duckdb"
     path = write(tmp_path, "l.txt", "com\nbad.test\n")
