@@ -323,21 +323,22 @@ def status(ctx, snapshot) -> None:
             click.echo(f"{problem_snapshot}: {path}: {problem_status}: {error or 'not finished (rerun ingest)'}")
     lists = con.execute(
         """
-        SELECT l.name, l.list_type, coalesce(v.format, l.format), v.version_id, v.accepted,
+        SELECT l.name, l.list_type, coalesce(v.format, l.format), v.version_id, v.version, v.accepted,
                (SELECT version_id FROM match_state WHERE match_state.list_name = l.name) AS matched_version
         FROM lists AS l JOIN list_versions AS v ON v.list_name = l.name
         WHERE v.version_id = (SELECT max(version_id) FROM list_versions WHERE list_name = l.name)
         ORDER BY l.list_type, l.name
         """
     ).fetchall()
-    for name, list_type, list_format, version, accepted, matched in lists:
+    for name, list_type, list_format, version_id, version, accepted, matched in lists:
         if list_type == "watch" or list_format.startswith("hashes-"):
             state = "used by crawls"
-        elif matched == version:
+        elif matched == version_id:
             state = "matched"
         else:
             state = "not matched yet (run `linksweep match`)"
-        click.echo(f"{list_type}list {name}: version {version}, {accepted:,} entries, {list_format}: {state}")
+        noun = "hashlist" if list_format.startswith("hashes-") else f"{list_type}list"
+        click.echo(f"{noun} {name}: version {version}, {accepted:,} entries, {list_format}: {state}")
     crawled = con.execute(
         "SELECT outcome, count(*), max(fetched_at) FROM crawl_results GROUP BY outcome ORDER BY outcome"
     ).fetchall()

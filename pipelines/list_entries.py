@@ -19,6 +19,7 @@ from pathlib import Path
 from pipelines.canonical import canonical_host, canonicalize, entry_expressions, is_ip_host
 from pipelines.hash_lists import HashListReport
 from pipelines.list_formats import FormatReport, RawEntry
+from pipelines.public_suffix import is_icann_public_suffix
 
 _VALID_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
 
@@ -54,12 +55,22 @@ class NormalizedList:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line number, line, reason
     unsupported: list[tuple[int, str, str]] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    more_rejected: int = 0  # rejected lines counted beyond those kept in `rejected` (large lists)
+    more_unsupported: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        return len(self.rejected) + self.more_rejected
+
+    @property
+    def unsupported_total(self) -> int:
+        return len(self.unsupported) + self.more_unsupported
 
     def summary(self) -> str:
         kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.by_kind.items()))
         return (
             f"{self.path} ({self.format}): {self.entries:,} entries accepted ({kinds or 'none'}), "
-            f"{self.duplicates:,} duplicates, {len(self.rejected):,} rejected, {len(self.unsupported):,} "
+            f"{self.duplicates:,} duplicates, {self.rejected_total:,} rejected, {self.unsupported_total:,} "
             f"unsupported, {self.comments:,} comment and {self.blank:,} blank lines"
         )
 
@@ -88,6 +99,12 @@ def host_entry(text: str) -> tuple[str, str]:
     return host, "domain"
 
 
+def _check_not_public_suffix(host: str) -> None:
+    """ValueError when an entry for `host` and its subdomains would flag every site under a public suffix."""
+    if is_icann_public_suffix(host):
+        raise ValueError(f"a public suffix ({host}): it would flag every site under it; --allow-public-suffix loads it")
+
+
 def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
     url = canonicalize(raw.value)
     if url is None:
@@ -97,13 +114,21 @@ def _url_expressions(raw: RawEntry) -> tuple[str, list[str]]:
     return "url", entry_expressions(url)
 
 
-def _cidr(raw: RawEntry) -> Expression:
+WIDEST_NETWORK_PREFIX = 8  # an IPv4 network wider than a /8 is refused unless allowed explicitly
+
+
+def _cidr(raw: RawEntry, allow_wide_networks: bool = False) -> Expression:
     try:
         network = ipaddress.ip_network(raw.value.strip(), strict=False)
     except ValueError:
         raise ValueError("not an IP network") from None
     if network.version != 4:
         raise ValueError("IPv6 ranges are not supported")
+    if network.prefixlen < WIDEST_NETWORK_PREFIX and not allow_wide_networks:
+        raise ValueError(
+            f"a network wider than /{WIDEST_NETWORK_PREFIX} ({network}): it would flag every site in "
+            f"{network.num_addresses:,} addresses; --allow-wide-networks loads it"
+        )
     if network.num_addresses == 1:
         address = str(network.network_address)
         return Expression(raw.line_no, raw.value, "ip", f"{address}/", raw.exception)
@@ -118,16 +143,36 @@ def _cidr(raw: RawEntry) -> Expression:
     )
 
 
-def expressions_of(raw: RawEntry, hash_algorithm: str | None = None) -> list[Expression]:
-    """The expressions one entry stands for; ValueError with the reason when it cannot be used."""
+def expressions_of(
+    raw: RawEntry,
+    hash_algorithm: str | None = None,
+    *,
+    allow_public_suffix: bool = False,
+    allow_wide_networks: bool = False,
+) -> list[Expression]:
+    """The expressions one entry stands for; ValueError with the reason when it cannot be used.
+
+    A domain entry that is a public suffix or a bare TLD (`com`, `co.uk`, `*.com`, `||com^`), or a URL entry
+    naming the whole of such a host (`http://com/`), is refused unless `allow_public_suffix`; an IPv4 network
+    wider than /8 (`0.0.0.0/0`) unless `allow_wide_networks`.
+    """
     if raw.kind == "domain":
         host, kind = host_entry(raw.value)
+        if kind == "domain" and not allow_public_suffix:
+            _check_not_public_suffix(host)
         return [Expression(raw.line_no, raw.value, kind, f"{host}/", raw.exception, raw.subdomains or kind == "ip")]
     if raw.kind == "url":
         kind, expressions = _url_expressions(raw)
+        if (
+            not allow_public_suffix
+            and len(expressions) == 1
+            and expressions[0].endswith("/")
+            and (expressions[0].index("/") == len(expressions[0]) - 1)
+        ):
+            _check_not_public_suffix(expressions[0][:-1])
         return [Expression(raw.line_no, raw.value, kind, expression, raw.exception) for expression in expressions]
     if raw.kind == "cidr":
-        return [_cidr(raw)]
+        return [_cidr(raw, allow_wide_networks)]
     if raw.kind == "hash":
         if not hash_algorithm:
             raise ValueError("hash entry without a hash algorithm")
@@ -136,7 +181,9 @@ def expressions_of(raw: RawEntry, hash_algorithm: str | None = None) -> list[Exp
     raise ValueError(f"unknown entry kind {raw.kind!r}")
 
 
-def normalize_list(report: FormatReport) -> NormalizedList:
+def normalize_list(
+    report: FormatReport, *, allow_public_suffix: bool = False, allow_wide_networks: bool = False
+) -> NormalizedList:
     """Canonicalize every entry of a parsed list file, dropping duplicates and rejecting what cannot match."""
     normalized = NormalizedList(
         path=report.path,
@@ -151,7 +198,12 @@ def normalize_list(report: FormatReport) -> NormalizedList:
     seen: set[tuple] = set()
     for raw in report.entries:
         try:
-            expressions = expressions_of(raw, report.hash_algorithm)
+            expressions = expressions_of(
+                raw,
+                report.hash_algorithm,
+                allow_public_suffix=allow_public_suffix,
+                allow_wide_networks=allow_wide_networks,
+            )
         except ValueError as error:
             normalized.rejected.append((raw.line_no, raw.value, str(error)))
             continue

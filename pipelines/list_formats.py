@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import ipaddress
+import os
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +71,8 @@ CSV_AUTO_COLUMNS = ("url", "uri", "link", "domain", "host", "hostname")
 URLHAUS_MARKER_COLUMNS = frozenset({"dateadded", "url_status", "threat"})
 UT1_FILE_NAME = re.compile(r"(domains|urls|expressions|usage)(?:\.(\d+))?(?:\.gz)?$")
 SNIFF_SAMPLE_LINES = 200
+BATCH_LINES = 50_000  # lines parsed at a time: what a large list costs in memory, whatever its length
+READ_BYTES = 1 << 20
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
 _HEX = "0123456789abcdef"
@@ -103,6 +107,8 @@ class FormatReport:
     decided_by: str | None = None  # for auto: why that format was chosen
     hash_algorithm: str | None = None  # "sha256"/"sha1"/"md5" for hashed lists
     lines: int = 0  # physical lines read (over all files of a folder)
+    file_lines: int = 0  # lines of the current file read before the batch being parsed (numbers its lines)
+    content_seen: bool = False  # a content line of the current file was read (domains: the first may be a title)
 
     def entry_lines(self) -> int:
         """Number of distinct lines that produced entries (a hosts line with three hosts counts once)."""
@@ -124,30 +130,80 @@ class FormatReport:
 # reading
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise ListFormatError(f"{path}: cannot read the file ({error.strerror or error})") from None
-
-
 def _decode(path: Path | str, raw: bytes) -> str:
-    """Text of a list file: gunzipped when gzipped, UTF-8 (BOM tolerated), undecodable bytes replaced by U+FFFD."""
-    data = raw
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
+    """Text of a whole UTF-16 list file (the only encoding read whole: its lines cannot be cut as bytes)."""
+    return raw.decode("utf-16", "replace")
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a file, feeding every byte read to a digest (the sha256 of the file as stored)."""
+
+    def __init__(self, handle, digest) -> None:
+        self.handle, self.digest = handle, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.handle.readinto(buffer)
+        if count and self.digest is not None:
+            self.digest.update(memoryview(buffer)[:count])
+        return count
+
+
+def _line_batches(path: Path, digest=None) -> Iterator[list[str]]:
+    """The physical lines of a list file, BATCH_LINES at a time: gunzipped when gzipped, UTF-8 (BOM tolerated)
+    with undecodable bytes replaced by U+FFFD, or UTF-16 with a BOM; \n and \r\n endings, a final newline
+    starts no other line. Fed to `digest` as read. ListFormatError for an unreadable, corrupt or binary file."""
+    try:
+        with open(path, "rb") as handle:
+            stream = io.BufferedReader(_HashingReader(handle, digest), READ_BYTES)
+            if stream.peek(2)[:2] == b"\x1f\x8b":
+                stream = gzip.GzipFile(fileobj=stream)
+            yield from _decoded_batches(path, stream)
+            while stream.read(READ_BYTES):  # the rest (gzip trailer): the digest covers the whole file
+                pass
+    except OSError as error:
+        if isinstance(error, gzip.BadGzipFile):
             raise ListFormatError(f"{path}: corrupt gzip data ({error})") from None
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16", "replace")
-    if b"\x00" in data:
-        raise ListFormatError(f"{path}: binary data (NUL bytes), not a text list")
-    return data.decode("utf-8-sig", "replace")
+        raise ListFormatError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except (EOFError, zlib.error) as error:
+        raise ListFormatError(f"{path}: corrupt gzip data ({error})") from None
+
+
+def _decoded_batches(path: Path, stream) -> Iterator[list[str]]:
+    head = stream.read(READ_BYTES)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = _decode(path, head + stream.read())
+        lines = _split_lines(text)
+        for start in range(0, len(lines), BATCH_LINES):
+            yield lines[start : start + BATCH_LINES]
+        return
+    if head[:3] == b"\xef\xbb\xbf":
+        head = head[3:]
+    pending = b""
+    batch: list[str] = []
+    chunk = head
+    while chunk:
+        if b"\x00" in chunk:
+            raise ListFormatError(f"{path}: binary data (NUL bytes), not a text list")
+        data = pending + chunk
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            batch.extend(_split_lines(data[:cut].decode("utf-8", "replace")))
+            while len(batch) >= BATCH_LINES:
+                yield batch[:BATCH_LINES]
+                del batch[:BATCH_LINES]
+        chunk = stream.read(READ_BYTES)
+    if pending:
+        batch.extend(_split_lines(pending.decode("utf-8", "replace")))
+    if batch:
+        yield batch
 
 
 def _split_lines(text: str) -> list[str]:
-    """Physical lines, for \\n and \\r\\n endings; a final newline does not start another line."""
+    """Physical lines, for \n and \r\n endings; a final newline does not start another line."""
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     lines = text.split("\n")
@@ -159,8 +215,7 @@ def _split_lines(text: str) -> list[str]:
 def _content_lines(lines: list[str], report: FormatReport) -> Iterator[tuple[int, str, str]]:
     """(line number, line, stripped line) of non-blank lines; counts blanks and rejects undecodable lines."""
     check_replacement = any("\ufffd" in line for line in lines)
-    report.lines += len(lines)
-    for line_no, line in enumerate(lines, start=1):
+    for line_no, line in enumerate(lines, start=report.file_lines + 1):
         stripped = line.strip()
         if not stripped:
             report.blank += 1
@@ -168,6 +223,34 @@ def _content_lines(lines: list[str], report: FormatReport) -> Iterator[tuple[int
             report.rejected.append((line_no, line, "undecodable bytes (not UTF-8)"))
         else:
             yield line_no, line, stripped
+
+
+def _feed(
+    parse: Callable[[list[str], FormatReport], None],
+    batches: Iterable[list[str]],
+    report: FormatReport,
+    on_batch: Callable[[FormatReport], None] | None,
+    reason_prefix: str = "",
+) -> None:
+    """Parse a file's line batches into `report`; `on_batch` takes each batch's entries and lines out of it."""
+    report.file_lines = 0
+    report.content_seen = False
+    for batch in batches:
+        first = len(report.rejected), len(report.unsupported)
+        parse(batch, report)
+        if reason_prefix:
+            for kind, start in zip(("rejected", "unsupported"), first, strict=True):
+                items = getattr(report, kind)
+                items[start:] = [(line_no, text, reason_prefix + reason) for line_no, text, reason in items[start:]]
+        report.lines += len(batch)
+        report.file_lines += len(batch)
+        if on_batch is not None:
+            on_batch(report)
+    finish = getattr(parse, "finish", None)
+    if finish is not None:
+        finish(report)
+        if on_batch is not None:
+            on_batch(report)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -237,12 +320,11 @@ def _cut_inline_comment(text: str) -> tuple[str, bool]:
 def _parse_domains(lines: list[str], report: FormatReport, file: str | None = None) -> None:
     """One domain or IP (or CIDR network) per line; `#` and `!` comments; inline `#` after whitespace."""
     entries, rejected = report.entries, report.rejected
-    first = True
     for line_no, line, text in _content_lines(lines, report):
         if text[0] in "#!":
             report.comments += 1
             continue
-        was_first, first = first, False
+        was_first, report.content_seen = not report.content_seen, True
         if "#" in text:
             text, inner_hash = _cut_inline_comment(text)
             if inner_hash:
@@ -506,13 +588,15 @@ class _RecordSpansLines(Exception):
 
 
 class _OneLineFeed:
-    """Hands the data lines of a CSV file to a csv reader so that no record runs over several lines.
+    """Hands the data lines of a batch to a csv reader so that no record runs over several lines.
 
-    Blank lines and `#` lines are counted on the way; `line_no` is the line of the current record.
+    Blank lines and `#` lines are counted on the way; `line_no` is the line of the current record, `index` its
+    index in the batch.
     """
 
     def __init__(self, lines: list[str], report: FormatReport, start: int) -> None:
-        self.lines, self.report, self.index = lines, report, start
+        self.lines, self.report, self.next = lines, report, start
+        self.index = 0
         self.line_no = 0
         self.taken = False  # a line was already handed out for the current record
 
@@ -523,19 +607,19 @@ class _OneLineFeed:
         if self.taken:
             raise _RecordSpansLines
         lines, report = self.lines, self.report
-        while self.index < len(lines):
-            line = lines[self.index]
-            self.index += 1
+        while self.next < len(lines):
+            line = lines[self.next]
+            self.next += 1
             stripped = line.strip()
             if not stripped:
                 report.blank += 1
             elif stripped[0] == "#":
                 report.comments += 1
             elif "\ufffd" in line:
-                report.rejected.append((self.index, line, "undecodable bytes (not UTF-8)"))
+                report.rejected.append((report.file_lines + self.next, line, "undecodable bytes (not UTF-8)"))
             else:
                 self.taken = True
-                self.line_no = self.index
+                self.index, self.line_no = self.next - 1, report.file_lines + self.next
                 return line
         raise StopIteration
 
@@ -543,7 +627,7 @@ class _OneLineFeed:
 def _csv_rows(
     lines: list[str], report: FormatReport, start: int, delimiter: str
 ) -> Iterator[tuple[int, str, list[str]]]:
-    """(line number, line, fields) of the data rows from line index `start`; `#` lines are comments.
+    """(line number, line, fields) of the data rows of a batch from index `start`; `#` lines are comments.
 
     Each record must fit on its line: a quoted field left open is rejected with its line, and reading goes on.
     """
@@ -556,51 +640,129 @@ def _csv_rows(
         except StopIteration:
             return
         except _RecordSpansLines:
-            report.rejected.append((feed.line_no, lines[feed.line_no - 1], "quoted CSV field left open"))
+            report.rejected.append((feed.line_no, lines[feed.index], "quoted CSV field left open"))
             reader = csv.reader(feed, delimiter=delimiter, strict=True)
             continue
         except csv.Error as error:
-            report.rejected.append((feed.line_no, lines[feed.line_no - 1], f"malformed CSV ({error})"))
+            report.rejected.append((feed.line_no, lines[feed.index], f"malformed CSV ({error})"))
             reader = csv.reader(feed, delimiter=delimiter, strict=True)
             continue
-        yield feed.line_no, lines[feed.line_no - 1], row
+        yield feed.line_no, lines[feed.index], row
 
 
-def _skip_to_data(lines: list[str], report: FormatReport) -> tuple[int, str | None]:
-    """(index of the first data line, text of the last `#` comment before it); counts what it skips."""
-    last_comment = None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped:
-            report.blank += 1
-        elif stripped[0] == "#":
-            report.comments += 1
-            last_comment = stripped.lstrip("#").strip()
-        else:
-            return index, last_comment
-    return len(lines), last_comment
+class _CsvParser:
+    """A CSV file read batch by batch: blank and `#` lines before the header are counted (the last `#` line
+    kept), the header (counted as a comment line) decides the columns, and `row` reads each data row."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self.header: list[str] | None = None
+        self.delimiter = ","
+        self.last_comment: str | None = None
+
+    def __call__(self, lines: list[str], report: FormatReport) -> None:
+        start = 0
+        if self.header is None:
+            while start < len(lines):
+                stripped = lines[start].strip()
+                if not stripped:
+                    report.blank += 1
+                elif stripped[0] == "#":
+                    report.comments += 1
+                    self.last_comment = stripped.lstrip("#").strip()
+                else:
+                    break
+                start += 1
+            if start == len(lines):
+                return
+            start = self.start(lines[start], start, report)
+        for line_no, line, row in _csv_rows(lines, report, start, self.delimiter):
+            self.row(line_no, line, row, report)
+
+    def finish(self, report: FormatReport) -> None:
+        if self.header is None:
+            self.start(None, 0, report)
+
+    def start(self, first_line: str | None, index: int, report: FormatReport) -> int:
+        """Take the header from the first data line (None at the end of a file without one); the index of the
+        first data row."""
+        raise NotImplementedError
+
+    def row(self, line_no: int, line: str, row: list[str], report: FormatReport) -> None:
+        raise NotImplementedError
 
 
-def _parse_urlhaus_csv(path: Path | str, lines: list[str], report: FormatReport) -> None:
+class _UrlhausCsv(_CsvParser):
     """The URLhaus CSV dump: header in the last `#` line or a plain first row; the `url` column of each row."""
-    report.lines += len(lines)
-    start, last_comment = _skip_to_data(lines, report)
-    header = _csv_header_fields(lines[start]) if start < len(lines) else []
-    if "url" in (name.lower() for name in header):
-        report.comments += 1  # the header row
-        start += 1
-    else:
-        header = _csv_header_fields(last_comment or "")
-        if "url" not in (name.lower() for name in header):
-            raise ListFormatError(f"{path}: no CSV header naming a 'url' column (URLhaus format)")
-    url_index = [name.lower() for name in header].index("url")
-    for line_no, line, row in _csv_rows(lines, report, start, ","):
+
+    def start(self, first_line: str | None, index: int, report: FormatReport) -> int:
+        header = _csv_header_fields(first_line) if first_line is not None else []
+        if "url" in (name.lower() for name in header):
+            report.comments += 1  # the header row
+            index += 1
+        else:
+            header = _csv_header_fields(self.last_comment or "")
+            if "url" not in (name.lower() for name in header):
+                raise ListFormatError(f"{self.path}: no CSV header naming a 'url' column (URLhaus format)")
+        self.header = header
+        self.url_index = [name.lower() for name in header].index("url")
+        return index
+
+    def row(self, line_no: int, line: str, row: list[str], report: FormatReport) -> None:
+        header = self.header or []
         if len(row) != len(header):
             report.rejected.append((line_no, line, f"expected {len(header)} fields, found {len(row)}"))
-        elif not row[url_index].strip():
+        elif not row[self.url_index].strip():
             report.rejected.append((line_no, line, "empty url field"))
         else:
-            report.entries.append(RawEntry(line_no, "url", row[url_index].strip()))
+            report.entries.append(RawEntry(line_no, "url", row[self.url_index].strip()))
+
+
+class _GenericCsv(_CsvParser):
+    """Generic CSV with a header row: the URL or domain of one column (or host + path) of each row."""
+
+    def __init__(self, path: Path | str, column: str | None) -> None:
+        super().__init__(path)
+        self.column = column
+        self.value_index = self.host_index = self.path_index = -1
+
+    def start(self, first_line: str | None, index: int, report: FormatReport) -> int:
+        if first_line is None:
+            raise ListFormatError(f"{self.path}: no CSV header row")
+        self.delimiter = _csv_delimiter(first_line)
+        header = _csv_header_fields(first_line, self.delimiter)
+        report.comments += 1  # the header row
+        lowered = [name.lower() for name in header]
+        if self.column is not None:
+            if self.column.lower() not in lowered:
+                raise ListFormatError(f"{self.path}: no CSV column {self.column!r}; columns: {', '.join(header)}")
+            self.value_index = lowered.index(self.column.lower())
+        elif "host" in lowered and "path" in lowered and not {"url", "uri", "link"} & set(lowered):
+            self.host_index, self.path_index = lowered.index("host"), lowered.index("path")
+            self.value_index = self.host_index
+        else:
+            found = [name for name in CSV_AUTO_COLUMNS if name in lowered]
+            if not found:
+                wanted = ", ".join(CSV_AUTO_COLUMNS)
+                raise ListFormatError(f"{self.path}: no CSV column among {wanted}; columns: {', '.join(header)}")
+            self.value_index = lowered.index(found[0])
+        self.header = header
+        return index + 1
+
+    def row(self, line_no: int, line: str, row: list[str], report: FormatReport) -> None:
+        header = self.header or []
+        if len(row) != len(header):
+            report.rejected.append((line_no, line, f"expected {len(header)} fields, found {len(row)}"))
+            return
+        value = row[self.value_index].strip()
+        if not value:
+            report.rejected.append((line_no, line, f"empty {header[self.value_index]} field"))
+        elif self.path_index >= 0:
+            report.entries.append(RawEntry(line_no, "url", value + row[self.path_index].strip()))
+        elif "/" in value or "://" in value:
+            report.entries.append(RawEntry(line_no, "url", value))
+        else:
+            report.entries.append(RawEntry(line_no, "domain", value))
 
 
 def _csv_delimiter(header_line: str) -> str:
@@ -608,45 +770,6 @@ def _csv_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in ",\t;"}
     best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] > counts[","] else ","
-
-
-def _parse_csv(path: Path | str, lines: list[str], report: FormatReport, column: str | None) -> None:
-    """Generic CSV with a header row: the URL or domain of one column (or host + path) of each row."""
-    report.lines += len(lines)
-    start, _ = _skip_to_data(lines, report)
-    if start >= len(lines):
-        raise ListFormatError(f"{path}: no CSV header row")
-    delimiter = _csv_delimiter(lines[start])
-    header = _csv_header_fields(lines[start], delimiter)
-    report.comments += 1  # the header row
-    lowered = [name.lower() for name in header]
-    host_index = path_index = -1
-    if column is not None:
-        if column.lower() not in lowered:
-            raise ListFormatError(f"{path}: no CSV column {column!r}; columns: {', '.join(header)}")
-        value_index = lowered.index(column.lower())
-    elif "host" in lowered and "path" in lowered and not {"url", "uri", "link"} & set(lowered):
-        host_index, path_index = lowered.index("host"), lowered.index("path")
-        value_index = host_index
-    else:
-        found = [name for name in CSV_AUTO_COLUMNS if name in lowered]
-        if not found:
-            wanted = ", ".join(CSV_AUTO_COLUMNS)
-            raise ListFormatError(f"{path}: no CSV column among {wanted}; columns: {', '.join(header)}")
-        value_index = lowered.index(found[0])
-    for line_no, line, row in _csv_rows(lines, report, start + 1, delimiter):
-        if len(row) != len(header):
-            report.rejected.append((line_no, line, f"expected {len(header)} fields, found {len(row)}"))
-            continue
-        value = row[value_index].strip()
-        if not value:
-            report.rejected.append((line_no, line, f"empty {header[value_index]} field"))
-        elif path_index >= 0:
-            report.entries.append(RawEntry(line_no, "url", value + row[path_index].strip()))
-        elif "/" in value or "://" in value:
-            report.entries.append(RawEntry(line_no, "url", value))
-        else:
-            report.entries.append(RawEntry(line_no, "domain", value))
 
 
 def _parse_hashes(lines: list[str], report: FormatReport, algorithm: str) -> None:
@@ -705,26 +828,48 @@ def _ut1_order(name: str) -> tuple[str, int, str]:
     return (match.group(1) if match else "", number, name)
 
 
-def _parse_ut1_folder(folder: Path, report: FormatReport) -> None:
-    """A UT1 category folder: domains, urls (also split .N and gzipped) and expressions files, each by its role."""
+def _ut1_folder_sha256(files: list[Path]) -> str:
+    """The sha256 of a UT1 folder: each file's name and content, with their lengths, in plain sorted order."""
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.name.encode()
+        try:
+            with open(file, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                digest.update(len(name).to_bytes(8, "big") + name + size.to_bytes(8, "big"))
+                read = 0
+                while chunk := handle.read(READ_BYTES):
+                    read += len(chunk)
+                    digest.update(chunk)
+        except OSError as error:
+            raise ListFormatError(f"{file}: cannot read the file ({error.strerror or error})") from None
+        if read != size:
+            raise ListFormatError(f"{file}: the file changed while it was read")
+    return digest.hexdigest()
+
+
+def _ut1_files(folder: Path) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and _ut1_role(p.name))
     if not files:
         raise ListFormatError(f"{folder}: no UT1 domains, urls or expressions file in the folder")
-    digest = hashlib.sha256()
-    contents: dict[str, bytes] = {}
-    for file in files:  # plain sorted order for the folder hash
-        raw = _read_bytes(file)
-        contents[file.name] = raw
-        name = file.name.encode()
-        digest.update(len(name).to_bytes(8, "big") + name + len(raw).to_bytes(8, "big") + raw)
-    report.sha256 = digest.hexdigest()
+    return files
+
+
+def _parse_ut1_folder(
+    folder: Path, report: FormatReport, on_batch: Callable[[FormatReport], None] | None = None
+) -> None:
+    """A UT1 category folder: domains, urls (also split .N and gzipped) and expressions files, each by its role."""
+    files = _ut1_files(folder)
+    report.sha256 = _ut1_folder_sha256(files)
     for file in sorted(files, key=lambda p: _ut1_order(p.name)):  # domains, domains.1, domains.2, ..., urls
-        lines = _split_lines(_decode(file, contents[file.name]))
-        start = len(report.rejected), len(report.unsupported)
-        _UT1_PARSERS[_ut1_role(file.name) or ""](lines, report, file=file.name)
-        for kind, first in zip(("rejected", "unsupported"), start, strict=True):
-            items = getattr(report, kind)
-            items[first:] = [(line_no, text, f"{file.name}: {reason}") for line_no, text, reason in items[first:]]
+        parser = _UT1_PARSERS[_ut1_role(file.name) or ""]
+        _feed(
+            lambda lines, report, parser=parser, name=file.name: parser(lines, report, file=name),
+            _line_batches(file),
+            report,
+            on_batch,
+            reason_prefix=f"{file.name}: ",
+        )
 
 
 def _parse_ut1_file(path: Path, lines: list[str], report: FormatReport) -> None:
@@ -739,8 +884,11 @@ def _parse_ut1_file(path: Path, lines: list[str], report: FormatReport) -> None:
 # format detection
 
 
-def _sniff_lines(name: str, lines: list[str]) -> tuple[str, str]:
-    """(format, reason) from a file's name and lines; see sniff_format."""
+def _sniff_lines(name: str, lines: Iterable[str]) -> tuple[str, str]:
+    """(format, reason) from a file's name and lines (read up to the sample, and further only to look for
+    adblock rules below '!' comments); see sniff_format."""
+    lines = iter(lines)
+    anchored = False  # a line read so far starts with '||' or '@@'
     base = name[:-3] if name.endswith(".gz") else name
     if base.endswith("expressions"):
         return "ut1", f"the file name {name!r} is a UT1 expressions file"
@@ -750,6 +898,7 @@ def _sniff_lines(name: str, lines: list[str]) -> tuple[str, str]:
     last_comment = ""
     first_content = None
     for line in lines:
+        anchored = anchored or line.startswith(("||", "@@"))
         text = line.strip()
         if not text:
             continue
@@ -788,7 +937,7 @@ def _sniff_lines(name: str, lines: list[str]) -> tuple[str, str]:
     if (adblock + bang_comments) * 2 > total + bang_comments:
         counts = f"{adblock} of the first {total} entry lines, {bang_comments} '!' lines"
         return "adblock", f"most lines are adblock rules or '!' comments: {counts}"
-    if bang_comments and not hash_comments and any(line.startswith(("||", "@@")) for line in lines):
+    if bang_comments and not hash_comments and (anchored or any(line.startswith(("||", "@@")) for line in lines)):
         return "adblock", "it has '!' comments and '||'/'@@' rules further down (uBlock Origin style list)"
     wildcard = sum(text.startswith("*.") for text in sample)
     if most(wildcard):
@@ -828,7 +977,11 @@ def sniff_format(path: Path) -> tuple[str, str]:
     path = Path(path)
     if path.is_dir():
         return "ut1", "it is a folder, read as a UT1 category folder"
-    return _sniff_lines(path.name, _split_lines(_decode(path, _read_bytes(path))))
+    batches = _line_batches(path)
+    try:
+        return _sniff_lines(path.name, (line for batch in batches for line in batch))
+    finally:
+        batches.close()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -847,8 +1000,8 @@ def _line_parser(
         "adblock": _parse_adblock,
         "dnsmasq": _parse_dnsmasq,
         "wildcard": _parse_wildcard,
-        "urlhaus-csv": lambda lines, report: _parse_urlhaus_csv(path, lines, report),
-        "csv": lambda lines, report: _parse_csv(path, lines, report, column),
+        "urlhaus-csv": _UrlhausCsv(path),
+        "csv": _GenericCsv(path, column),
     }
     for algorithm in HASH_HEX_LENGTHS:
         registry[algorithm] = lambda lines, report, algorithm=algorithm: _parse_hashes(lines, report, algorithm)
@@ -856,11 +1009,19 @@ def _line_parser(
 
 
 def parse_list_file(
-    path: Path, list_format: str = "auto", *, subdomains: bool = False, column: str | None = None
+    path: Path,
+    list_format: str = "auto",
+    *,
+    subdomains: bool = False,
+    column: str | None = None,
+    on_batch: Callable[[FormatReport], None] | None = None,
 ) -> FormatReport:
     """Read a list file (or a UT1 category folder) in a format of FORMATS, accounting for every line.
 
-    `subdomains` widens hosts-file entries to their subdomains; `column` names the CSV column to read.
+    `subdomains` widens hosts-file entries to their subdomains; `column` names the CSV column to read. The file
+    is read BATCH_LINES lines at a time; `on_batch`, when given, is called after each batch and takes its
+    entries, rejected and unsupported lines out of the report (the counts of comment, blank and all lines stay),
+    so that reading a list of any length holds one batch in memory.
     """
     path = Path(path)
     if list_format not in FORMATS:
@@ -871,14 +1032,34 @@ def parse_list_file(
         report = FormatReport(path=str(path), format="ut1", sha256="")
         if list_format == "auto":
             report.decided_by = "it is a folder, read as a UT1 category folder"
-        _parse_ut1_folder(path, report)
+        _parse_ut1_folder(path, report, on_batch)
         return report
-    raw = _read_bytes(path)
-    lines = _split_lines(_decode(path, raw))
     decided_by = None
     if list_format == "auto":
-        list_format, decided_by = _sniff_lines(path.name, lines)
-    report = FormatReport(path=str(path), format=list_format, sha256=hashlib.sha256(raw).hexdigest())
+        list_format, decided_by = sniff_format(path)
+    report = FormatReport(path=str(path), format=list_format, sha256="")
     report.decided_by = decided_by
-    _line_parser(list_format, path, subdomains=subdomains, column=column)(lines, report)
+    digest = hashlib.sha256()
+    _feed(
+        _line_parser(list_format, path, subdomains=subdomains, column=column),
+        _line_batches(path, digest),
+        report,
+        on_batch,
+    )
+    report.sha256 = digest.hexdigest()
     return report
+
+
+def content_sha256(path: Path) -> str:
+    """The sha256 a version of the list at `path` (a file or a UT1 folder) is recorded with."""
+    path = Path(path)
+    if path.is_dir():
+        return _ut1_folder_sha256(_ut1_files(path))
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(READ_BYTES):
+                digest.update(chunk)
+    except OSError as error:
+        raise ListFormatError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    return digest.hexdigest()

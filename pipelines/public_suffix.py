@@ -121,6 +121,14 @@ class SuffixList:
             icann[index], private[index] = self.registrable_domains(hosts[index].as_py())
         return pa.array(icann, pa.string()), pa.array(private, pa.string())
 
+    def is_icann_suffix(self, name: str) -> bool:
+        """Whether a lowercase ASCII name is itself a public suffix by a rule of the ICANN section (`co.uk`, or
+        `x.ck` under the rule `*.ck` unless excepted); one lookup or two, no walk."""
+        if self._nodes.get(name) is False:
+            return True
+        parent = name.partition(".")[2]
+        return self._wildcards.get(parent) is False and name not in self._exceptions
+
     @classmethod
     def from_file(cls, path: Path) -> SuffixList:
         return cls(path.read_text(encoding="utf-8"))
@@ -204,3 +212,13 @@ def registrable_domains_array(hosts: pa.Array) -> tuple[pa.Array, pa.Array]:
 def registered_domain(host: str) -> str | None:
     """The ICANN registrable domain of `host` (`www.example.org` -> `example.org`); None for IPs and suffixes."""
     return registrable_domains(host).icann
+
+
+def is_icann_public_suffix(host: str) -> bool:
+    """Whether a lowercase host name is itself a public suffix of the ICANN section (`com`, `co.uk`) or a single
+    label (a bare TLD); False for a name under one, for a private-section suffix (a company's shared hosting
+    domain, which lists block on purpose) and for IPs."""
+    if not host or is_ip_host(host):
+        return False
+    name = host.rstrip(".")
+    return "." not in name or (_active or bundled_suffix_list()).is_icann_suffix(name)

@@ -39,14 +39,18 @@ def removal_query() -> str:
     """
     columns = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in REMOVAL_SCHEMA)
     return f"""
-    WITH current_matches AS ({CURRENT_MATCHES_SQL}),
+    WITH current_matches AS (
+        -- list_version: the version's number among its list's versions (hash-service verdicts: 0)
+        SELECT m.*, coalesce(v.version, m.version_id) AS list_version
+        FROM ({CURRENT_MATCHES_SQL}) AS m LEFT JOIN list_versions AS v USING (version_id)
+    ),
     listed AS (
         SELECT url,
                array_to_string(list_sort(list(DISTINCT list_name || coalesce(' (' || category || ')', ''))), '; ')
                    AS reason,
                array_to_string(list_sort(list(DISTINCT matched_rule)), '; ') AS matched_rule,
                list_sort(list(DISTINCT detected_via)) AS detected_via,
-               list_sort(list(DISTINCT list_name || '@v' || version_id)) AS list_versions,
+               list_sort(list(DISTINCT list_name || '@v' || list_version)) AS list_versions,
                list_sort(list(DISTINCT list_name)) AS lists,
                coalesce(list_sort(list(DISTINCT category) FILTER (WHERE category IS NOT NULL)), []) AS categories,
                '[' || string_agg(DISTINCT evidence, ', ' ORDER BY evidence) || ']' AS evidence

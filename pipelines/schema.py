@@ -308,6 +308,31 @@ MIGRATIONS: list[Migration] = [
         """,
         backfill=_record_url_key_check,
     ),
+    Migration(
+        5,
+        "list versions numbered per list; a list keeps the format its first load decided; entries numbered",
+        """
+        -- the number of a version among its list's versions: the first load of a list is version 1
+        -- (version_id stays the store-wide key that entries and matches refer to)
+        ALTER TABLE list_versions ADD COLUMN version INTEGER;
+        -- the entry's number in its version, in reading order (its expressions share it): a list file is
+        -- stored batch by batch and the entries that repeat an earlier one are dropped in SQL
+        ALTER TABLE list_entries ADD COLUMN entry_no BIGINT;
+        UPDATE list_versions SET version = numbered.version
+        FROM (
+            SELECT version_id, row_number() OVER (PARTITION BY list_name ORDER BY version_id) AS version
+            FROM list_versions
+        ) AS numbered
+        WHERE list_versions.version_id = numbered.version_id;
+
+        -- lists loaded with --format auto keep the format auto decided (that of their latest version)
+        UPDATE lists SET format = decided.format
+        FROM (
+            SELECT list_name, arg_max(format, version_id) AS format FROM list_versions GROUP BY list_name
+        ) AS decided
+        WHERE lists.name = decided.list_name AND lists.format = 'auto' AND decided.format IS NOT NULL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -120,3 +120,30 @@ def test_url_keys_are_filled_by_the_upgrade_and_recomputed_for_another_hash(tmp_
     con.execute("UPDATE urls SET url_key = 7")  # while the check value matches, keys are trusted (no rescan)
     migrate(con)
     assert con.execute(keyed).fetchone() == (0,)
+
+
+def test_list_versions_are_numbered_per_list_by_the_upgrade(tmp_path):
+    import pipelines.schema as schema
+
+    con = duckdb.connect(str(tmp_path / "v4.duckdb"))
+    original = schema.MIGRATIONS
+    try:
+        schema.MIGRATIONS = [m for m in original if m.version <= 4]
+        migrate(con)
+    finally:
+        schema.MIGRATIONS = original
+    con.execute("INSERT INTO lists (name, list_type, format) VALUES ('a', 'block', 'auto'), ('b', 'allow', 'urls')")
+    for version_id, name, list_format in ((1, "a", "domains"), (2, "b", "urls"), (3, "a", "hosts")):
+        con.execute(
+            "INSERT INTO list_versions (version_id, list_name, sha256, origin, accepted, duplicates, rejected, format)"
+            " VALUES (?, ?, 'x', 'l.txt', 1, 0, 0, ?)",
+            [version_id, name, list_format],
+        )
+    assert migrate(con) == LATEST_VERSION
+    assert con.execute("SELECT version_id, version FROM list_versions ORDER BY version_id").fetchall() == [
+        (1, 1),
+        (2, 1),
+        (3, 2),
+    ]
+    # a list loaded with format auto keeps what auto decided for its latest version
+    assert con.execute("SELECT name, format FROM lists ORDER BY name").fetchall() == [("a", "hosts"), ("b", "urls")]
