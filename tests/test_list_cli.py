@@ -272,7 +272,7 @@ def test_loopback_needs_allow_network(tmp_path, server):
     assert "HTTPS only" in result.output and "--allow-network" in result.output
     assert server.requests == []
     https_loopback = run(tmp_path / "l.duckdb", "blocklist", "add", "remote", "https://127.0.0.1:9/l.txt", expect=1)
-    assert "loopback address 127.0.0.1" in https_loopback.output
+    assert "Loopback 127.0.0.1" in https_loopback.output
 
 
 def test_redirect_loops_stop(tmp_path, redirector):
