@@ -83,16 +83,17 @@ def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]]
     lines = head.decode("latin-1").replace("\r", "").split("\n")
     status_parts = lines[0].split(None, 2)
     status = _int_or_none(status_parts[1]) if len(status_parts) > 1 else None
-    headers: list[tuple[str, str]] = []
+    # each header as its name and the parts of its value (folded lines are joined once, at the end: joining
+    # them one at a time copied the value so far for every line)
+    parts: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}")
+        if line[:1] in (" ", "\t") and parts:
+            parts[-1][1].append(line.strip())
             continue
         name, colon, value = line.partition(":")
         if colon and name.strip():
-            headers.append((name.strip(), value.strip()))
-    return status, headers, entity
+            parts.append((name.strip(), [value.strip()]))
+    return status, [(name, " ".join(values)) for name, values in parts], entity
 
 
 # Record types that never hold a document: their headers are not looked up (requests are half of a crawl).

@@ -15,7 +15,8 @@ from pipelines.urls import normalize, resolve
 Link = tuple[str, str, str | None]  # kind, raw_url, resolved_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-_LINK_HEADER_TARGET = re.compile(r"<([^>]*)>")
+# A target holds no "<" (URLs have none): with it, every "<" of a run of them scanned to the run's end
+_LINK_HEADER_TARGET = re.compile(r"<([^<>]*+)>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
 

@@ -65,10 +65,13 @@ _TRAILING_PUNCTUATION = ".,;:!?'\")]}>"
 
 
 # url(...) in CSS (style attributes and <style> blocks): background images are links like any <img>.
-# Possessive quantifiers (*+): giving back whitespace can never make these match, and backtracking into it made
-# `url(` followed by a long run of spaces quadratic (70,000 spaces took 3.4 s).
-CSS_URL = re.compile(r"""url\(\s*+(?:"([^"]*)"|'([^']*)'|([^)'"\s]*+))\s*+\)""", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"""@import\s++(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+# Linear: possessive quantifiers (*+), as giving back whitespace can never make these match (backtracking into
+# it made `url(` followed by a long run of spaces quadratic), and an unquoted value holds no "(" (CSS makes
+# such a value a bad URL, which browsers never fetch): with one, every "url(" in a run of "url(url(url(..."
+# scanned to the run's end (160 KB took 32 s). No two attempts then scan the same unquoted value, and a quoted
+# value ends at the next quote of its kind, so no two attempts scan the same characters with the same quote.
+CSS_URL = re.compile(r"""url\(\s*+(?:"([^"]*+)"|'([^']*+)'|([^()'"\s]*+))\s*+\)""", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"""@import\s++(?:"([^"]*+)"|'([^']*+)')""", re.IGNORECASE)
 
 
 def css_urls(css: str) -> list[str]:
@@ -125,6 +128,27 @@ def refresh_url(content: str) -> str | None:
     return url or None
 
 
+def _without_trailing_punctuation(url: str) -> str:
+    """`url` without the sentence punctuation after it; a closing parenthesis stays while the URL has at least
+    as many opening ones (as in wiki links). One pass over the tail: cutting one character at a time, with a
+    count of the parentheses each time, was quadratic on a long run of dots or parentheses."""
+    end = len(url)
+    while end and url[end - 1] in _TRAILING_PUNCTUATION:
+        end -= 1
+    if end == len(url):
+        return url
+    opening, closing = url.count("(", 0, end), url.count(")", 0, end)
+    kept = end
+    for position in range(end, len(url)):  # cut the tail before its first ")" not matched by an earlier "("
+        if url[position] != ")":
+            continue
+        closing += 1
+        if opening < closing:
+            break
+        kept = position + 1
+    return url[:kept]
+
+
 def text_urls(text: str) -> Iterator[str]:
     """Bare http(s) URLs written in running text, without the sentence punctuation that follows them."""
     # find "://" with str.find (memchr speed) and look back for the scheme: a case-insensitive regex scan
@@ -134,11 +158,7 @@ def text_urls(text: str) -> Iterator[str]:
         start = position - 5 if text[position - 5 : position].lower() == "https" else position - 4
         found = TEXT_URL.match(text, start) if start >= 0 else None
         if found is not None:
-            url = found.group(0)
-            while url and url[-1] in _TRAILING_PUNCTUATION:
-                if url[-1] == ")" and url.count("(") >= url.count(")"):
-                    break  # a closing parenthesis that belongs to the URL, as in wiki links
-                url = url[:-1]
+            url = _without_trailing_punctuation(found.group(0))
             if len(url) > len("http://x"):
                 yield url
             position = text.find("://", found.end())
