@@ -59,7 +59,7 @@ def test_css_url_in_a_style_block_of_a_page_is_linear():
 
 def test_css_import_without_closing_quote_is_linear():
     def check() -> None:
-        css = "@import \"x" + "@import '" * (MB // 9)
+        css = '@import "x' + "@import '" * (MB // 9)
         assert css_urls(css + "'") != []
 
     finishes(check)

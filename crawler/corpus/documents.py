@@ -93,6 +93,7 @@ def _http_document(record: ArchiveRecord) -> Document:
         record.payload or b"",
         record.http_header("Transfer-Encoding"),
         record.http_header("Content-Encoding"),
+        document.notes,
     )
     if body and looks_like_html(document.content_type, body):
         document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url, document.notes))

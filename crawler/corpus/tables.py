@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
+import contextlib
+import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 # Column names tried, in order, when the user gives no --url-column (LAION uses "URL", img2dataset "url").
 URL_COLUMN_CANDIDATES = ("url", "URL", "Url", "link", "href", "uri", "image_url", "img_url")
@@ -14,6 +17,99 @@ ROWS_PER_BATCH = 65_536
 
 class TableError(ValueError):
     """The table cannot be read as a URL table (no URL column, unreadable format)."""
+
+
+class TableCutOff(ValueError):
+    """The table's compressed data ends early or is corrupt: the rows before the damage were read."""
+
+
+class _WholeLines(io.RawIOBase):
+    """The bytes of a gzipped table up to its last whole line, ending cleanly where the gzip data ends early or
+    is corrupt, so that a table reader keeps every row before the damage (pyarrow's CSV reader dropped the whole
+    block, often the whole file). The line cut by the damage is left out; `error` then says what happened.
+    Inflated here, member after member, so that every byte before the damage is handed out."""
+
+    COMPRESSED_BYTES = 1 << 16  # read from the file at a time
+    OUTPUT_BYTES = 1 << 20  # inflated at a time at most: a member of zeros inflates a thousandfold
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed with this stream
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._input = b""  # compressed bytes not yet given to the inflater
+        self._member_started = False  # the current member has taken bytes (an empty tail is no member)
+        self._held: list[bytes] = []  # inflated after the last line end: handed out once a line end or the end follows
+        self._out, self._out_at = b"", 0  # whole lines, handed out from `_out_at` on
+        self._ended = False
+        self.error: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _inflate(self) -> bytes:
+        """The next inflated bytes; b"" at the end of the data or at the damage (then `error` is set)."""
+        while True:
+            if self._inflater.unconsumed_tail:
+                data = self._inflater.decompress(self._inflater.unconsumed_tail, self.OUTPUT_BYTES)
+            else:
+                if not self._input:
+                    self._input = self._file.read(self.COMPRESSED_BYTES)
+                    if not self._input:
+                        if self._member_started and not self._inflater.eof:
+                            self.error = "gzip data is cut off"
+                        return b""
+                chunk, self._input = self._input, b""
+                self._member_started = True
+                try:
+                    data = self._inflater.decompress(chunk, self.OUTPUT_BYTES)
+                except zlib.error as error:
+                    self.error = f"gzip data is corrupt ({error})"
+                    return b""
+            if self._inflater.eof:  # next member, if any
+                self._input = self._inflater.unused_data
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self._member_started = False
+            if data:
+                return data
+
+    def readinto(self, buffer) -> int:
+        while self._out_at >= len(self._out) and not self._ended:
+            data = self._inflate()
+            if not data:
+                self._ended = True
+                self._out = b"".join(self._held) if self.error is None else b""
+                self._out_at, self._held = 0, []
+                break
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # a line longer than the chunk: joined once, when it ends
+                self._held.append(data)
+                continue
+            self._out = b"".join([*self._held, data[:cut]]) if self._held else data[:cut]
+            self._out_at, self._held = 0, [data[cut:]]
+        taken = self._out[self._out_at : self._out_at + len(buffer)]
+        self._out_at += len(taken)
+        buffer[: len(taken)] = taken
+        return len(taken)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _open_table(path: Path, gzipped: bool, peek: bool = False) -> Iterator[BinaryIO]:
+    """The table's bytes; for a gzipped table, up to the damage, raising TableCutOff once they are read (unless
+    only its first line was peeked at)."""
+    if not gzipped:
+        with open(path, "rb") as stream:
+            yield stream
+        return
+    whole_lines = _WholeLines(path)
+    with io.BufferedReader(whole_lines, 1 << 20) as stream:
+        yield stream
+    if whole_lines.error and not peek:
+        raise TableCutOff(whole_lines.error)
 
 
 def _pick_column(columns: list[str], url_column: str | None, path: Path) -> str:
@@ -44,11 +140,10 @@ def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tupl
     """(row_index, URL) for every row of a CSV or TSV file (delimiter sniffed from the header line)."""
     import pyarrow.csv as pa_csv  # here: a WARC-only ingest need not import it
 
-    opener = gzip.open if gzipped else open
-    with opener(path, "rb") as stream:
+    with _open_table(path, gzipped, peek=True) as stream:
         header = stream.readline()
     delimiter = "\t" if header.count(b"\t") > header.count(b",") else ","
-    with opener(path, "rb") as stream:
+    with _open_table(path, gzipped) as stream:
         reader = pa_csv.open_csv(
             stream,
             read_options=pa_csv.ReadOptions(block_size=1 << 22),
@@ -67,9 +162,8 @@ def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tupl
 def jsonl_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tuple[int, object]]:
     """(row_index, URL) for every line of a JSON-lines file; a line that is not a JSON object yields
     (row_index, ValueError) so the caller can count it as a bad record and go on."""
-    opener = gzip.open if gzipped else open
     column: str | None = url_column
-    with opener(path, "rb") as stream:
+    with _open_table(path, gzipped) as stream:
         for row_index, line in enumerate(stream):
             if not line.strip():
                 continue
