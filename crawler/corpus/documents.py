@@ -96,7 +96,9 @@ def _http_document(record: ArchiveRecord) -> Document:
         document.notes,
     )
     if body and looks_like_html(document.content_type, body):
-        document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url, document.notes))
+        html = decode_html(body, charset_of(content_type))
+        del body  # a decoded body can be 32 MiB: not kept beside its text while links are taken
+        document.links.extend(html_links(html, document.url, document.notes))
     return document
 
 

@@ -259,11 +259,12 @@ def _without_nul_and_surrogates(html: str) -> str:
     surrogates (which have no UTF-8) by "?"."""
     if "\x00" in html:
         html = html.replace("\x00", "\ufffd")
-    try:
-        html.encode("utf-8")
-    except UnicodeEncodeError:
+    if _LONE_SURROGATE.search(html):  # searched, not encoded: a page's UTF-8 copy is up to 3 times its size
         html = html.encode("utf-8", "replace").decode("utf-8")
     return html
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
