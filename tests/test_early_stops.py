@@ -95,3 +95,12 @@ def test_a_truncated_jsonl_gz_keeps_its_readable_rows_and_is_partial(tmp_path):
     kept = [row["target_uri"] for row in tables["documents"]]
     assert len(kept) > 5_000
     assert kept == [json.loads(row)["url"] for row in rows[: len(kept)]]
+
+
+def test_a_record_with_no_content_length_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "nolength.warc"
+    record = response_record("https://a.test/", b"<a href='https://b.test/'>b</a>")
+    path.write_bytes(record.replace(b"\r\nContent-Length: ", b"\r\nX-Length: ", 1))
+    result, _tables = read(path)
+    assert result.records == 1 and result.warnings >= 1
+    assert any("no Content-Length" in message for message in result.bad_record_errors)

@@ -100,22 +100,21 @@ def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]]
 # Record types that never hold a document: their headers are not looked up (requests are half of a crawl).
 NON_DOCUMENT_TYPES = frozenset({"request", "warcinfo"})
 
-# A record type is one token (WARC's own types, or an extension's); anything else means the reader lost the
-# record boundaries, as FastWARC does on a file with bare LF line endings: its one "record" is the whole file.
-_RECORD_TYPE = re.compile(r"[a-z0-9][a-z0-9_.+/-]*+")
+# A record type is one token (WARC's own types, or an extension's), or missing; anything else means the reader
+# lost the record boundaries, as FastWARC does on a file with bare LF line endings: its one "record" is the
+# whole file, typed by all of it.
+_RECORD_TYPE = re.compile(r"(?:[a-z0-9][a-z0-9_.+/-]*+)?")
 
 
 class LostRecordBoundaries(ValueError):
-    """The reader yielded a record it cannot type, or one with no length: it did not find where records start
-    and end, and reading on would lose what follows without a trace. Raised to end the reading early."""
+    """The reader yielded a record it cannot type: it did not find where records start and end, and reading on
+    would lose what follows without a trace. Raised to end the reading early, so that the next reader runs."""
 
 
-def _check_boundaries(record_type: str, block_length: int | None, offset: int | None) -> None:
+def _check_boundaries(record_type: str, offset: int | None) -> None:
     if not _RECORD_TYPE.fullmatch(record_type):
         preview = " ".join(record_type[:40].split())
         raise LostRecordBoundaries(f"record at offset {offset} has no record type a WARC can have ({preview!r})")
-    if block_length is None:
-        raise LostRecordBoundaries(f"record at offset {offset} has no Content-Length (cut off, or not a WARC)")
 
 
 def _archive_record(
@@ -138,9 +137,11 @@ def _archive_record(
             payload_digest=warc_header("WARC-Payload-Digest"),
             payload=block,
         )
-    if block_length is not None and len(block) < min(block_length, MAX_PAYLOAD_BYTES):
+    if block_length is None:  # warcio then reads to the end of the file as its block
+        archive_record.reader_warnings.append("no Content-Length: the record's end is a guess")
+    elif len(block) < min(block_length, MAX_PAYLOAD_BYTES):
         archive_record.truncated = f"record at offset {offset} is truncated: {len(block)} of {block_length} bytes"
-    elif block_length is not None and block_length > MAX_PAYLOAD_BYTES and record_type not in NON_DOCUMENT_TYPES:
+    elif block_length > MAX_PAYLOAD_BYTES and record_type not in NON_DOCUMENT_TYPES:
         archive_record.reader_warnings.append(
             f"block of {block_length:,} bytes read up to the cap of {MAX_PAYLOAD_BYTES:,} bytes:"
             " what follows is not read"
@@ -166,9 +167,10 @@ def read_fastwarc(stream: BinaryIO | str | GzipMembers) -> Iterator[ArchiveRecor
         headers = record.headers
         record_type = (headers.get("WARC-Type") or "").strip().lower()
         offset = record.stream_pos if members is None else members.member_offset(record.stream_pos)
-        _check_boundaries(record_type, record.content_length if "Content-Length" in headers else None, offset)
+        _check_boundaries(record_type, offset)
         block = record.reader.read(MAX_PAYLOAD_BYTES)
-        yield _archive_record(record_type, headers.get, offset, record.content_length, block)
+        length = record.content_length if "Content-Length" in headers else None  # FastWARC says 0 if missing
+        yield _archive_record(record_type, headers.get, offset, length, block)
     if members is not None and members.error:
         raise OSError(members.error)
 
@@ -207,7 +209,7 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
                 # read the block before asking for the offset: warcio skips to the record's end to find it
                 block = record.raw_stream.read(MAX_PAYLOAD_BYTES)
                 offset = iterator.get_record_offset()
-            _check_boundaries(record_type, record.length, offset)
+            _check_boundaries(record_type, offset)
             # record.length is the block length (for ARC, the declared length minus the converted header)
             archive_record = _archive_record(record_type, record.rec_headers.get_header, offset, record.length, block)
             archive_record.reader_warnings[:0] = [
