@@ -142,3 +142,16 @@ def test_a_block_past_the_read_cap_leaves_a_counted_warning(tmp_path):
     assert result.warnings == 1
     assert f"cap of {MAX_PAYLOAD_BYTES:,} bytes" in result.bad_record_errors[0]
     assert result.bad_record_errors[0].startswith("warning: record 0")
+
+
+def test_a_large_page_of_nul_is_scanned_without_growing_threefold():
+    # NUL became U+FFFD for the lenient scan: a page of 8M NUL became 16 MB of text and 24 MB of UTF-8 (a
+    # brotli bomb of zeros peaked at 483 MB); NUL is now dropped, as the tree builder drops it in text
+    from crawler.corpus.html_links import html_links
+
+    page = "<a href='https://first.test/'>f</a>" + "\x00" * (8 * MiB) + "<a href='https://last.test/'>l</a>"
+    notes: list[str] = []
+    links, peak = peak_of(html_links, page, "https://p.test/", notes)
+    assert [raw for _, raw, _ in links] == ["https://first.test/", "https://last.test/"]
+    assert peak < len(page)
+    assert len(notes) == 1 and "NUL" in notes[0]

@@ -216,7 +216,7 @@ def html_links(
     tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
     the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
     LEXBOR_MAX_CHARS gets the scanner's lenient pass (<frameset> and <plaintext> taken like ordinary elements,
-    NUL as U+FFFD), or the tokenizer's if even that is over budget.
+    NUL dropped), or the tokenizer's if even that is over budget.
     """
     if _fastlinks is None:
         return _lexbor_links(html, document_url)
@@ -255,10 +255,11 @@ def _soup_links(
 
 
 def _without_nul_and_surrogates(html: str) -> str:
-    """What the scanner cannot take, replaced: NUL by U+FFFD (as the tokenizer does in attribute values), lone
-    surrogates (which have no UTF-8) by "?"."""
+    """What the scanner cannot take, left out: NUL (the tree builder drops it from text, where padding puts it;
+    in an attribute value lexbor would make it U+FFFD, three bytes of UTF-8 for one, which made a page of NUL
+    grow threefold), and lone surrogates (which have no UTF-8), replaced by "?"."""
     if "\x00" in html:
-        html = html.replace("\x00", "\ufffd")
+        html = html.replace("\x00", "")
     if _LONE_SURROGATE.search(html):  # searched, not encoded: a page's UTF-8 copy is up to 3 times its size
         html = html.encode("utf-8", "replace").decode("utf-8")
     return html
