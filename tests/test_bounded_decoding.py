@@ -155,3 +155,26 @@ def test_a_large_page_of_nul_is_scanned_without_growing_threefold():
     assert [raw for _, raw, _ in links] == ["https://first.test/", "https://last.test/"]
     assert peak < len(page)
     assert len(notes) == 1 and "NUL" in notes[0]
+
+
+def test_a_page_of_more_links_than_the_cap_keeps_the_first_ones_and_says_so():
+    # 235 bytes of brotli made 3,050,402 links in one record, and an ingest of it peaked at 1.3 GB
+    from crawler.corpus import html_links as module
+
+    page = "<a href=/a>" * (module.MAX_LINKS_PER_PAGE + 10) + "<div style='background:url(/css.png)'>x</div>"
+    for html in (page, "\x00" + page):  # the compiled scanner's strict pass, and its lenient one
+        notes: list[str] = []
+        links = module.html_links(html, "https://p.test/", notes)
+        assert len(links) == module.MAX_LINKS_PER_PAGE
+        assert notes[-1] == f"11 links past the cap of {module.MAX_LINKS_PER_PAGE:,} links a page are not kept"
+
+
+def test_a_record_of_more_links_than_the_cap_leaves_a_counted_warning(tmp_path):
+    from crawler.corpus.html_links import MAX_LINKS_PER_PAGE
+
+    body = brotli.compress(b"<a href=/a>" * (MAX_LINKS_PER_PAGE + 1), quality=5)
+    path = tmp_path / "links.warc.gz"
+    write_warc(path, [response_record("https://l.test/", body, headers=[("Content-Encoding", "br")])], gzipped=True)
+    result, _tables = read(path)
+    assert (result.links, result.warnings, result.bad_records) == (MAX_LINKS_PER_PAGE, 1, 0)
+    assert result.bad_record_errors[0].startswith("warning: record 0 at offset 0: 1 links past the cap")

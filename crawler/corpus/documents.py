@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.corpus.archive import ArchiveRecord
-from crawler.corpus.html_links import html_links, is_skipped, refresh_url, text_urls
+from crawler.corpus.html_links import (
+    MAX_LINKS_PER_PAGE,
+    capped_links,
+    html_links,
+    is_skipped,
+    note_dropped_links,
+    refresh_url,
+    text_urls,
+)
 from crawler.corpus.payload import decode_html, decode_http_body
 from pipelines.urls import normalize, resolve
 
@@ -111,8 +120,9 @@ def _block_document(record: ArchiveRecord) -> Document:
         html = decode_html(body, charset_of(record.warc_content_type))
         document.links.extend(html_links(html, document.url, document.notes))
     elif mime is None or mime.startswith("text/"):
-        text = body.decode("utf-8", "replace")
-        document.links.extend(("text", raw, resolve(None, raw)) for raw in text_urls(text))
+        urls = text_urls(body.decode("utf-8", "replace"))
+        document.links.extend(("text", raw, resolve(None, raw)) for raw in itertools.islice(urls, MAX_LINKS_PER_PAGE))
+        note_dropped_links(document.notes, sum(1 for _ in urls))  # the rest counted, not kept
     return document
 
 
@@ -169,6 +179,7 @@ def wat_document(record: ArchiveRecord) -> Document | None:
     for entry in [*(head.get("Link") or []), *(head.get("Scripts") or []), *(html_metadata.get("Links") or [])]:
         raw = entry.get("url") or entry.get("href")
         document.links.extend(_links_resolved(_wat_kind(entry.get("path") or ""), [raw], base_url))
+    document.links = capped_links(document.links, document.notes)
     return document
 
 

@@ -196,6 +196,12 @@ def _element_links(
 
 # The compiled scanner's passes (see _fastlinks.links).
 SCAN_STRICT, SCAN_LENIENT, SCAN_SOUP = 0, 1, 2
+# Links kept of one page, in document order; the others are counted in a note. A record of a few hundred bytes
+# decodes to 32 MiB of "<a href=/a>": 3 million links, which took 1.1 GB as Python objects. Pages of people
+# have a few hundred links; a link farm keeps its first 200,000 (about 70 MB).
+MAX_LINKS_PER_PAGE = 200_000
+# Default budget of the compiled scanner (see _fastlinks.links)
+_DEFAULT_BUDGET = -1
 # Pages the scanner does not model go to lexbor up to this many characters. lexbor's tree builder, like the
 # standard's algorithm, is quadratic on some nestings (200 KB of nested <div> took it 2.2 s, 1 MB
 # a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
@@ -216,25 +222,53 @@ def html_links(
     tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
     the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
     LEXBOR_MAX_CHARS gets the scanner's lenient pass (<frameset> and <plaintext> taken like ordinary elements,
-    NUL dropped), or the tokenizer's if even that is over budget.
+    NUL dropped), or the tokenizer's if even that is over budget. A page keeps its first MAX_LINKS_PER_PAGE
+    links, with a note counting the others.
     """
     if _fastlinks is None:
-        return _lexbor_links(html, document_url)
-    links = _fastlinks.links(html, document_url)
+        return capped_links(_lexbor_links(html, document_url), notes)
+    links = _scan(html, document_url, SCAN_STRICT, notes)
     if not isinstance(links, str):
         return links
     if links == "budget":  # the scan got past the NUL and surrogate checks: `html` needs no cleaning
         return _soup_links(html, document_url, notes, f"{_size(html)} nests too deep to build its tree")
     if len(html) <= LEXBOR_MAX_CHARS:
-        return _lexbor_links(html, document_url)
+        return capped_links(_lexbor_links(html, document_url), notes)
     reason = links
     clean = _without_nul_and_surrogates(html)
-    links = _fastlinks.links(clean, document_url, SCAN_LENIENT)
     why = f"{_size(html)} needs lexbor ({reason}), more than its {LEXBOR_MAX_CHARS:,}"
+    lenient_notes: list[str] = []
+    links = _scan(clean, document_url, SCAN_LENIENT, lenient_notes)
     if isinstance(links, str):
         return _soup_links(clean, document_url, notes, f"{why}; its lenient scan stopped ({links})")
     _note(notes, f"{why}: links of the lenient scan")
+    for note in lenient_notes:
+        _note(notes, note)
     return links
+
+
+def _scan(html: str, document_url: str | None, scan: int, notes: list[str] | None) -> list | str:
+    """The compiled scanner's links (at most MAX_LINKS_PER_PAGE, with a note of the others), or why it stopped."""
+    links = _fastlinks.links(html, document_url, scan, _DEFAULT_BUDGET, MAX_LINKS_PER_PAGE)
+    if not isinstance(links, str):
+        note_dropped_links(notes, _fastlinks.dropped())
+    return links
+
+
+def capped_links(
+    links: list[tuple[str, str, str | None]], notes: list[str] | None
+) -> list[tuple[str, str, str | None]]:
+    """The first MAX_LINKS_PER_PAGE of `links`, with a note counting the others."""
+    if len(links) > MAX_LINKS_PER_PAGE:
+        note_dropped_links(notes, len(links) - MAX_LINKS_PER_PAGE)
+        del links[MAX_LINKS_PER_PAGE:]
+    return links
+
+
+def note_dropped_links(notes: list[str] | None, dropped: int) -> None:
+    """A note of the links a page had past MAX_LINKS_PER_PAGE, if any."""
+    if dropped:
+        _note(notes, f"{dropped:,} links past the cap of {MAX_LINKS_PER_PAGE:,} links a page are not kept")
 
 
 def _size(html: str) -> str:
@@ -251,7 +285,7 @@ def _soup_links(
 ) -> list[tuple[str, str, str | None]]:
     """The tokenizer-only pass over a page without NUL or lone surrogates (see _without_nul_and_surrogates)."""
     _note(notes, f"{why}: links of every element the tokenizer met, without a tree")
-    return _fastlinks.links(clean_html, document_url, SCAN_SOUP)
+    return _scan(clean_html, document_url, SCAN_SOUP, notes)
 
 
 def _without_nul_and_surrogates(html: str) -> str:
