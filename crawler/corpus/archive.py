@@ -111,8 +111,13 @@ class LostRecordBoundaries(ValueError):
     would lose what follows without a trace. Raised to end the reading early, so that the next reader runs."""
 
 
+_WARC_RECORD_TYPES = frozenset(
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation", ""}
+)
+
+
 def _check_boundaries(record_type: str, offset: int | None) -> None:
-    if not _RECORD_TYPE.fullmatch(record_type):
+    if record_type not in _WARC_RECORD_TYPES and not _RECORD_TYPE.fullmatch(record_type):
         preview = " ".join(record_type[:40].split())
         raise LostRecordBoundaries(f"record at offset {offset} has no record type a WARC can have ({preview!r})")
 
@@ -169,7 +174,9 @@ def read_fastwarc(stream: BinaryIO | str | GzipMembers) -> Iterator[ArchiveRecor
         offset = record.stream_pos if members is None else members.member_offset(record.stream_pos)
         _check_boundaries(record_type, offset)
         block = record.reader.read(MAX_PAYLOAD_BYTES)
-        length = record.content_length if "Content-Length" in headers else None  # FastWARC says 0 if missing
+        length = record.content_length
+        if length == 0 and "Content-Length" not in headers:  # FastWARC says 0 when it is missing
+            length = None
         yield _archive_record(record_type, headers.get, offset, length, block)
     if members is not None and members.error:
         raise OSError(members.error)
