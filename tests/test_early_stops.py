@@ -104,3 +104,24 @@ def test_a_record_with_no_content_length_is_read_with_a_warning(tmp_path):
     result, _tables = read(path)
     assert result.records == 1 and result.warnings >= 1
     assert any("no Content-Length" in message for message in result.bad_record_errors)
+
+
+def test_a_parquet_file_with_a_damaged_row_group_keeps_the_other_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "damaged.parquet"
+    urls = [f"https://h{i}.test/p/{i:06d}" for i in range(200_000)]
+    pq.write_table(pa.table({"url": urls}), path, row_group_size=50_000, compression="none")
+    metadata = pq.ParquetFile(path).metadata
+    third = metadata.row_group(2).column(0)
+    start = third.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start : start + 64] = bytes(64)  # the third row group's first page header
+    path.write_bytes(bytes(data))
+    result, tables = read(path)
+    assert result.status == "partial"
+    assert "row group 2" in result.error
+    kept = [row["target_uri"] for row in tables["documents"]]
+    assert kept == urls[:100_000] + urls[150_000:]
+    assert [row["record_id"] for row in tables["documents"]][-1] == "199999"  # row numbers stay the file's

@@ -198,7 +198,7 @@ def _read_table(task: SourceTask, file_format: FileFormat, staged: StagedSource,
     except TableError as error:
         result.error = str(error)
     except TableCutOff as error:
-        result.error = f"stopped after {result.records} rows: {error}"
+        result.error = f"{error} ({result.records} rows read)"
     except Exception as error:
         result.error = f"stopped after {result.records} rows: {_describe(error)}"
 

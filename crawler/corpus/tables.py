@@ -20,7 +20,8 @@ class TableError(ValueError):
 
 
 class TableCutOff(ValueError):
-    """The table's compressed data ends early or is corrupt: the rows before the damage were read."""
+    """Part of the table cannot be read (gzip data cut off or corrupt, a Parquet row group damaged): the rows
+    that could be were read."""
 
 
 class _WholeLines(io.RawIOBase):
@@ -124,16 +125,28 @@ def _pick_column(columns: list[str], url_column: str | None, path: Path) -> str:
 
 
 def parquet_urls(path: Path, url_column: str | None) -> Iterator[tuple[int, object]]:
-    """(row_index, value of the URL column) for every row of a Parquet file, read in batches."""
+    """(row_index, value of the URL column) for every row of a Parquet file, read in batches, row group by row
+    group: a row group that cannot be read is passed over (its rows keep their numbers), and TableCutOff is
+    raised once the others are read."""
     import pyarrow.parquet as pq  # here: a WARC-only ingest need not import it
 
     parquet = pq.ParquetFile(path)
     column = _pick_column(parquet.schema_arrow.names, url_column, path)
     row_index = 0
-    for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=[column]):
-        for value in batch.column(0).to_pylist():
-            yield row_index, value
-            row_index += 1
+    damaged: list[str] = []
+    for group in range(parquet.metadata.num_row_groups):
+        group_start, group_rows = row_index, parquet.metadata.row_group(group).num_rows
+        try:
+            for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[group], columns=[column]):
+                for value in batch.column(0).to_pylist():
+                    yield row_index, value
+                    row_index += 1
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid and ArrowIOError are these
+            last = group_start + group_rows - 1
+            damaged.append(f"row group {group} (rows {row_index}-{last}) unreadable: {' '.join(str(error).split())}")
+        row_index = group_start + group_rows
+    if damaged:
+        raise TableCutOff("; ".join(damaged[:3]) + (f"; and {len(damaged) - 3} more" if len(damaged) > 3 else ""))
 
 
 def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tuple[int, object]]:
