@@ -125,3 +125,29 @@ def test_other_scans_over_page_content_are_linear():
         assert decode_html(b"<meta charset=" * MB, None)
 
     finishes(check)
+
+
+def test_a_deep_page_lexbor_must_parse_is_not_given_to_lexbor(monkeypatch):
+    # lexbor's tree builder walks the stack of open elements for every start tag: 48,000 nested <div> (240 KB,
+    # under the size lexbor is trusted with) took it 17 s, and a file of such records hours
+    import crawler.corpus.html_links as module
+
+    page = "\x00<a href=/first>f</a>" + "<div>" * 48_000 + "<a href=/deep>d</a>"
+    assert len(page) <= module.LEXBOR_MAX_CHARS
+    monkeypatch.setattr(module, "_lexbor_links", lambda *args: pytest.fail("lexbor parsed a page nested too deep"))
+    notes: list[str] = []
+    links = module.html_links(page, "https://p.test/", notes)
+    assert [raw for _, raw, _ in links] == ["/first", "/deep"]
+    assert len(notes) == 1 and "nests 48,0" in notes[0] and "lenient scan" in notes[0], notes
+
+
+def test_a_shallow_small_page_lexbor_must_parse_still_goes_to_lexbor(monkeypatch):
+    import crawler.corpus.html_links as module
+
+    page = "\x00<a href=/first>f</a>" + "<div>" * 200 + "<a href=/deep>d</a>"
+    called = []
+    real = module._lexbor_links
+    monkeypatch.setattr(module, "_lexbor_links", lambda *args: called.append(1) or real(*args))
+    notes: list[str] = []
+    assert [raw for _, raw, _ in module.html_links(page, "https://p.test/", notes)] == ["/first", "/deep"]
+    assert called == [1] and notes == []

@@ -383,6 +383,7 @@ typedef struct {
     int n_elems, cap_elems;
     int *stack;
     int depth, cap_stack;
+    int max_depth; /* the deepest the stack got (lexbor's tree builder walks it per start tag) */
     int *afe; /* -1 is a marker */
     int n_afe, cap_afe;
     int *tmpl_modes;
@@ -744,6 +745,7 @@ static void insert_comment(Parser *P) {
 static void push(Parser *P, int e) {
     RESERVE(P, P->stack, P->depth, P->cap_stack);
     P->stack[P->depth++] = e;
+    if (P->depth > P->max_depth) P->max_depth = P->depth;
     E(e)->on_stack = 1;
     P->open_count[E(e)->tag]++;
     if (E(e)->tag == T_TEMPLATE) P->templates_open++;
@@ -3526,6 +3528,8 @@ static __attribute__((noinline)) int parse(Parser *P) {
 
 static long long LAST_SCOPE_STEPS; /* of the latest scan (set with the GIL held) */
 static Py_ssize_t LAST_DROPPED;    /* links of the latest scan past its max_links */
+static int LAST_MAX_DEPTH;         /* the deepest its stack of open elements got */
+static PyObject *py_max_depth(PyObject *module, PyObject *unused) { return PyLong_FromLong(LAST_MAX_DEPTH); }
 static PyObject *py_dropped(PyObject *module, PyObject *unused) { return PyLong_FromSsize_t(LAST_DROPPED); }
 
 static PyObject *py_scope_steps(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(LAST_SCOPE_STEPS); }
@@ -3580,6 +3584,7 @@ static PyObject *links(PyObject *module, PyObject *args) {
     parsed = parse(P);
     Py_END_ALLOW_THREADS
     LAST_SCOPE_STEPS = P->scope_steps;
+    LAST_MAX_DEPTH = P->max_depth;
     if (parsed) {
         Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}, max_links, 0};
         o.base_url = base_url_of(P, document_url, &o.scratch);
@@ -3765,6 +3770,7 @@ static PyMethodDef METHODS[] = {
     {"scope_steps", py_scope_steps, METH_NOARGS,
      "the latest scan's work: stack and list entries looked at or moved, elements created (for tests)"},
     {"dropped", py_dropped, METH_NOARGS, "links of the latest scan past its max_links, not kept"},
+    {"max_depth", py_max_depth, METH_NOARGS, "the deepest the latest scan's stack of open elements got"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -206,6 +206,10 @@ _DEFAULT_BUDGET = -1
 # standard's algorithm, is quadratic on some nestings (200 KB of nested <div> took it 2.2 s, 1 MB
 # a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
 LEXBOR_MAX_CHARS = 256_000
+# ... and up to this depth of nesting. lexbor's tree builder walks the stack of open elements for every start
+# tag (the scanner keeps counts instead): 48,000 nested <div> (240 KB) took it 17 s. Browsers stop nesting
+# at 512 (Blink): a deeper page keeps the scanner's lenient answer, with a note.
+LEXBOR_MAX_DEPTH = 512
 
 
 def html_links(
@@ -221,9 +225,9 @@ def html_links(
     Hostile pages get links in time linear in their size, with a line in `notes` saying how: a page whose
     tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
     the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
-    LEXBOR_MAX_CHARS gets the scanner's lenient pass (<frameset> and <plaintext> taken like ordinary elements,
-    NUL dropped), or the tokenizer's if even that is over budget. A page keeps its first MAX_LINKS_PER_PAGE
-    links, with a note counting the others.
+    LEXBOR_MAX_CHARS, or nested deeper than LEXBOR_MAX_DEPTH, gets the scanner's lenient pass (<frameset> and
+    <plaintext> taken like ordinary elements, NUL dropped), or the tokenizer's if even that is over budget.
+    A page keeps its first MAX_LINKS_PER_PAGE links, with a note counting the others.
     """
     if _fastlinks is None:
         return capped_links(_lexbor_links(html, document_url), notes)
@@ -232,13 +236,18 @@ def html_links(
         return links
     if links == "budget":  # the scan got past the NUL and surrogate checks: `html` needs no cleaning
         return _soup_links(html, document_url, notes, f"{_size(html)} nests too deep to build its tree")
-    if len(html) <= LEXBOR_MAX_CHARS:
-        return capped_links(_lexbor_links(html, document_url), notes)
     reason = links
     clean = _without_nul_and_surrogates(html)
-    why = f"{_size(html)} needs lexbor ({reason}), more than its {LEXBOR_MAX_CHARS:,}"
     lenient_notes: list[str] = []
     links = _scan(clean, document_url, SCAN_LENIENT, lenient_notes)
+    depth = _fastlinks.max_depth()
+    if len(html) <= LEXBOR_MAX_CHARS and not isinstance(links, str) and depth <= LEXBOR_MAX_DEPTH:
+        return capped_links(_lexbor_links(html, document_url), notes)
+    why = f"{_size(html)} needs lexbor ({reason})"
+    if len(html) > LEXBOR_MAX_CHARS:
+        why = f"{why}, more than its {LEXBOR_MAX_CHARS:,}"
+    elif depth > LEXBOR_MAX_DEPTH:
+        why = f"{why} and nests {depth:,} deep, more than its {LEXBOR_MAX_DEPTH:,}"
     if isinstance(links, str):
         return _soup_links(clean, document_url, notes, f"{why}; its lenient scan stopped ({links})")
     _note(notes, f"{why}: links of the lenient scan")
