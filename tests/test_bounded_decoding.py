@@ -178,3 +178,19 @@ def test_a_record_of_more_links_than_the_cap_leaves_a_counted_warning(tmp_path):
     result, _tables = read(path)
     assert (result.links, result.warnings, result.bad_records) == (MAX_LINKS_PER_PAGE, 1, 0)
     assert result.bad_record_errors[0].startswith("warning: record 0 at offset 0: 1 links past the cap")
+
+
+def test_a_wat_record_of_more_links_than_the_cap_keeps_the_first_ones_and_counts_the_rest(tmp_path):
+    from crawler.corpus.html_links import MAX_LINKS_PER_PAGE
+    from crawler.corpus.synthetic import wat_record
+
+    links = [{"path": "A@/href", "url": f"/a{i}"} for i in range(MAX_LINKS_PER_PAGE + 5)]
+    links.insert(10, {"path": "A@/href", "url": "javascript:void(0)"})  # no link, not counted
+    path = tmp_path / "links.warc.wat.gz"
+    write_warc(path, [wat_record("https://w.test/", "<urn:uuid:1>", links)], gzipped=True)
+    result, tables = read(path)
+    assert (result.links, result.warnings) == (MAX_LINKS_PER_PAGE, 1)
+    assert result.bad_record_errors[0].endswith(
+        f"5 links past the cap of {MAX_LINKS_PER_PAGE:,} links a page are not kept"
+    )
+    assert tables["links"][-1]["raw_url"] == f"/a{MAX_LINKS_PER_PAGE - 1}"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from crawler.corpus.archive import ArchiveRecord
 from crawler.corpus.html_links import (
     MAX_LINKS_PER_PAGE,
-    capped_links,
     html_links,
     is_skipped,
     note_dropped_links,
@@ -176,11 +175,21 @@ def wat_document(record: ArchiveRecord) -> Document | None:
     for meta in head.get("Metas") or []:
         if (meta.get("http-equiv") or "").lower() == "refresh":
             document.links.extend(_links_resolved("meta-refresh", [refresh_url(meta.get("content") or "")], base_url))
-    for entry in [*(head.get("Link") or []), *(head.get("Scripts") or []), *(html_metadata.get("Links") or [])]:
+    entries = itertools.chain(head.get("Link") or [], head.get("Scripts") or [], html_metadata.get("Links") or [])
+    for entry in entries:
         raw = entry.get("url") or entry.get("href")
         document.links.extend(_links_resolved(_wat_kind(entry.get("path") or ""), [raw], base_url))
-    document.links = capped_links(document.links, document.notes)
+        if len(document.links) >= MAX_LINKS_PER_PAGE:  # the rest counted, not resolved
+            rest = sum(1 for entry in entries if _is_link(entry.get("url") or entry.get("href")))
+            note_dropped_links(document.notes, len(document.links) - MAX_LINKS_PER_PAGE + rest)
+            break
+    del document.links[MAX_LINKS_PER_PAGE:]
     return document
+
+
+def _is_link(raw: str | None) -> bool:
+    raw = raw.strip() if raw else ""
+    return bool(raw) and not is_skipped(raw)
 
 
 def record_document(record: ArchiveRecord) -> Document | None:
