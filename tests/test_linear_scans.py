@@ -151,3 +151,26 @@ def test_a_shallow_small_page_lexbor_must_parse_still_goes_to_lexbor(monkeypatch
     notes: list[str] = []
     assert [raw for _, raw, _ in module.html_links(page, "https://p.test/", notes)] == ["/first", "/deep"]
     assert called == [1] and notes == []
+
+
+def test_long_charset_labels_are_not_kept_in_the_label_cache():
+    # a Content-Type's charset can be megabytes long: the cache of labels kept up to 1,024 of them
+    from crawler.corpus import payload
+
+    payload._codec_of_label.cache_clear()
+    for n in range(50):
+        assert payload.codec_for_label(f"{n}" + "x" * MB) is None
+    assert payload._codec_of_label.cache_info().currsize == 0
+    assert payload.codec_for_label("UTF-8") == "utf-8"
+
+
+def test_a_jsonl_line_longer_than_the_cap_is_a_bad_row_and_reading_goes_on(tmp_path):
+    from crawler.corpus import tables
+    from crawler.corpus.source_reader import SourceTask, read_source
+
+    path = tmp_path / "long.jsonl"
+    long_line = '{"url": "https://long.test/' + "a" * (tables.MAX_LINE_BYTES + 10) + '"}'
+    path.write_text('{"url": "https://a.test/"}\n' + long_line + '\n{"url": "https://b.test/"}\n')
+    result = read_source(SourceTask(1, "S", str(path), str(tmp_path / "staging")))
+    assert (result.records, result.documents, result.bad_records) == (3, 2, 1)
+    assert "line 2" in result.bad_record_errors[0] and "longer than" in result.bad_record_errors[0]

@@ -146,12 +146,21 @@ _WHATWG_LABELS = {
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=1024)  # a corpus uses a few labels, looked up once per page
+# No encoding label is longer (the longest WHATWG and Python names are under 30 characters); a longer one, which
+# a header can make megabytes long, names nothing and is not kept in the cache.
+MAX_LABEL_CHARS = 64
+
+
 def codec_for_label(label: str | None) -> str | None:
     """The Python codec for a charset label from a header or <meta>, or None if it names no known encoding."""
     if not label:
         return None
-    label = label.strip().strip("\"'").lower()
+    label = label.strip().strip("\"'")
+    return _codec_of_label(label.lower()) if len(label) <= MAX_LABEL_CHARS else None
+
+
+@functools.lru_cache(maxsize=1024)  # a corpus uses a few labels, looked up once per page
+def _codec_of_label(label: str) -> str | None:
     candidates = [_WHATWG_LABELS.get(label, label)]
     # vendor variants such as "Big5_Solaris" or "utf-8-sig": try the base name
     base = re.split(r"[_-](?:solaris|sig|hkscs)$", label)[0]

@@ -13,6 +13,9 @@ from typing import BinaryIO
 # Column names tried, in order, when the user gives no --url-column (LAION uses "URL", img2dataset "url").
 URL_COLUMN_CANDIDATES = ("url", "URL", "Url", "link", "href", "uri", "image_url", "img_url")
 ROWS_PER_BATCH = 65_536
+# A JSON line, or a CSV header line, longer than this is not read into memory: the line is a bad row (the
+# header: no URL column). No URL row comes near it.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 class TableError(ValueError):
@@ -154,7 +157,7 @@ def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tupl
     import pyarrow.csv as pa_csv  # here: a WARC-only ingest need not import it
 
     with _open_table(path, gzipped, peek=True) as stream:
-        header = stream.readline()
+        header = stream.readline(MAX_LINE_BYTES)
     delimiter = "\t" if header.count(b"\t") > header.count(b",") else ","
     with _open_table(path, gzipped) as stream:
         reader = pa_csv.open_csv(
@@ -177,7 +180,10 @@ def jsonl_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tu
     (row_index, ValueError) so the caller can count it as a bad record and go on."""
     column: str | None = url_column
     with _open_table(path, gzipped) as stream:
-        for row_index, line in enumerate(stream):
+        for row_index, line in enumerate(_bounded_lines(stream)):
+            if line is None:
+                yield row_index, ValueError(f"line {row_index + 1}: longer than {MAX_LINE_BYTES:,} bytes, not read")
+                continue
             if not line.strip():
                 continue
             try:
@@ -190,6 +196,20 @@ def jsonl_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tu
             if column is None:
                 column = _pick_column(list(row), None, path)
             yield row_index, row.get(column)
+
+
+def _bounded_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of `stream`, each None where it is longer than MAX_LINE_BYTES (read past, never held whole)."""
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES:
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 20)
+            yield None
+            continue
+        yield line
 
 
 def table_urls(path: Path, container: str, gzipped: bool, url_column: str | None) -> Iterator[tuple[int, object]]:
