@@ -125,3 +125,32 @@ def test_a_parquet_file_with_a_damaged_row_group_keeps_the_other_row_groups(tmp_
     kept = [row["target_uri"] for row in tables["documents"]]
     assert kept == urls[:100_000] + urls[150_000:]
     assert [row["record_id"] for row in tables["documents"]][-1] == "199999"  # row numbers stay the file's
+
+
+def _fastwarc_stopping_after_one_record(monkeypatch):
+    """FastWARC as if it stopped quietly after the first record: no error, the rest of the file unread."""
+    import itertools
+
+    import fastwarc.warc
+
+    real = fastwarc.warc.ArchiveIterator
+    monkeypatch.setattr(fastwarc.warc, "ArchiveIterator", lambda *args, **kw: itertools.islice(real(*args, **kw), 1))
+
+
+def test_a_fast_reader_that_stops_quietly_before_the_end_of_a_gzipped_file_falls_back(tmp_path, monkeypatch):
+    _fastwarc_stopping_after_one_record(monkeypatch)
+    path = tmp_path / "quiet.warc.gz"
+    body = b"<a href=/x>x</a>" + b" " * 200_000  # more than a record's header could be
+    write_warc(path, [warcinfo_record("q"), response_record("https://a.test/", body)], gzipped=True)
+    result, _tables = read(path)
+    assert (result.reader, result.records, result.documents, result.status) == ("warcio", 2, 1, "done")
+    assert "before the end of the file" in result.bad_record_errors[0]
+
+
+def test_a_fast_reader_that_stops_quietly_before_the_end_of_a_plain_file_falls_back(tmp_path, monkeypatch):
+    _fastwarc_stopping_after_one_record(monkeypatch)
+    path = tmp_path / "quiet.warc"
+    body = b"<a href=/x>x</a>" + b" " * 200_000
+    write_warc(path, [warcinfo_record("q"), response_record("https://a.test/", body)], gzipped=False)
+    result, _tables = read(path)
+    assert (result.reader, result.records, result.documents, result.status) == ("warcio", 2, 1, "done")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -168,6 +169,7 @@ def read_fastwarc(stream: BinaryIO | str | GzipMembers) -> Iterator[ArchiveRecor
     from fastwarc.warc import ArchiveIterator
 
     members = stream if isinstance(stream, GzipMembers) else None
+    read_to = 0  # where the latest record's block ends at the least (its header's length is not known)
     for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
         headers = record.headers
         record_type = (headers.get("WARC-Type") or "").strip().lower()
@@ -177,9 +179,35 @@ def read_fastwarc(stream: BinaryIO | str | GzipMembers) -> Iterator[ArchiveRecor
         length = record.content_length
         if length == 0 and "Content-Length" not in headers:  # FastWARC says 0 when it is missing
             length = None
+        read_to = record.stream_pos + record.content_length
         yield _archive_record(record_type, headers.get, offset, length, block)
     if members is not None and members.error:
         raise OSError(members.error)
+    _check_read_to_the_end(stream, members, read_to)
+
+
+# What may follow where a file's last block ends at the least: that record's header (its length is not known
+# here) and the blank lines after it. More unread bytes than this mean the reader stopped before the end.
+LAST_HEADER_BYTES = 64 * 1024
+
+
+def _check_read_to_the_end(stream: BinaryIO | str | GzipMembers, members: GzipMembers | None, read_to: int) -> None:
+    """Raise LostRecordBoundaries if FastWARC ended without error well before the end of the file."""
+    if members is not None:
+        while members.read(1 << 20):  # nothing is left when FastWARC read to the end: this costs nothing then
+            pass
+        size = members.tell()
+    elif isinstance(stream, str):
+        with open(stream, "rb") as file:
+            if file.read(2) == b"\x1f\x8b":  # gzip FastWARC inflates itself: its positions are not the file's
+                return
+            size = os.fstat(file.fileno()).st_size
+    else:
+        return
+    if size - read_to > LAST_HEADER_BYTES:
+        raise LostRecordBoundaries(
+            f"the reader ended at byte {read_to:,} of {size:,}, before the end of the file, without an error"
+        )
 
 
 class _WarningCollector(logging.Handler):
