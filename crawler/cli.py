@@ -64,10 +64,18 @@ def main(ctx: click.Context, db: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Re-read files already ingested for this snapshot.")
 @click.option("--url-column", default=None, help="URL column of Parquet/CSV/JSONL tables (default: url, URL, ...).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option(
+    "--include", multiple=True, metavar="PATTERN", help="Only files of folders whose path matches (repeatable)."
+)
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Leave out files of folders that match (repeatable).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.pass_context
-def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
-    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders)."""
+def ingest(ctx, snapshot, workers, force, url_column, progress, include, exclude, paths) -> None:
+    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders).
+
+    PATTERNs are shell patterns matched against a file's path within its folder or its name (`*.warc.gz`,
+    `sub/*`). Files of folders that are clearly no corpus files (README, LICENSE, SOURCE.txt, *.md with no
+    corpus content) are listed as skipped."""
     from crawler.ingest import ingest as run_ingest
 
     for path in paths:
@@ -86,9 +94,14 @@ def ingest(ctx, snapshot, workers, force, url_column, progress, paths) -> None:
         force=force,
         url_column=url_column,
         show_progress=progress,
+        include=include,
+        exclude=exclude,
     )
     if verbosity(ctx) > 0:
         _report_files(_db(ctx), snapshot, started)
+    if verbosity(ctx) >= 0:
+        for path, reason in summary.not_corpus:
+            click.echo(f"{path}: skipped: {reason}")
     click.echo(summary.line())
     if summary.failed:
         sys.exit(1)

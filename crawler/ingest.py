@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import gc
 import hashlib
 import os
@@ -20,7 +21,9 @@ from typing import Protocol, TextIO
 import duckdb
 import pyarrow as pa
 
+from crawler.corpus.sniff import UnknownFormat, sniff
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
+from crawler.corpus.tables import URL_COLUMN_CANDIDATES
 from pipelines.sql_text import sql_identifier, sql_string
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
@@ -44,9 +47,11 @@ class IngestSummary:
     documents: int = 0
     links: int = 0
     bad_records: int = 0
+    warnings: int = 0  # records read with a remark (a cap reached, a hostile page's links taken another way)
     bytes_read: int = 0
     seconds: float = 0.0
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, error
+    not_corpus: list[tuple[str, str]] = field(default_factory=list)  # path, reason: files of folders left alone
 
     @property
     def failed(self) -> bool:
@@ -58,9 +63,10 @@ class IngestSummary:
         failures = sum(1 for _, status, _ in self.problems if status == "failed")
         partial = sum(1 for _, status, _ in self.problems if status == "partial")
         return (
-            f"ingested {self.files} files ({self.skipped} skipped as already ingested, {failures} failed, "
+            f"ingested {self.files} files ({self.skipped} skipped as already ingested, "
+            f"{len(self.not_corpus)} skipped as no corpus files, {failures} failed, "
             f"{partial} stopped early): {self.records:,} records, {self.documents:,} documents, "
-            f"{self.links:,} links, {self.bad_records:,} bad records; "
+            f"{self.links:,} links, {self.bad_records:,} bad records, {self.warnings:,} warnings; "
             f"{megabytes:,.1f} MB in {self.seconds:.1f} s ({rate:,.1f} MB/s)"
         )
 
@@ -73,23 +79,80 @@ class MissingInput(FileNotFoundError):
     """A path given to ingest does not exist."""
 
 
-def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every file named or found under the named folders (recursively, hidden files excepted), sorted."""
+def corpus_files(paths: Iterable[str | Path], include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Path]:
+    """Every file named or found under the named folders (recursively, hidden files excepted), sorted.
+
+    A file found in a folder is taken when its path within the folder (or its name) matches one of `include`
+    (if any is given) and none of `exclude` (shell patterns, `*` matching across folders); files named on
+    their own are always taken."""
+    include, exclude = tuple(include), tuple(exclude)
     found: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found.extend(
-                candidate
-                for candidate in sorted(path.rglob("*"))
-                if candidate.is_file() and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
-            )
+            for candidate in sorted(path.rglob("*")):
+                relative = candidate.relative_to(path)
+                if not candidate.is_file() or any(part.startswith(".") for part in relative.parts):
+                    continue
+                if include and not _matches(relative, include):
+                    continue
+                if not _matches(relative, exclude):
+                    found.append(candidate)
         elif path.is_file():
             found.append(path)
         else:
             raise MissingInput(f"{path}: no such file or folder")
     unique: dict[Path, None] = dict.fromkeys(p.resolve() for p in found)
     return sorted(unique)
+
+
+def _matches(relative: Path, patterns: tuple[str, ...]) -> bool:
+    text = relative.as_posix()
+    return any(
+        fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(relative.name, pattern) for pattern in patterns
+    )
+
+
+# Names of the text files that come with corpora (descriptions, licences, checksums), lower case, no suffix
+_TEXT_NAMES = frozenset(
+    {
+        "readme",
+        "license",
+        "licence",
+        "copying",
+        "notice",
+        "changelog",
+        "authors",
+        "source",
+        "sources",
+        "manifest",
+        "checksums",
+        "sha256sums",
+        "sha1sums",
+        "md5sums",
+    }
+)
+_TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst"})
+
+
+def not_corpus_reason(path: Path) -> str | None:
+    """Why a file found in a folder is clearly no corpus file, or None: a text name (README, LICENSE,
+    SOURCE.txt, *.md) and no corpus magic bytes, nor, if it reads as a table, a URL column."""
+    if path.name.split(".")[0].lower() not in _TEXT_NAMES and path.suffix.lower() not in _TEXT_SUFFIXES:
+        return None
+    try:
+        file_format = sniff(path)
+    except UnknownFormat:
+        return "not a corpus file (a text name, and no WARC, ARC, gzip, Parquet or table content)"
+    except OSError:
+        return None  # reading it fails again, and is recorded, in the reader
+    if file_format.gzipped or file_format.container != "csv":
+        return None
+    with open(path, "rb") as stream:
+        header = stream.readline(65536).decode("utf-8", "replace").strip().replace("\t", ",").split(",")
+    if any(name.strip().strip("\"'") in URL_COLUMN_CANDIDATES for name in header):
+        return None
+    return "not a corpus file (a text name, and no URL column)"
 
 
 def sha256_of(path: Path) -> str:
@@ -411,11 +474,22 @@ def ingest(
     force: bool = False,
     url_column: str | None = None,
     show_progress: bool | None = None,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
 ) -> IngestSummary:
-    """Ingest corpus files into the snapshot; files whose content is already recorded are skipped."""
+    """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
+    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files."""
     with arrow_buffers_from_malloc(), freed_memory_kept():
         return _ingest(
-            db_path, snapshot, paths, workers=workers, force=force, url_column=url_column, show_progress=show_progress
+            db_path,
+            snapshot,
+            paths,
+            workers=workers,
+            force=force,
+            url_column=url_column,
+            show_progress=show_progress,
+            include=include,
+            exclude=exclude,
         )
 
 
@@ -428,11 +502,20 @@ def _ingest(
     force: bool,
     url_column: str | None,
     show_progress: bool | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
 ) -> IngestSummary:
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
-    files = corpus_files(paths)
+    paths = list(paths)
+    files = corpus_files(paths, include, exclude)
     summary = IngestSummary()
+    named = {Path(given).resolve() for given in paths if Path(given).is_file()}
+    for path in [path for path in files if path not in named]:
+        reason = not_corpus_reason(path)
+        if reason is not None:
+            summary.not_corpus.append((str(path), reason))
+            files.remove(path)
     pool = _ReaderPool(min(workers, len(files))) if workers > 1 and len(files) > 1 else None
     hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
     # with reader processes (forked above: no thread may start before), the files are hashed while DuckDB opens
@@ -495,6 +578,7 @@ def _ingest(
                 summary.documents += result.documents
                 summary.links += result.links
                 summary.bad_records += result.bad_records
+                summary.warnings += result.warnings
                 summary.bytes_read += Path(result.path).stat().st_size
                 if result.status != "done":
                     summary.problems.append((result.path, result.status, result.error or ""))

@@ -188,11 +188,11 @@ def test_progress_bar_on_request(tmp_path):
 def test_status_lists_snapshots_and_problem_files(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE / "corpus", corpus)
-    (corpus / "notes.txt").write_text("not a corpus file\n")
+    (corpus / "notes.dat").write_text("not a corpus file\n")  # a text name (notes.txt) would be skipped
     db = tmp_path / "s.duckdb"
     run(db, "ingest", "--snapshot", "S", str(corpus), expect=1)
     result = run(db, "status", "--snapshot", "S")
-    assert "notes.txt: failed: not a WARC, ARC, WAT, Parquet, JSONL or CSV file" in result.output
+    assert "notes.dat: failed: not a WARC, ARC, WAT, Parquet, JSONL or CSV file" in result.output
     assert "SAMPLE-00000.warc.gz" not in result.output  # files that were read through are not listed
 
 

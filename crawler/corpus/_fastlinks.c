@@ -33,7 +33,7 @@
  * links come from the tokenizer alone (scan 2, soup_process). Scan 1 (lenient) takes what needs lexbor as best
  * it can, for pages too large to risk lexbor's worst case on.
  *
- * links(html, document_url, scan=0, budget=-1) -> [(kind, raw_url, resolved_url)] | reason
+ * links(html, document_url, scan=0, budget=-1, max_links=-1) -> [(kind, raw_url, resolved_url)] | reason
  *     In lexbor's order: element links, template links level by level, CSS of <style> elements, CSS of
  *     style attributes, bare URLs of the body text. URLs are resolved against the first <base href> outside
  *     templates (or the document URL) by pipelines.urls.Resolver's shortcut (_ALREADY_NORMAL and _joined),
@@ -383,6 +383,7 @@ typedef struct {
     int n_elems, cap_elems;
     int *stack;
     int depth, cap_stack;
+    int max_depth; /* the deepest the stack got (lexbor's tree builder walks it per start tag) */
     int *afe; /* -1 is a marker */
     int n_afe, cap_afe;
     int *tmpl_modes;
@@ -744,6 +745,7 @@ static void insert_comment(Parser *P) {
 static void push(Parser *P, int e) {
     RESERVE(P, P->stack, P->depth, P->cap_stack);
     P->stack[P->depth++] = e;
+    if (P->depth > P->max_depth) P->max_depth = P->depth;
     E(e)->on_stack = 1;
     P->open_count[E(e)->tag]++;
     if (E(e)->tag == T_TEMPLATE) P->templates_open++;
@@ -3224,11 +3226,18 @@ typedef struct {
     JoinBase base;
     int have_base;
     Buf scratch;
+    Py_ssize_t max_links; /* links kept at most (-1: all); the others are only counted */
+    Py_ssize_t dropped;
 } Output;
 
 /* Appends (kind, raw, resolved); steals `raw`. */
 static int emit(Output *o, PyObject *kind, PyObject *raw) {
     if (raw == NULL) return -1;
+    if (o->max_links >= 0 && PyList_GET_SIZE(o->out) >= o->max_links) {
+        o->dropped++;
+        Py_DECREF(raw);
+        return 0;
+    }
     PyObject *resolved = resolve_fast(raw, &o->base, o->have_base, &o->scratch);
     if (resolved == NULL) {
         if (PyErr_Occurred()) goto error;
@@ -3518,6 +3527,10 @@ static __attribute__((noinline)) int parse(Parser *P) {
 }
 
 static long long LAST_SCOPE_STEPS; /* of the latest scan (set with the GIL held) */
+static Py_ssize_t LAST_DROPPED;    /* links of the latest scan past its max_links */
+static int LAST_MAX_DEPTH;         /* the deepest its stack of open elements got */
+static PyObject *py_max_depth(PyObject *module, PyObject *unused) { return PyLong_FromLong(LAST_MAX_DEPTH); }
+static PyObject *py_dropped(PyObject *module, PyObject *unused) { return PyLong_FromSsize_t(LAST_DROPPED); }
 
 static PyObject *py_scope_steps(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(LAST_SCOPE_STEPS); }
 
@@ -3533,7 +3546,9 @@ static PyObject *links(PyObject *module, PyObject *args) {
     PyObject *html, *document_url;
     int scan = SCAN_STRICT;
     long long budget = -1;
-    if (!PyArg_ParseTuple(args, "UO|iL", &html, &document_url, &scan, &budget)) return NULL;
+    Py_ssize_t max_links = -1;
+    if (!PyArg_ParseTuple(args, "UO|iLn", &html, &document_url, &scan, &budget, &max_links)) return NULL;
+    LAST_DROPPED = 0;
     if (scan < SCAN_STRICT || scan > SCAN_SOUP) {
         PyErr_SetString(PyExc_ValueError, "scan must be 0 (strict), 1 (lenient) or 2 (soup)");
         return NULL;
@@ -3569,8 +3584,9 @@ static PyObject *links(PyObject *module, PyObject *args) {
     parsed = parse(P);
     Py_END_ALLOW_THREADS
     LAST_SCOPE_STEPS = P->scope_steps;
+    LAST_MAX_DEPTH = P->max_depth;
     if (parsed) {
-        Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}};
+        Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}, max_links, 0};
         o.base_url = base_url_of(P, document_url, &o.scratch);
         if (o.base_url != NULL && (o.out = PyList_New(0)) != NULL) {
             if (o.base_url != Py_None) {
@@ -3583,6 +3599,7 @@ static PyObject *links(PyObject *module, PyObject *args) {
                 result = o.out;
                 o.out = NULL;
             }
+            LAST_DROPPED = o.dropped;
         }
         Py_XDECREF(o.out);
         Py_XDECREF(o.base_url);
@@ -3742,7 +3759,8 @@ static PyMethodDef METHODS[] = {
      "init(entities, url_attributes, srcset_attributes, skipped_prefixes, css_pairs, text_pairs, refresh_pair, "
      "resolver)"},
     {"links", links, METH_VARARGS,
-     "links(html, document_url, scan=0, budget=-1) -> [(kind, raw_url, resolved_url)], or why the page needs\n"
+     "links(html, document_url, scan=0, budget=-1, max_links=-1) -> [(kind, raw_url, resolved_url)] (the first\n"
+     "max_links, -1: all; dropped() counts the others), or why the page needs\n"
      "lexbor (a str; 'budget' when its tree costs more than `budget` units of work, -1: 16 per byte + 1M).\n"
      "scan 1 (lenient) takes <frameset>, <plaintext>, disagreeing bases and markup in an SVG <style> as\n"
      "best it can (for pages too large to risk lexbor's worst case on); scan 2 (soup) builds no tree: linear,\n"
@@ -3751,6 +3769,8 @@ static PyMethodDef METHODS[] = {
     {"join", py_join, METH_VARARGS, "join(base_url, raw) -> the shortcut's resolved URL or None (for tests)"},
     {"scope_steps", py_scope_steps, METH_NOARGS,
      "the latest scan's work: stack and list entries looked at or moved, elements created (for tests)"},
+    {"dropped", py_dropped, METH_NOARGS, "links of the latest scan past its max_links, not kept"},
+    {"max_depth", py_max_depth, METH_NOARGS, "the deepest the latest scan's stack of open elements got"},
     {NULL, NULL, 0, NULL},
 };
 

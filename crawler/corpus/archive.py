@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -83,20 +85,42 @@ def split_http_response(block: bytes) -> tuple[int | None, list[tuple[str, str]]
     lines = head.decode("latin-1").replace("\r", "").split("\n")
     status_parts = lines[0].split(None, 2)
     status = _int_or_none(status_parts[1]) if len(status_parts) > 1 else None
-    headers: list[tuple[str, str]] = []
+    # each header as its name and the parts of its value (folded lines are joined once, at the end: joining
+    # them one at a time copied the value so far for every line)
+    parts: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}")
+        if line[:1] in (" ", "\t") and parts:
+            parts[-1][1].append(line.strip())
             continue
         name, colon, value = line.partition(":")
         if colon and name.strip():
-            headers.append((name.strip(), value.strip()))
-    return status, headers, entity
+            parts.append((name.strip(), [value.strip()]))
+    return status, [(name, " ".join(values)) for name, values in parts], entity
 
 
 # Record types that never hold a document: their headers are not looked up (requests are half of a crawl).
 NON_DOCUMENT_TYPES = frozenset({"request", "warcinfo"})
+
+# A record type is one token (WARC's own types, or an extension's), or missing; anything else means the reader
+# lost the record boundaries, as FastWARC does on a file with bare LF line endings: its one "record" is the
+# whole file, typed by all of it.
+_RECORD_TYPE = re.compile(r"(?:[a-z0-9][a-z0-9_.+/-]*+)?")
+
+
+class LostRecordBoundaries(ValueError):
+    """The reader yielded a record it cannot type: it did not find where records start and end, and reading on
+    would lose what follows without a trace. Raised to end the reading early, so that the next reader runs."""
+
+
+_WARC_RECORD_TYPES = frozenset(
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation", ""}
+)
+
+
+def _check_boundaries(record_type: str, offset: int | None) -> None:
+    if record_type not in _WARC_RECORD_TYPES and not _RECORD_TYPE.fullmatch(record_type):
+        preview = " ".join(record_type[:40].split())
+        raise LostRecordBoundaries(f"record at offset {offset} has no record type a WARC can have ({preview!r})")
 
 
 def _archive_record(
@@ -119,8 +143,15 @@ def _archive_record(
             payload_digest=warc_header("WARC-Payload-Digest"),
             payload=block,
         )
-    if block_length is not None and len(block) < min(block_length, MAX_PAYLOAD_BYTES):
+    if block_length is None:  # warcio then reads to the end of the file as its block
+        archive_record.reader_warnings.append("no Content-Length: the record's end is a guess")
+    elif len(block) < min(block_length, MAX_PAYLOAD_BYTES):
         archive_record.truncated = f"record at offset {offset} is truncated: {len(block)} of {block_length} bytes"
+    elif block_length > MAX_PAYLOAD_BYTES and record_type not in NON_DOCUMENT_TYPES:
+        archive_record.reader_warnings.append(
+            f"block of {block_length:,} bytes read up to the cap of {MAX_PAYLOAD_BYTES:,} bytes:"
+            " what follows is not read"
+        )
     if record_type in HTTP_RESPONSE_TYPES:
         http_response = split_http_response(block)
         if http_response is not None:
@@ -138,14 +169,45 @@ def read_fastwarc(stream: BinaryIO | str | GzipMembers) -> Iterator[ArchiveRecor
     from fastwarc.warc import ArchiveIterator
 
     members = stream if isinstance(stream, GzipMembers) else None
+    read_to = 0  # where the latest record's block ends at the least (its header's length is not known)
     for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
         headers = record.headers
         record_type = (headers.get("WARC-Type") or "").strip().lower()
-        block = record.reader.read(MAX_PAYLOAD_BYTES)
         offset = record.stream_pos if members is None else members.member_offset(record.stream_pos)
-        yield _archive_record(record_type, headers.get, offset, record.content_length, block)
+        _check_boundaries(record_type, offset)
+        block = record.reader.read(MAX_PAYLOAD_BYTES)
+        length = record.content_length
+        if length == 0 and "Content-Length" not in headers:  # FastWARC says 0 when it is missing
+            length = None
+        read_to = record.stream_pos + record.content_length
+        yield _archive_record(record_type, headers.get, offset, length, block)
     if members is not None and members.error:
         raise OSError(members.error)
+    _check_read_to_the_end(stream, members, read_to)
+
+
+# What may follow where a file's last block ends at the least: that record's header (its length is not known
+# here) and the blank lines after it. More unread bytes than this mean the reader stopped before the end.
+LAST_HEADER_BYTES = 64 * 1024
+
+
+def _check_read_to_the_end(stream: BinaryIO | str | GzipMembers, members: GzipMembers | None, read_to: int) -> None:
+    """Raise LostRecordBoundaries if FastWARC ended without error well before the end of the file."""
+    if members is not None:
+        while members.read(1 << 20):  # nothing is left when FastWARC read to the end: this costs nothing then
+            pass
+        size = members.tell()
+    elif isinstance(stream, str):
+        with open(stream, "rb") as file:
+            if file.read(2) == b"\x1f\x8b":  # gzip FastWARC inflates itself: its positions are not the file's
+                return
+            size = os.fstat(file.fileno()).st_size
+    else:
+        return
+    if size - read_to > LAST_HEADER_BYTES:
+        raise LostRecordBoundaries(
+            f"the reader ended at byte {read_to:,} of {size:,}, before the end of the file, without an error"
+        )
 
 
 class _WarningCollector(logging.Handler):
@@ -182,9 +244,10 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
                 # read the block before asking for the offset: warcio skips to the record's end to find it
                 block = record.raw_stream.read(MAX_PAYLOAD_BYTES)
                 offset = iterator.get_record_offset()
+            _check_boundaries(record_type, offset)
             # record.length is the block length (for ARC, the declared length minus the converted header)
             archive_record = _archive_record(record_type, record.rec_headers.get_header, offset, record.length, block)
-            archive_record.reader_warnings = [
+            archive_record.reader_warnings[:0] = [
                 " ".join(line.split()) for line in printed.getvalue().split("WARNING:") if line.strip()
             ] + collector.messages
             printed.seek(0)

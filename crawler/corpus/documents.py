@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.corpus.archive import ArchiveRecord
-from crawler.corpus.html_links import html_links, is_skipped, refresh_url, text_urls
+from crawler.corpus.html_links import (
+    MAX_LINKS_PER_PAGE,
+    html_links,
+    is_skipped,
+    note_dropped_links,
+    refresh_url,
+    text_urls,
+)
 from crawler.corpus.payload import decode_html, decode_http_body
 from pipelines.urls import normalize, resolve
 
 Link = tuple[str, str, str | None]  # kind, raw_url, resolved_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-_LINK_HEADER_TARGET = re.compile(r"<([^>]*)>")
+# A target holds no "<" (URLs have none): with it, every "<" of a run of them scanned to the run's end
+_LINK_HEADER_TARGET = re.compile(r"<([^<>]*+)>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
 
@@ -92,9 +101,12 @@ def _http_document(record: ArchiveRecord) -> Document:
         record.payload or b"",
         record.http_header("Transfer-Encoding"),
         record.http_header("Content-Encoding"),
+        document.notes,
     )
     if body and looks_like_html(document.content_type, body):
-        document.links.extend(html_links(decode_html(body, charset_of(content_type)), document.url, document.notes))
+        html = decode_html(body, charset_of(content_type))
+        del body  # a decoded body can be 32 MiB: not kept beside its text while links are taken
+        document.links.extend(html_links(html, document.url, document.notes))
     return document
 
 
@@ -107,8 +119,9 @@ def _block_document(record: ArchiveRecord) -> Document:
         html = decode_html(body, charset_of(record.warc_content_type))
         document.links.extend(html_links(html, document.url, document.notes))
     elif mime is None or mime.startswith("text/"):
-        text = body.decode("utf-8", "replace")
-        document.links.extend(("text", raw, resolve(None, raw)) for raw in text_urls(text))
+        urls = text_urls(body.decode("utf-8", "replace"))
+        document.links.extend(("text", raw, resolve(None, raw)) for raw in itertools.islice(urls, MAX_LINKS_PER_PAGE))
+        note_dropped_links(document.notes, sum(1 for _ in urls))  # the rest counted, not kept
     return document
 
 
@@ -162,10 +175,21 @@ def wat_document(record: ArchiveRecord) -> Document | None:
     for meta in head.get("Metas") or []:
         if (meta.get("http-equiv") or "").lower() == "refresh":
             document.links.extend(_links_resolved("meta-refresh", [refresh_url(meta.get("content") or "")], base_url))
-    for entry in [*(head.get("Link") or []), *(head.get("Scripts") or []), *(html_metadata.get("Links") or [])]:
+    entries = itertools.chain(head.get("Link") or [], head.get("Scripts") or [], html_metadata.get("Links") or [])
+    for entry in entries:
         raw = entry.get("url") or entry.get("href")
         document.links.extend(_links_resolved(_wat_kind(entry.get("path") or ""), [raw], base_url))
+        if len(document.links) >= MAX_LINKS_PER_PAGE:  # the rest counted, not resolved
+            rest = sum(1 for entry in entries if _is_link(entry.get("url") or entry.get("href")))
+            note_dropped_links(document.notes, len(document.links) - MAX_LINKS_PER_PAGE + rest)
+            break
+    del document.links[MAX_LINKS_PER_PAGE:]
     return document
+
+
+def _is_link(raw: str | None) -> bool:
+    raw = raw.strip() if raw else ""
+    return bool(raw) and not is_skipped(raw)
 
 
 def record_document(record: ArchiveRecord) -> Document | None:

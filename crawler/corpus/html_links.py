@@ -65,10 +65,13 @@ _TRAILING_PUNCTUATION = ".,;:!?'\")]}>"
 
 
 # url(...) in CSS (style attributes and <style> blocks): background images are links like any <img>.
-# Possessive quantifiers (*+): giving back whitespace can never make these match, and backtracking into it made
-# `url(` followed by a long run of spaces quadratic (70,000 spaces took 3.4 s).
-CSS_URL = re.compile(r"""url\(\s*+(?:"([^"]*)"|'([^']*)'|([^)'"\s]*+))\s*+\)""", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"""@import\s++(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+# Linear: possessive quantifiers (*+), as giving back whitespace can never make these match (backtracking into
+# it made `url(` followed by a long run of spaces quadratic), and an unquoted value holds no "(" (CSS makes
+# such a value a bad URL, which browsers never fetch): with one, every "url(" in a run of "url(url(url(..."
+# scanned to the run's end (160 KB took 32 s). No two attempts then scan the same unquoted value, and a quoted
+# value ends at the next quote of its kind, so no two attempts scan the same characters with the same quote.
+CSS_URL = re.compile(r"""url\(\s*+(?:"([^"]*+)"|'([^']*+)'|([^()'"\s]*+))\s*+\)""", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"""@import\s++(?:"([^"]*+)"|'([^']*+)')""", re.IGNORECASE)
 
 
 def css_urls(css: str) -> list[str]:
@@ -125,6 +128,27 @@ def refresh_url(content: str) -> str | None:
     return url or None
 
 
+def _without_trailing_punctuation(url: str) -> str:
+    """`url` without the sentence punctuation after it; a closing parenthesis stays while the URL has at least
+    as many opening ones (as in wiki links). One pass over the tail: cutting one character at a time, with a
+    count of the parentheses each time, was quadratic on a long run of dots or parentheses."""
+    end = len(url)
+    while end and url[end - 1] in _TRAILING_PUNCTUATION:
+        end -= 1
+    if end == len(url):
+        return url
+    opening, closing = url.count("(", 0, end), url.count(")", 0, end)
+    kept = end
+    for position in range(end, len(url)):  # cut the tail before its first ")" not matched by an earlier "("
+        if url[position] != ")":
+            continue
+        closing += 1
+        if opening < closing:
+            break
+        kept = position + 1
+    return url[:kept]
+
+
 def text_urls(text: str) -> Iterator[str]:
     """Bare http(s) URLs written in running text, without the sentence punctuation that follows them."""
     # find "://" with str.find (memchr speed) and look back for the scheme: a case-insensitive regex scan
@@ -134,11 +158,7 @@ def text_urls(text: str) -> Iterator[str]:
         start = position - 5 if text[position - 5 : position].lower() == "https" else position - 4
         found = TEXT_URL.match(text, start) if start >= 0 else None
         if found is not None:
-            url = found.group(0)
-            while url and url[-1] in _TRAILING_PUNCTUATION:
-                if url[-1] == ")" and url.count("(") >= url.count(")"):
-                    break  # a closing parenthesis that belongs to the URL, as in wiki links
-                url = url[:-1]
+            url = _without_trailing_punctuation(found.group(0))
             if len(url) > len("http://x"):
                 yield url
             position = text.find("://", found.end())
@@ -176,10 +196,20 @@ def _element_links(
 
 # The compiled scanner's passes (see _fastlinks.links).
 SCAN_STRICT, SCAN_LENIENT, SCAN_SOUP = 0, 1, 2
+# Links kept of one page, in document order; the others are counted in a note. A record of a few hundred bytes
+# decodes to 32 MiB of "<a href=/a>": 3 million links, which took 1.1 GB as Python objects. Pages of people
+# have a few hundred links; a link farm keeps its first 200,000 (about 70 MB).
+MAX_LINKS_PER_PAGE = 200_000
+# Default budget of the compiled scanner (see _fastlinks.links)
+_DEFAULT_BUDGET = -1
 # Pages the scanner does not model go to lexbor up to this many characters. lexbor's tree builder, like the
 # standard's algorithm, is quadratic on some nestings (200 KB of nested <div> took it 2.2 s, 1 MB
 # a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
 LEXBOR_MAX_CHARS = 256_000
+# ... and up to this depth of nesting. lexbor's tree builder walks the stack of open elements for every start
+# tag (the scanner keeps counts instead): 48,000 nested <div> (240 KB) took it 17 s. Browsers stop nesting
+# at 512 (Blink): a deeper page keeps the scanner's lenient answer, with a note.
+LEXBOR_MAX_DEPTH = 512
 
 
 def html_links(
@@ -195,26 +225,59 @@ def html_links(
     Hostile pages get links in time linear in their size, with a line in `notes` saying how: a page whose
     tree would cost more work than the scanner's budget (nestings on which building it is quadratic) gets
     the links of every element the tokenizer meets, without a tree; a page lexbor must parse but larger than
-    LEXBOR_MAX_CHARS gets the scanner's lenient pass (<frameset> and <plaintext> taken like ordinary elements,
-    NUL as U+FFFD), or the tokenizer's if even that is over budget.
+    LEXBOR_MAX_CHARS, or nested deeper than LEXBOR_MAX_DEPTH, gets the scanner's lenient pass (<frameset> and
+    <plaintext> taken like ordinary elements, NUL dropped), or the tokenizer's if even that is over budget.
+    A page keeps its first MAX_LINKS_PER_PAGE links, with a note counting the others.
     """
     if _fastlinks is None:
-        return _lexbor_links(html, document_url)
-    links = _fastlinks.links(html, document_url)
+        return capped_links(_lexbor_links(html, document_url), notes)
+    links = _scan(html, document_url, SCAN_STRICT, notes)
     if not isinstance(links, str):
         return links
     if links == "budget":  # the scan got past the NUL and surrogate checks: `html` needs no cleaning
         return _soup_links(html, document_url, notes, f"{_size(html)} nests too deep to build its tree")
-    if len(html) <= LEXBOR_MAX_CHARS:
-        return _lexbor_links(html, document_url)
     reason = links
     clean = _without_nul_and_surrogates(html)
-    links = _fastlinks.links(clean, document_url, SCAN_LENIENT)
-    why = f"{_size(html)} needs lexbor ({reason}), more than its {LEXBOR_MAX_CHARS:,}"
+    lenient_notes: list[str] = []
+    links = _scan(clean, document_url, SCAN_LENIENT, lenient_notes)
+    depth = _fastlinks.max_depth()
+    if len(html) <= LEXBOR_MAX_CHARS and not isinstance(links, str) and depth <= LEXBOR_MAX_DEPTH:
+        return capped_links(_lexbor_links(html, document_url), notes)
+    why = f"{_size(html)} needs lexbor ({reason})"
+    if len(html) > LEXBOR_MAX_CHARS:
+        why = f"{why}, more than its {LEXBOR_MAX_CHARS:,}"
+    elif depth > LEXBOR_MAX_DEPTH:
+        why = f"{why} and nests {depth:,} deep, more than its {LEXBOR_MAX_DEPTH:,}"
     if isinstance(links, str):
         return _soup_links(clean, document_url, notes, f"{why}; its lenient scan stopped ({links})")
     _note(notes, f"{why}: links of the lenient scan")
+    for note in lenient_notes:
+        _note(notes, note)
     return links
+
+
+def _scan(html: str, document_url: str | None, scan: int, notes: list[str] | None) -> list | str:
+    """The compiled scanner's links (at most MAX_LINKS_PER_PAGE, with a note of the others), or why it stopped."""
+    links = _fastlinks.links(html, document_url, scan, _DEFAULT_BUDGET, MAX_LINKS_PER_PAGE)
+    if not isinstance(links, str):
+        note_dropped_links(notes, _fastlinks.dropped())
+    return links
+
+
+def capped_links(
+    links: list[tuple[str, str, str | None]], notes: list[str] | None
+) -> list[tuple[str, str, str | None]]:
+    """The first MAX_LINKS_PER_PAGE of `links`, with a note counting the others."""
+    if len(links) > MAX_LINKS_PER_PAGE:
+        note_dropped_links(notes, len(links) - MAX_LINKS_PER_PAGE)
+        del links[MAX_LINKS_PER_PAGE:]
+    return links
+
+
+def note_dropped_links(notes: list[str] | None, dropped: int) -> None:
+    """A note of the links a page had past MAX_LINKS_PER_PAGE, if any."""
+    if dropped:
+        _note(notes, f"{dropped:,} links past the cap of {MAX_LINKS_PER_PAGE:,} links a page are not kept")
 
 
 def _size(html: str) -> str:
@@ -231,19 +294,21 @@ def _soup_links(
 ) -> list[tuple[str, str, str | None]]:
     """The tokenizer-only pass over a page without NUL or lone surrogates (see _without_nul_and_surrogates)."""
     _note(notes, f"{why}: links of every element the tokenizer met, without a tree")
-    return _fastlinks.links(clean_html, document_url, SCAN_SOUP)
+    return _scan(clean_html, document_url, SCAN_SOUP, notes)
 
 
 def _without_nul_and_surrogates(html: str) -> str:
-    """What the scanner cannot take, replaced: NUL by U+FFFD (as the tokenizer does in attribute values), lone
-    surrogates (which have no UTF-8) by "?"."""
+    """What the scanner cannot take, left out: NUL (the tree builder drops it from text, where padding puts it;
+    in an attribute value lexbor would make it U+FFFD, three bytes of UTF-8 for one, which made a page of NUL
+    grow threefold), and lone surrogates (which have no UTF-8), replaced by "?"."""
     if "\x00" in html:
-        html = html.replace("\x00", "\ufffd")
-    try:
-        html.encode("utf-8")
-    except UnicodeEncodeError:
+        html = html.replace("\x00", "")
+    if _LONE_SURROGATE.search(html):  # searched, not encoded: a page's UTF-8 copy is up to 3 times its size
         html = html.encode("utf-8", "replace").decode("utf-8")
     return html
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:

@@ -40,41 +40,78 @@ def dechunk(body: bytes) -> bytes:
             pos += 2
 
 
-def _inflate(body: bytes, wbits: int) -> bytes:
+# Decoded bytes produced at a time: a bomb (1 GiB of zeros is ~1 KB of brotli) is never inflated whole.
+DECODE_CHUNK_BYTES = 1024 * 1024
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of a zlib/gzip/raw deflate stream, and whether it held more."""
     decompressor = zlib.decompressobj(wbits)
-    return decompressor.decompress(body, MAX_DECODED_BYTES)
+    decoded = decompressor.decompress(body, limit)
+    if len(decoded) < limit or decompressor.eof:
+        return decoded, False
+    try:
+        return decoded, bool(decompressor.decompress(decompressor.unconsumed_tail, 1))
+    except zlib.error:  # corrupt past the cap: there was more, whatever it was
+        return decoded, True
 
 
-def decode_content(body: bytes, content_encoding: str | None) -> bytes:
+def _unbrotli(body: bytes, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of a brotli stream, decoded DECODE_CHUNK_BYTES at a time, and whether it held more; a
+    stream cut short gives what decodes of it."""
+    decompressor = brotli.Decompressor()
+    pieces = [decompressor.process(body, output_buffer_limit=DECODE_CHUNK_BYTES)]
+    produced = len(pieces[0])
+    while produced <= limit and not decompressor.is_finished():
+        piece = decompressor.process(b"", output_buffer_limit=DECODE_CHUNK_BYTES)
+        if not piece and decompressor.can_accept_more_data():
+            break  # the input is used up: a stream cut short
+        pieces.append(piece)
+        produced += len(piece)
+    if produced <= limit:
+        return b"".join(pieces), False
+    pieces[-1] = pieces[-1][: len(pieces[-1]) - (produced - limit)]
+    return b"".join(pieces), True
+
+
+def decode_content(body: bytes, content_encoding: str | None, notes: list[str] | None = None) -> bytes:
     """Undo Content-Encoding codings in order; a coding that fails to decode leaves the body as it was.
 
     Servers often label plain bodies as gzip, and crawlers (Common Crawl) store decoded bodies under the
-    original header, so a failed decode is the expected case, not an error.
+    original header, so a failed decode is the expected case, not an error. Every coding is decoded in
+    bounded pieces and stops at MAX_DECODED_BYTES; a body cut there leaves a line in `notes`.
     """
     if not content_encoding:
         return body
+    cut = False
     for coding in reversed([c.strip().lower() for c in content_encoding.split(",") if c.strip()]):
         try:
             if coding in ("gzip", "x-gzip"):
-                body = _inflate(body, 16 + zlib.MAX_WBITS)
+                body, coding_cut = _inflate(body, 16 + zlib.MAX_WBITS, MAX_DECODED_BYTES)
             elif coding == "deflate":
                 try:
-                    body = _inflate(body, zlib.MAX_WBITS)
+                    body, coding_cut = _inflate(body, zlib.MAX_WBITS, MAX_DECODED_BYTES)
                 except zlib.error:
-                    body = _inflate(body, -zlib.MAX_WBITS)
+                    body, coding_cut = _inflate(body, -zlib.MAX_WBITS, MAX_DECODED_BYTES)
             elif coding == "br":
-                body = brotli.decompress(body)[:MAX_DECODED_BYTES]
-            # identity and unknown codings: nothing to undo
+                body, coding_cut = _unbrotli(body, MAX_DECODED_BYTES)
+            else:  # identity and unknown codings: nothing to undo
+                continue
         except (zlib.error, brotli.error):
-            return body
+            break
+        cut = cut or coding_cut
+    if cut and notes is not None:
+        notes.append(f"decoded body cut at the cap of {MAX_DECODED_BYTES:,} bytes: what follows is not read")
     return body
 
 
-def decode_http_body(body: bytes, transfer_encoding: str | None, content_encoding: str | None) -> bytes:
-    """The entity body of an archived HTTP response, as the browser would have seen it."""
+def decode_http_body(
+    body: bytes, transfer_encoding: str | None, content_encoding: str | None, notes: list[str] | None = None
+) -> bytes:
+    """The entity body of an archived HTTP response, as the browser would have seen it (see decode_content)."""
     if transfer_encoding and "chunked" in transfer_encoding.lower():
         body = dechunk(body)
-    return decode_content(body, content_encoding)
+    return decode_content(body, content_encoding, notes)
 
 
 # WHATWG Encoding Standard labels whose Python codec differs from the label's Python meaning.
@@ -109,12 +146,21 @@ _WHATWG_LABELS = {
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=1024)  # a corpus uses a few labels, looked up once per page
+# No encoding label is longer (the longest WHATWG and Python names are under 30 characters); a longer one, which
+# a header can make megabytes long, names nothing and is not kept in the cache.
+MAX_LABEL_CHARS = 64
+
+
 def codec_for_label(label: str | None) -> str | None:
     """The Python codec for a charset label from a header or <meta>, or None if it names no known encoding."""
     if not label:
         return None
-    label = label.strip().strip("\"'").lower()
+    label = label.strip().strip("\"'")
+    return _codec_of_label(label.lower()) if len(label) <= MAX_LABEL_CHARS else None
+
+
+@functools.lru_cache(maxsize=1024)  # a corpus uses a few labels, looked up once per page
+def _codec_of_label(label: str) -> str | None:
     candidates = [_WHATWG_LABELS.get(label, label)]
     # vendor variants such as "Big5_Solaris" or "utf-8-sig": try the base name
     base = re.split(r"[_-](?:solaris|sig|hkscs)$", label)[0]

@@ -16,7 +16,7 @@ from crawler.corpus.archive import ArchiveReader, read_fastwarc, read_warcio
 from crawler.corpus.documents import record_document
 from crawler.corpus.gzip_members import GzipMembers
 from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
-from crawler.corpus.tables import TableError, table_urls
+from crawler.corpus.tables import TableCutOff, TableError, table_urls
 from pipelines.staging import StagedSource
 from pipelines.urls import normalize
 
@@ -48,13 +48,16 @@ class SourceResult:
     documents: int = 0
     links: int = 0
     bad_records: int = 0
+    warnings: int = 0  # remarks on records that were still read: all counted, the first few kept
     error: str | None = None
     bad_record_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     staged: dict[str, str] = field(default_factory=dict)
 
     def note_warning(self, message: str) -> None:
-        """Keep a reader's remark on a record that was still read (not counted as a bad record)."""
+        """Keep a remark on a record that was still read (a reader's, a cap's, a hostile page's): counted in
+        `warnings`, not as a bad record."""
+        self.warnings += 1
         if len(self.bad_record_errors) < KEPT_RECORD_ERRORS:
             self.bad_record_errors.append(f"warning: {message}")
 
@@ -194,6 +197,8 @@ def _read_table(task: SourceTask, file_format: FileFormat, staged: StagedSource,
             )
     except TableError as error:
         result.error = str(error)
+    except TableCutOff as error:
+        result.error = f"{error} ({result.records} rows read)"
     except Exception as error:
         result.error = f"stopped after {result.records} rows: {_describe(error)}"
 
@@ -286,6 +291,13 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
                 attempt.error or f"{attempt.reader} read {attempt.records} records" for attempt, _ in attempts
             )
             best_result.error = f"no reader got through the file ({tried})"
+        elif best_result.error is None:
+            # a fallback got through: the readers that stopped before it are said first among the warnings
+            stops = [attempt.error for attempt, _ in attempts if attempt.error]
+            read_by = f"{best_result.reader} read the file"
+            best_result.bad_record_errors[:0] = [f"warning: {stop}; {read_by}" for stop in stops]
+            best_result.warnings += len(stops)
+            del best_result.bad_record_errors[KEPT_RECORD_ERRORS:]
         _finish(best_result, best_staged)
         result = best_result
     result.seconds = time.perf_counter() - started
