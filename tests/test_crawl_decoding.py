@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import resource
+import os
 import subprocess
 import sys
 import zlib
@@ -50,6 +50,22 @@ def zstd_bomb() -> bytes:
     return b"".join([*parts, compressor.flush(zstd.ZstdCompressor.FLUSH_FRAME)])
 
 
+def _run_measured(command: list[str], folder: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `command` and return its result with ITS peak RSS in MiB (wait4's own usage of that child: the
+    pytest process's RUSAGE_CHILDREN would be the largest of every child any earlier test started)."""
+    out, err = folder / "crawl.out", folder / "crawl.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            raise
+    process.returncode = os.waitstatus_to_exitcode(status)
+    done = subprocess.CompletedProcess(command, process.returncode, out.read_text(), err.read_text())
+    return done, usage.ru_maxrss / 1024
+
+
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("decoding")
@@ -80,12 +96,9 @@ def crawled(tmp_path_factory):
     cli = [sys.executable, "-m", "crawler.cli", "--db", str(db)]
     for args in (["blocklist", "add", "harm", str(folder / "block.txt")], ["match", "--snapshot", "S"]):
         assert subprocess.run([*cli, *args], cwd=ROOT, capture_output=True, timeout=120).returncode == 0
-    done = subprocess.run(
-        [*cli, "crawl", "--snapshot", "S", "--processes", "1", "--max-content-bytes", str(CAP),
-         "--allow-network", "127.0.0.0/8", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(names)}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child: the crawl
+    command = [*cli, "crawl", "--snapshot", "S", "--processes", "1", "--max-content-bytes", str(CAP),
+               "--allow-network", "127.0.0.0/8", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(names)}"]
+    done, peak_mib = _run_measured(command, folder)
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("SELECT url, outcome, error_class, error FROM crawl_results").fetchall()
     con.close()
