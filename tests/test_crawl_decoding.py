@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import zlib
@@ -50,20 +49,23 @@ def zstd_bomb() -> bytes:
     return b"".join([*parts, compressor.flush(zstd.ZstdCompressor.FLUSH_FRAME)])
 
 
+# Runs argv[2:] and writes that child's own peak RSS (KiB) to argv[1]. A process started straight from pytest
+# would count pytest's own peak too: Linux carries the high-water mark of the image a process replaces at exec.
+_MEASURE = """import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _run_measured(command: list[str], folder: Path) -> tuple[subprocess.CompletedProcess, float]:
-    """Run `command` and return its result with ITS peak RSS in MiB (wait4's own usage of that child: the
-    pytest process's RUSAGE_CHILDREN would be the largest of every child any earlier test started)."""
-    out, err = folder / "crawl.out", folder / "crawl.err"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr)
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        except BaseException:
-            process.kill()
-            raise
-    process.returncode = os.waitstatus_to_exitcode(status)
-    done = subprocess.CompletedProcess(command, process.returncode, out.read_text(), err.read_text())
-    return done, usage.ru_maxrss / 1024
+    """Run `command`; its result, and its own peak RSS in MiB."""
+    peak = folder / "peak-kib"
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(peak), *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    return done, int(peak.read_text()) / 1024
 
 
 @pytest.fixture(scope="module")
