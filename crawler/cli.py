@@ -31,6 +31,12 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 class LinksweepGroup(click.Group):
     """The `linksweep` group: a user error raised by any command (crawler/errors.py) ends as one line on
     stderr and the exit code of its condition, never a traceback."""
@@ -44,7 +50,15 @@ class LinksweepGroup(click.Group):
 
 
 @click.group(cls=LinksweepGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version_text(), "--version", "-V", message="%(version)s")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of linksweep, DuckDB and Python, and exit.",
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),

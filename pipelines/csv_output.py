@@ -12,8 +12,9 @@ import json
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from pipelines import arrow_kernels as kernels
 
 FORMULA_START = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "
@@ -34,7 +35,7 @@ def _as_text(column: pa.Array) -> pa.Array:
         return _as_text(column.cast(kind.value_type))
     if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and not pa.types.is_nested(kind.value_type):
         try:
-            return pc.binary_join(column.cast(pa.list_(pa.string())), LIST_SEPARATOR)
+            return kernels.call_function("binary_join", [column.cast(pa.list_(pa.string())), LIST_SEPARATOR])
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return _as_json(column)
     if pa.types.is_nested(kind):
@@ -49,8 +50,9 @@ def neutralized(column: pa.Array) -> pa.Array:
     column = _as_text(column)
     if not pa.types.is_string(column.type):
         return column
-    formula = pc.match_substring_regex(column, FORMULA_START)
-    return pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
+    formula = kernels.match_substring_regex(column, FORMULA_START)
+    quoted = kernels.call_function("binary_join_element_wise", ["'", column, ""])
+    return kernels.if_else(formula, quoted, column)
 
 
 def spreadsheet_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
