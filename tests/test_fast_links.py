@@ -1,8 +1,9 @@
 """The compiled link scanner (crawler/corpus/_fastlinks.c) against lexbor: the same links on every page it takes.
 
 lexbor defines the result. The scanner either gives the same multiset of (kind, raw_url, resolved_url) or
-declines the page (html_links then parses it with lexbor); these tests check both on hand-written edge cases,
-generated documents, the third-party archives and the benchmark's synthetic pages.
+declines the page (html_links then parses it with lexbor), as tests/link_parity.py defines; these tests check
+both on hand-written edge cases, generated documents, the third-party archives and the benchmark's synthetic
+pages. fuzz/links.py checks the same with mutated pages.
 """
 
 from __future__ import annotations
@@ -22,21 +23,13 @@ from crawler.corpus.archive import read_fastwarc, read_warcio
 from crawler.corpus.documents import charset_of, looks_like_html, mime_type
 from crawler.corpus.html_links import _fast_links, _lexbor_links, fast_path_fallback, html_links
 from crawler.corpus.payload import decode_html, decode_http_body
-from pipelines.urls import _ALREADY_NORMAL, Resolver, normalize
+from pipelines.urls import _ALREADY_NORMAL, normalize
+from tests.link_parity import PAGE_URL, element_links, python_shortcut, same_links, soup_finds_lexbors_element_links
 
 _fastlinks = pytest.importorskip("crawler.corpus._fastlinks", reason="the C extension is not built")
 
-PAGE_URL = "https://www.example.org/dir/page.html"
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
-
-
-def same_links(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]] | None:
-    """The scanner's links, after checking they are lexbor's (as a multiset); None if it declined the page."""
-    fast = _fast_links(html, url)
-    if fast is not None:
-        assert Counter(fast) == Counter(_lexbor_links(html, url)), html
-    return fast
 
 
 def fast(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]]:
@@ -486,11 +479,6 @@ def hostile_page(pattern: str, n: int) -> str:
     return f"<a href=/first>f</a><img src=/img.png>{HOSTILE[pattern](n)}<a href=/last>l</a>"
 
 
-def element_links(links) -> set[tuple[str, str]]:
-    """(kind, raw_url) of the links elements give (bare URLs in text end where the tree says: not compared)."""
-    return {(kind, raw) for kind, raw, _ in links if kind != "text"}
-
-
 @pytest.mark.parametrize("pattern", sorted(HOSTILE))
 def test_hostile_nestings_stop_at_the_budget_and_the_tokenizer_gives_their_links(pattern):
     html = hostile_page(pattern, 40_000)
@@ -534,8 +522,7 @@ def test_repeated_attributes_keep_the_first_like_lexbor():
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_documents(_URL_TAGS + _TREE_TAGS + _SVG_TAGS + ["math", "plaintext", "frameset", "template", "script"]))
 def test_generated_documents_the_tokenizer_alone_finds_every_element_link_lexbor_finds(html):
-    soup = _fastlinks.links(html, PAGE_URL, SCAN_SOUP)
-    assert element_links(_lexbor_links(html, PAGE_URL)) <= element_links(soup), html
+    soup_finds_lexbors_element_links(html)
 
 
 def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
@@ -589,13 +576,6 @@ _RELATIVE = st.one_of(
 )
 
 
-def _python_shortcut(base_url: str | None, raw: str) -> str | None:
-    """Resolver's answer when it comes from its shortcut, None when it would call the parser."""
-    resolver = Resolver(base_url)
-    normal = raw if _ALREADY_NORMAL.fullmatch(raw) else resolver._joined(raw)
-    return None if normal is None else normal.split("#", 1)[0]
-
-
 @settings(max_examples=3000, deadline=None)
 @given(_URL)
 def test_already_normal_matches_the_regex(url):
@@ -605,7 +585,7 @@ def test_already_normal_matches_the_regex(url):
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(st.none(), _URL), st.builds(lambda *parts: "".join(parts), _RELATIVE, _QUERY, _TAIL))
 def test_joining_matches_the_python_shortcut(base, raw):
-    assert _fastlinks.join(base, raw) == _python_shortcut(base, raw), (base, raw)
+    assert _fastlinks.join(base, raw) == python_shortcut(base, raw), (base, raw)
 
 
 # ---------------------------------------------------------------------------------------------------------------
