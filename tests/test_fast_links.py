@@ -525,6 +525,23 @@ def test_generated_documents_the_tokenizer_alone_finds_every_element_link_lexbor
     soup_finds_lexbors_element_links(html)
 
 
+# found by fuzz/links.py (see docs/fuzzing.md)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<![CDATA[><a href=/after-bogus-comment>",  # in HTML content a bogus comment: it ends at the first ">"
+        "<p><![CDATA[x > <img src=/i.png>]]><a href=/a>",
+        "<svg><p><![CDATA[><a href=/broke-out-of-svg>",  # <p> ends the SVG: HTML content again
+        "<svg><![CDATA[><a href=/in-cdata>]]></svg><a href=/after>",  # SVG CDATA: lexbor has no link inside
+    ],
+)
+def test_the_tokenizer_alone_ends_cdata_in_html_content_at_the_first_gt(html):
+    # the tokenizer-only pass read "<![CDATA[" as a CDATA section wherever it was, hiding the links up to "]]>"
+    soup_finds_lexbors_element_links(html)
+
+
 def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
     import crawler.corpus.html_links as module
 

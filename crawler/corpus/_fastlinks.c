@@ -2459,8 +2459,9 @@ static inline int foreign(Parser *P, const Token *t) {
  * their text is read as markup, which finds the elements lexbor would find if they were SVG's, and a
  * <script> there is text to lexbor, which must not swallow the page. The CSS of a <style> is its raw text up
  * to </style>, as lexbor has it. Lost to the missing tree: the repeated links of reconstructed formatting
- * elements, and where bare URLs in text end when markup runs through them; head text counts as body text,
- * and a frameset page's elements as elements.
+ * elements, and where bare URLs in text end when markup runs through them, and the text of CDATA sections
+ * ("<![CDATA[" is a bogus comment everywhere); head text counts as body text, and a frameset page's elements
+ * as elements.
  */
 static Py_ssize_t raw_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 static void store_style_text(Parser *P, Py_ssize_t a, Py_ssize_t b);
@@ -3015,8 +3016,8 @@ static void tokenize(Parser *P) {
                     t.type = TK_DOCTYPE;
                     t.quirks = quirks;
                     process(P, &t);
-                } else if (i + 9 <= n && memcmp(in + i + 2, "[CDATA[", 7) == 0 && P->depth &&
-                           (E(current(P))->ns != NS_HTML || P->soup)) { /* in SVG (in soup: anywhere), text */
+                } else if (i + 9 <= n && memcmp(in + i + 2, "[CDATA[", 7) == 0 && P->depth && !P->soup &&
+                           E(current(P))->ns != NS_HTML) { /* in foreign content, text */
                     const unsigned char *close = in + i + 9;
                     while ((close = memchr(close, ']', n - (close - in))) != NULL &&
                            (n - (close - in) < 3 || close[1] != ']' || close[2] != '>'))
@@ -3027,7 +3028,9 @@ static void tokenize(Parser *P) {
                     if (memchr(in + i + 9, '\r', end - (i + 9))) text.text = newlines_ref(P, i + 9, end);
                     if (text.text.len) process(P, &text);
                     pos = close ? end + 3 : n;
-                } else { /* bogus comment, "<![CDATA[" in HTML content included */
+                } else { /* bogus comment, "<![CDATA[" in HTML content included; and in soup, where there is no
+                            tree to tell foreign content: a bogus comment ends at or before the "]]>" of a CDATA
+                            section, so every element after it lexbor may see is seen */
                     const unsigned char *gt = memchr(in + i + 2, '>', n - i - 2);
                     t.type = TK_COMMENT;
                     process(P, &t);
