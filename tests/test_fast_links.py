@@ -542,6 +542,22 @@ def test_the_tokenizer_alone_ends_cdata_in_html_content_at_the_first_gt(html):
     soup_finds_lexbors_element_links(html)
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<svg><style>url(<e>.)",  # in SVG a <style> holds markup: its CSS is its text, "url(.)"
+        "<svg><style>a{background:url(&#47;x.png)}</style></svg>",  # and character references are decoded
+        "<svg><style>.a{fill:url(<!-- c -->/c.png)}</style></svg>",
+        "<svg></math><style>url(<e>&amp;c)</style>",  # an end tag that ends nothing leaves it in SVG
+        "<style>url(/a<b>c)</style>",  # in HTML it is raw text: the raw CSS, as before
+    ],
+)
+def test_the_tokenizer_alone_takes_the_css_of_a_style_holding_markup_both_ways(html):
+    # the tokenizer-only pass took a <style>'s CSS as its raw text only; lexbor reads an SVG <style>'s
+    # markup and character references, so its CSS can differ (found by fuzz/links.py)
+    soup_finds_lexbors_element_links(html)
+
+
 def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
     import crawler.corpus.html_links as module
 

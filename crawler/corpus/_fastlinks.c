@@ -399,6 +399,8 @@ typedef struct {
     int soup_foreign; /* <svg> and <math> start tags not yet ended, in soup */
     Py_ssize_t tag_end; /* where the start tag being processed ends */
     Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
+    int soup_css_node;  /* 1 + the text node collecting the text of <style> elements as CSS, in soup; 0: none */
+    int soup_saw_foreign; /* an <svg> or <math> start tag was met, in soup */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
                     too large to risk lexbor's worst case on */
     Attr *attrs;
@@ -2458,10 +2460,10 @@ static inline int foreign(Parser *P, const Token *t) {
  * raw text or RCDATA (<style>, <title>, <textarea>, <xmp>, <iframe>, <noembed>, <noframes>, <plaintext>):
  * their text is read as markup, which finds the elements lexbor would find if they were SVG's, and a
  * <script> there is text to lexbor, which must not swallow the page. The CSS of a <style> is its raw text up
- * to </style>, as lexbor has it. Lost to the missing tree: the repeated links of reconstructed formatting
- * elements, and where bare URLs in text end when markup runs through them, and the text of CDATA sections
- * ("<![CDATA[" is a bogus comment everywhere); head text counts as body text, and a frameset page's elements
- * as elements.
+ * to </style>, as lexbor has it in HTML (and, after an <svg> or <math>, its text too, as in SVG). Lost to the
+ * missing tree: the repeated links of reconstructed formatting elements, and where bare URLs in text end when
+ * markup runs through them, and the text of CDATA sections ("<![CDATA[" is a bogus comment everywhere); head
+ * text counts as body text, and a frameset page's elements as elements.
  */
 static Py_ssize_t raw_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 static void store_style_text(Parser *P, Py_ssize_t a, Py_ssize_t b);
@@ -2488,7 +2490,7 @@ static void soup_start(Parser *P, Token *t) {
     }
     int inside_text = soup_text_container(current_tag(P));
     int e = create_element(P, (Place){current(P), -1}, tag, t, -1);
-    if ((tag == T_SVG || tag == T_MATH) && !t->self_closing) P->soup_foreign++;
+    if ((tag == T_SVG || tag == T_MATH) && !t->self_closing) P->soup_foreign++, P->soup_saw_foreign = 1;
     if (tag == T_SCRIPT && P->soup_foreign == 0 && !inside_text) {
         push(P, e);
         P->tok_state = TS_SCRIPT;
@@ -2498,8 +2500,19 @@ static void soup_start(Parser *P, Token *t) {
            that CSS, as in lexbor's raw text: taken again, 100,000 unended <style> would each hold the rest of
            the page (and each search would scan it) */
         if (tag == T_STYLE && P->tag_end > P->soup_style_end) {
-            P->soup_style_end = raw_end(P->in, P->tag_end, P->n, (const unsigned char *)"style", 5);
-            store_style_text(P, P->tag_end, P->soup_style_end);
+            Py_ssize_t a = P->tag_end, b = raw_end(P->in, a, P->n, (const unsigned char *)"style", 5);
+            P->soup_style_end = b;
+            store_style_text(P, a, b);
+            /* in SVG its CSS is its text instead, markup read and references decoded: after an <svg> or <math>
+               (whether it ended or not is the tree's to say), where that differs from the raw text, the style's
+               text (and the text of the styles inside it) is taken as CSS too (a link in both is taken twice) */
+            P->soup_css_node = 0;
+            if (P->soup_saw_foreign && (memchr(P->in + a, '<', b - a) || memchr(P->in + a, '&', b - a))) {
+                int node = new_text_node(P, 2);
+                RESERVE(P, P->style_texts, P->n_style_texts, P->cap_style_texts);
+                P->style_texts[P->n_style_texts++] = (Ref){node, 0, 3};
+                P->soup_css_node = node + 1;
+            }
         }
     }
 }
@@ -2514,6 +2527,7 @@ static void soup_process(Parser *P, Token *t) {
         return;
     case TK_TEXT:
         if (current_tag(P) != T_STYLE) insert_text(P, t->text); /* a style's text is its CSS, taken above */
+        else if (P->soup_css_node) add_run(P, P->soup_css_node - 1, t->text);
         return;
     case TK_COMMENT: insert_comment(P); return;
     default: return;
