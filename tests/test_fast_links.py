@@ -558,6 +558,36 @@ def test_the_tokenizer_alone_takes_the_css_of_a_style_holding_markup_both_ways(h
     soup_finds_lexbors_element_links(html)
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<style><c t='</style><a href=/a>",  # in HTML the style's text ends at </style>, quote or not
+        "<style><c t='</style><div style='background:url(/d.png)'>'>",
+        "<title><c t='</title><a href=/t>x'>y</a>",
+        "<textarea><!-- </textarea><a href=/ta> -->",  # an unended comment
+        "<xmp><!-- </xmp><img src=/x.png>",  # an unended comment, up to the end of the page
+        "<svg><style><a href='/svg</style>'>x</a></style></svg><a href=/after>",  # in SVG: a link in a tag
+        "<noembed><a t='</noembed><img src=/n.png>",  # a tag that does not end before the end of the page
+        "<iframe><a t='</iframe><noframes><b u='</noframes><img src=/n.png>'>'>",
+        "<title><template><script></title><a href=/s>",  # script data (in a template, soup takes scripts)
+    ],
+)
+def test_the_tokenizer_alone_does_not_read_markup_over_the_end_of_raw_text(html):
+    # the tokenizer-only pass reads the text of <style>, <title>, ... as markup (it may be SVG's); a tag or
+    # comment running over the end tag that ends that text in HTML hid the end tag and what followed: on a page
+    # over budget, a link after "<title><x y='</title>" was lost up to the next quote (found by fuzz/links.py)
+    soup_finds_lexbors_element_links(html)
+
+
+def test_the_tokenizer_alone_goes_back_over_a_bounded_share_of_the_page():
+    # each tag running over the end of raw text has the tokenizer go back to that end tag: a page made of them
+    # still gets every link lexbor finds, and the bytes read twice stay under the page's size
+    html = "<title><c t='</title><a href=/x>" * 20_000
+    links = _fastlinks.links(html, PAGE_URL, SCAN_SOUP)
+    assert element_links(links) == element_links(_lexbor_links(html, PAGE_URL)) == {("a", "/x")}
+    assert 0 < _fastlinks.soup_rescanned() <= len(html)
+
+
 def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
     import crawler.corpus.html_links as module
 

@@ -401,6 +401,8 @@ typedef struct {
     Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
     int soup_css_node;  /* 1 + the text node collecting the text of <style> elements as CSS, in soup; 0: none */
     int soup_saw_foreign; /* an <svg> or <math> start tag was met, in soup */
+    Py_ssize_t soup_raw_end; /* where the text of the last outermost <style>, <title>, ... ends in HTML, in soup */
+    Py_ssize_t soup_rescanned; /* bytes the tokenizer went back over (see soup_resume) */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
                     too large to risk lexbor's worst case on */
     Attr *attrs;
@@ -2496,6 +2498,8 @@ static void soup_start(Parser *P, Token *t) {
         P->tok_state = TS_SCRIPT;
     } else if (tag == T_TEMPLATE || soup_text_container(tag)) {
         push(P, e);
+        if (tag != T_TEMPLATE && tag != T_PLAINTEXT && P->tag_end > P->soup_raw_end) /* see soup_resume */
+            P->soup_raw_end = raw_end(P->in, P->tag_end, P->n, E(e)->name, E(e)->name_len);
         /* its CSS runs to the first </style> after it. A <style> inside the CSS of an earlier one is part of
            that CSS, as in lexbor's raw text: taken again, 100,000 unended <style> would each hold the rest of
            the page (and each search would scan it) */
@@ -2515,6 +2519,19 @@ static void soup_start(Parser *P, Token *t) {
             }
         }
     }
+}
+
+/* In soup the text of a <style>, <title>, <textarea>, ... is read as markup (it may be SVG's), but in HTML it is
+   text up to the element's end tag. A tag, comment or doctype read as markup that runs over that end tag (an
+   attribute value holding "</title>", a comment that does not end) must not hide it and what follows: the
+   tokenizer takes the tag (and its links), then goes back to the end tag. Where the construct at `start`
+   ended at `after`, returns where the tokenizer goes on. Going back is bounded: once the bytes taken twice
+   would exceed the page's size, the tokenizer no longer goes back (soup stays linear). */
+static Py_ssize_t soup_resume(Parser *P, Py_ssize_t start, Py_ssize_t after) {
+    Py_ssize_t end = P->soup_raw_end;
+    if (!P->soup || start >= end || after <= end || P->soup_rescanned > P->n - (after - end)) return after;
+    P->soup_rescanned += after - end;
+    return end;
 }
 
 static void soup_process(Parser *P, Token *t) {
@@ -2951,6 +2968,7 @@ static void tokenize(Parser *P) {
             Py_ssize_t end;
             if (P->tok_state == TS_SCRIPT) end = script_end(in, pos, n);
             else end = raw_end(in, pos, n, E(raw)->name, E(raw)->name_len);
+            if (P->soup && pos <= P->soup_raw_end && end > P->soup_raw_end) end = P->soup_raw_end; /* soup_resume */
             if (E(raw)->tag == T_STYLE) store_style_text(P, pos, end);
             if (end > pos && P->tok_state != TS_SCRIPT && E(raw)->tag != T_STYLE)
                 emit_text(P, pos, end, P->tok_state == TS_RCDATA);
@@ -2969,14 +2987,14 @@ static void tokenize(Parser *P) {
             pos = after;
             continue;
         }
-        Py_ssize_t text_start = pos;
+        Py_ssize_t text_start = pos, i = pos;
         for (;;) {
             const unsigned char *lt = memchr(in + pos, '<', n - pos);
             if (lt == NULL) {
                 emit_text(P, text_start, n, 1);
                 return;
             }
-            Py_ssize_t i = lt - in;
+            i = lt - in;
             if (i + 1 >= n) {
                 emit_text(P, text_start, n, 1);
                 return;
@@ -2986,7 +3004,10 @@ static void tokenize(Parser *P) {
                 emit_text(P, text_start, i, 1);
                 P->n_attrs = 0;
                 Py_ssize_t after = parse_tag(P, i, 0, &t);
-                if (after < 0) return;
+                if (after < 0) { /* the page ends inside the tag: dropped */
+                    if ((pos = soup_resume(P, i, n)) >= n) return;
+                    break;
+                }
                 P->tag_end = after;
                 if (!P->lenient) { /* the one place these stop the scan: only the tokenizer makes start tags */
                     if (t.tag == T_PLAINTEXT) fail(P, "plaintext");
@@ -3005,7 +3026,10 @@ static void tokenize(Parser *P) {
                 if (is_alpha(in[i + 2])) {
                     P->n_attrs = 0;
                     Py_ssize_t after = parse_tag(P, i, 1, &t);
-                    if (after < 0) return;
+                    if (after < 0) {
+                        if ((pos = soup_resume(P, i, n)) >= n) return;
+                        break;
+                    }
                     process(P, &t);
                     pos = after;
                 } else if (in[i + 2] == '>') {
@@ -3062,6 +3086,7 @@ static void tokenize(Parser *P) {
             }
             pos = i + 1; /* a '<' that starts nothing is text */
         }
+        pos = soup_resume(P, i, pos);
     }
 }
 
@@ -3537,6 +3562,10 @@ static __attribute__((noinline)) int parse(Parser *P) {
 static long long LAST_SCOPE_STEPS; /* of the latest scan (set with the GIL held) */
 
 static PyObject *py_scope_steps(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(LAST_SCOPE_STEPS); }
+static Py_ssize_t LAST_SOUP_RESCANNED;
+static PyObject *py_soup_rescanned(PyObject *module, PyObject *unused) {
+    return PyLong_FromSsize_t(LAST_SOUP_RESCANNED);
+}
 
 /* The work a page's tree may cost, per byte of the page and at least. Real pages take at most 0.22 units per
    byte (393 pages of the third-party archives, 6,000 HTML files of this machine), deep nestings of the
@@ -3586,6 +3615,7 @@ static PyObject *links(PyObject *module, PyObject *args) {
     parsed = parse(P);
     Py_END_ALLOW_THREADS
     LAST_SCOPE_STEPS = P->scope_steps;
+    LAST_SOUP_RESCANNED = P->soup_rescanned;
     if (parsed) {
         Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}};
         o.base_url = base_url_of(P, document_url, &o.scratch);
@@ -3768,6 +3798,8 @@ static PyMethodDef METHODS[] = {
     {"join", py_join, METH_VARARGS, "join(base_url, raw) -> the shortcut's resolved URL or None (for tests)"},
     {"scope_steps", py_scope_steps, METH_NOARGS,
      "the latest scan's work: stack and list entries looked at or moved, elements created (for tests)"},
+    {"soup_rescanned", py_soup_rescanned, METH_NOARGS,
+     "the bytes the latest soup scan's tokenizer went back over, out of raw text (for tests)"},
     {NULL, NULL, 0, NULL},
 };
 
