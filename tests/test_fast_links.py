@@ -528,6 +528,15 @@ def test_generated_documents_the_tokenizer_alone_finds_every_element_link_lexbor
 # found by fuzz/links.py (see docs/fuzzing.md)
 
 
+@pytest.mark.parametrize("seed", sorted((ROOT / "fuzz" / "seeds" / "links").glob("*.html")), ids=lambda path: path.name)
+def test_the_fuzzers_seed_pages_keep_parity(seed):
+    html = seed.read_text(encoding="utf-8")
+    for url in (PAGE_URL, None):
+        same_links(html, url)
+        if "\x00" not in html:
+            soup_finds_lexbors_element_links(html, url)
+
+
 @pytest.mark.parametrize(
     "html",
     [
@@ -549,6 +558,8 @@ def test_the_tokenizer_alone_ends_cdata_in_html_content_at_the_first_gt(html):
         "<svg><style>a{background:url(&#47;x.png)}</style></svg>",  # and character references are decoded
         "<svg><style>.a{fill:url(<!-- c -->/c.png)}</style></svg>",
         "<svg></math><style>url(<e>&amp;c)</style>",  # an end tag that ends nothing leaves it in SVG
+        "<svg><style>url(<xmp>g)",  # the text of an element in it counts, whatever the element
+        "<svg><style>url(<title>h</title>)",
         "<style>url(/a<b>c)</style>",  # in HTML it is raw text: the raw CSS, as before
     ],
 )

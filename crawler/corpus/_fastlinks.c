@@ -2544,7 +2544,8 @@ static void soup_process(Parser *P, Token *t) {
         return;
     case TK_TEXT:
         if (current_tag(P) != T_STYLE) insert_text(P, t->text); /* a style's text is its CSS, taken above */
-        else if (P->soup_css_node) add_run(P, P->soup_css_node - 1, t->text);
+        /* in SVG, a style's text is that of everything in it (see soup_start) */
+        if (P->soup_css_node && P->open_count[T_STYLE]) add_run(P, P->soup_css_node - 1, t->text);
         return;
     case TK_COMMENT: insert_comment(P); return;
     default: return;
