@@ -2524,12 +2524,14 @@ static void soup_start(Parser *P, Token *t) {
 /* In soup the text of a <style>, <title>, <textarea>, ... is read as markup (it may be SVG's), but in HTML it is
    text up to the element's end tag. A tag, comment or doctype read as markup that runs over that end tag (an
    attribute value holding "</title>", a comment that does not end) must not hide it and what follows: the
-   tokenizer takes the tag (and its links), then goes back to the end tag. Where the construct at `start`
-   ended at `after`, returns where the tokenizer goes on. Going back is bounded: once the bytes taken twice
-   would exceed the page's size, the tokenizer no longer goes back (soup stays linear). */
+   tokenizer takes the tag (and its links), then goes back to the end tag (a comment, which holds no links,
+   stops there). Where the construct at `start` ended at `after`, returns where the tokenizer goes on. A quoted
+   value runs to the next quote of its kind, so the bytes taken again are a small multiple of the page's size
+   (2.3 on tags whose values run over each other's end tags); past four times its size the tokenizer no longer
+   goes back, so that soup stays linear whatever the page. */
 static Py_ssize_t soup_resume(Parser *P, Py_ssize_t start, Py_ssize_t after) {
     Py_ssize_t end = P->soup_raw_end;
-    if (!P->soup || start >= end || after <= end || P->soup_rescanned > P->n - (after - end)) return after;
+    if (!P->soup || start >= end || after <= end || P->soup_rescanned > 4 * P->n - (after - end)) return after;
     P->soup_rescanned += after - end;
     return end;
 }
@@ -3045,8 +3047,8 @@ static void tokenize(Parser *P) {
             }
             if (c == '!') {
                 emit_text(P, text_start, i, 1);
-                if (i + 3 < n && in[i + 2] == '-' && in[i + 3] == '-') {
-                    pos = comment_end(in, i + 4, n);
+                if (i + 3 < n && in[i + 2] == '-' && in[i + 3] == '-') { /* in soup: see soup_resume */
+                    pos = comment_end(in, i + 4, P->soup && i < P->soup_raw_end ? P->soup_raw_end : n);
                     t.type = TK_COMMENT;
                     process(P, &t);
                 } else if (i + 9 <= n && ascii_ieq(in + i + 2, (const unsigned char *)"doctype", 7)) {
