@@ -2517,6 +2517,11 @@ static void soup_start(Parser *P, Token *t) {
                 P->style_texts[P->n_style_texts++] = (Ref){node, 0, 3};
                 P->soup_css_node = node + 1;
             }
+        } else if (tag == T_STYLE && P->soup_css_node) { /* a style inside: its own text is CSS too */
+            int node = new_text_node(P, 2);
+            RESERVE(P, P->style_texts, P->n_style_texts, P->cap_style_texts);
+            P->style_texts[P->n_style_texts++] = (Ref){node, 0, 3};
+            E(e)->css_node = node;
         }
     }
 }
@@ -2546,8 +2551,14 @@ static void soup_process(Parser *P, Token *t) {
         return;
     case TK_TEXT:
         if (current_tag(P) != T_STYLE) insert_text(P, t->text); /* a style's text is its CSS, taken above */
-        /* in SVG, a style's text is that of everything in it (see soup_start) */
-        if (P->soup_css_node && P->open_count[T_STYLE]) add_run(P, P->soup_css_node - 1, t->text);
+        /* in SVG, a style's text is that of everything in it (see soup_start): the outermost style's text,
+           and the current one's. Every style between would take it too, which would make soup quadratic in
+           styles nested in styles: theirs is not taken */
+        if (P->soup_css_node && P->open_count[T_STYLE]) {
+            add_run(P, P->soup_css_node - 1, t->text);
+            const Elem *style = P->depth ? E(current(P)) : NULL;
+            if (style && style->tag == T_STYLE && style->css_node >= 0) add_run(P, style->css_node, t->text);
+        }
         return;
     case TK_COMMENT: insert_comment(P); return;
     default: return;
