@@ -561,6 +561,7 @@ def test_the_tokenizer_alone_ends_cdata_in_html_content_at_the_first_gt(html):
         "<svg><style>url(<xmp>g)",  # the text of an element in it counts, whatever the element
         "<svg><style>url(<title>h</title>)",
         "<svg><style>url(<style>url(.)",  # each style's CSS is all its text, a style's inside it included
+        "<svg><style>url(<s</style>.)",  # in SVG "</style" is in the tag <s<>: the style goes on
         "<style>url(/a<b>c)</style>",  # in HTML it is raw text: the raw CSS, as before
     ],
 )

@@ -401,6 +401,7 @@ typedef struct {
     Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
     int soup_css_node;  /* 1 + the text node collecting the text of <style> elements as CSS, in soup; 0: none */
     int soup_saw_foreign; /* an <svg> or <math> start tag was met, in soup */
+    int soup_keep_style; /* the next </style> is one only HTML reads (see soup_resume), in soup */
     Py_ssize_t soup_raw_end; /* where the text of the last outermost <style>, <title>, ... ends in HTML, in soup */
     Py_ssize_t soup_rescanned; /* bytes the tokenizer went back over (see soup_resume) */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
@@ -2469,6 +2470,7 @@ static inline int foreign(Parser *P, const Token *t) {
  */
 static Py_ssize_t raw_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 static void store_style_text(Parser *P, Py_ssize_t a, Py_ssize_t b);
+static int end_tag_at(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 
 static int soup_text_container(int tag) {
     switch (tag) {
@@ -2538,6 +2540,9 @@ static Py_ssize_t soup_resume(Parser *P, Py_ssize_t start, Py_ssize_t after) {
     Py_ssize_t end = P->soup_raw_end;
     if (!P->soup || start >= end || after <= end || P->soup_rescanned > 4 * P->n - (after - end)) return after;
     P->soup_rescanned += after - end;
+    /* a style whose text is taken as SVG's goes on after the tag in SVG: its "</style>" is HTML's only */
+    int svg_style = P->soup_css_node && current_tag(P) == T_STYLE;
+    P->soup_keep_style = svg_style && end_tag_at(P->in, end, P->n, (const unsigned char *)"style", 5);
     return end;
 }
 
@@ -2546,7 +2551,8 @@ static void soup_process(Parser *P, Token *t) {
     case TK_START: soup_start(P, t); return;
     case TK_END:
         if ((t->tag == T_SVG || t->tag == T_MATH) && P->soup_foreign > 0) P->soup_foreign--;
-        if (P->depth > 2 && same_name(P, current(P), t)) pop(P); /* a template, a script, a text container */
+        if (t->tag == T_STYLE && P->soup_keep_style) P->soup_keep_style = 0;
+        else if (P->depth > 2 && same_name(P, current(P), t)) pop(P); /* a template, a script, a text container */
         E(current(P))->lc = -1; /* the text after an end tag is a node of its own */
         return;
     case TK_TEXT:
