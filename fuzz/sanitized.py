@@ -71,6 +71,7 @@ def environment(folder: Path = BUILD) -> dict[str, str]:
         "ASAN_OPTIONS": ASAN_OPTIONS,
         "UBSAN_OPTIONS": UBSAN_OPTIONS,
         "PYTHONMALLOC": "malloc",  # every Python object through ASan's allocator: overflows into them are seen
+        "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"),  # with -seed, the same inputs run after run
         ENVIRONMENT_VARIABLE: str(folder),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         # this Python first: libFuzzer runs the harness again by its path (-minimize_crash), through its "#!"
