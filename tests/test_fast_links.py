@@ -1,8 +1,9 @@
 """The compiled link scanner (crawler/corpus/_fastlinks.c) against lexbor: the same links on every page it takes.
 
 lexbor defines the result. The scanner either gives the same multiset of (kind, raw_url, resolved_url) or
-declines the page (html_links then parses it with lexbor); these tests check both on hand-written edge cases,
-generated documents, the third-party archives and the benchmark's synthetic pages.
+declines the page (html_links then parses it with lexbor), as tests/link_parity.py defines; these tests check
+both on hand-written edge cases, generated documents, the third-party archives and the benchmark's synthetic
+pages. fuzz/links.py checks the same with mutated pages.
 """
 
 from __future__ import annotations
@@ -22,21 +23,13 @@ from crawler.corpus.archive import read_fastwarc, read_warcio
 from crawler.corpus.documents import charset_of, looks_like_html, mime_type
 from crawler.corpus.html_links import _fast_links, _lexbor_links, fast_path_fallback, html_links
 from crawler.corpus.payload import decode_html, decode_http_body
-from pipelines.urls import _ALREADY_NORMAL, Resolver, normalize
+from pipelines.urls import _ALREADY_NORMAL, normalize
+from tests.link_parity import PAGE_URL, element_links, python_shortcut, same_links, soup_finds_lexbors_element_links
 
 _fastlinks = pytest.importorskip("crawler.corpus._fastlinks", reason="the C extension is not built")
 
-PAGE_URL = "https://www.example.org/dir/page.html"
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
-
-
-def same_links(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]] | None:
-    """The scanner's links, after checking they are lexbor's (as a multiset); None if it declined the page."""
-    fast = _fast_links(html, url)
-    if fast is not None:
-        assert Counter(fast) == Counter(_lexbor_links(html, url)), html
-    return fast
 
 
 def fast(html: str, url: str | None = PAGE_URL) -> list[tuple[str, str, str | None]]:
@@ -486,11 +479,6 @@ def hostile_page(pattern: str, n: int) -> str:
     return f"<a href=/first>f</a><img src=/img.png>{HOSTILE[pattern](n)}<a href=/last>l</a>"
 
 
-def element_links(links) -> set[tuple[str, str]]:
-    """(kind, raw_url) of the links elements give (bare URLs in text end where the tree says: not compared)."""
-    return {(kind, raw) for kind, raw, _ in links if kind != "text"}
-
-
 @pytest.mark.parametrize("pattern", sorted(HOSTILE))
 def test_hostile_nestings_stop_at_the_budget_and_the_tokenizer_gives_their_links(pattern):
     html = hostile_page(pattern, 40_000)
@@ -534,8 +522,95 @@ def test_repeated_attributes_keep_the_first_like_lexbor():
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_documents(_URL_TAGS + _TREE_TAGS + _SVG_TAGS + ["math", "plaintext", "frameset", "template", "script"]))
 def test_generated_documents_the_tokenizer_alone_finds_every_element_link_lexbor_finds(html):
-    soup = _fastlinks.links(html, PAGE_URL, SCAN_SOUP)
-    assert element_links(_lexbor_links(html, PAGE_URL)) <= element_links(soup), html
+    soup_finds_lexbors_element_links(html)
+
+
+# found by fuzz/links.py (see docs/fuzzing.md)
+
+
+@pytest.mark.parametrize("seed", sorted((ROOT / "fuzz" / "seeds" / "links").glob("*.html")), ids=lambda path: path.name)
+def test_the_fuzzers_seed_pages_keep_parity(seed):
+    html = seed.read_text(encoding="utf-8")
+    for url in (PAGE_URL, None):
+        same_links(html, url)
+        if "\x00" not in html:
+            soup_finds_lexbors_element_links(html, url)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<![CDATA[><a href=/after-bogus-comment>",  # in HTML content a bogus comment: it ends at the first ">"
+        "<p><![CDATA[x > <img src=/i.png>]]><a href=/a>",
+        "<svg><p><![CDATA[><a href=/broke-out-of-svg>",  # <p> ends the SVG: HTML content again
+        "<svg><![CDATA[><a href=/in-cdata>]]></svg><a href=/after>",  # SVG CDATA: lexbor has no link inside
+    ],
+)
+def test_the_tokenizer_alone_ends_cdata_in_html_content_at_the_first_gt(html):
+    # the tokenizer-only pass read "<![CDATA[" as a CDATA section wherever it was, hiding the links up to "]]>"
+    soup_finds_lexbors_element_links(html)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<svg><style>url(<e>.)",  # in SVG a <style> holds markup: its CSS is its text, "url(.)"
+        "<svg><style>a{background:url(&#47;x.png)}</style></svg>",  # and character references are decoded
+        "<svg><style>.a{fill:url(<!-- c -->/c.png)}</style></svg>",
+        "<svg></math><style>url(<e>&amp;c)</style>",  # an end tag that ends nothing leaves it in SVG
+        "<svg><style>url(<xmp>g)",  # the text of an element in it counts, whatever the element
+        "<svg><style>url(<title>h</title>)",
+        "<svg><style>url(<style>url(.)",  # each style's CSS is all its text, a style's inside it included
+        "<svg><style>url(<s</style>.)",  # in SVG "</style" is in the tag <s<>: the style goes on
+        "<style>url(/a<b>c)</style>",  # in HTML it is raw text: the raw CSS, as before
+    ],
+)
+def test_the_tokenizer_alone_takes_the_css_of_a_style_holding_markup_both_ways(html):
+    # the tokenizer-only pass took a <style>'s CSS as its raw text only; lexbor reads an SVG <style>'s
+    # markup and character references, so its CSS can differ (found by fuzz/links.py)
+    soup_finds_lexbors_element_links(html)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<style><c t='</style><a href=/a>",  # in HTML the style's text ends at </style>, quote or not
+        "<style><c t='</style><div style='background:url(/d.png)'>'>",
+        "<title><c t='</title><a href=/t>x'>y</a>",
+        "<textarea><!-- </textarea><a href=/ta> -->",  # an unended comment
+        "<xmp><!-- </xmp><img src=/x.png>",  # an unended comment, up to the end of the page
+        "<svg><style><a href='/svg</style>'>x</a></style></svg><a href=/after>",  # in SVG: a link in a tag
+        "<noembed><a t='</noembed><img src=/n.png>",  # a tag that does not end before the end of the page
+        "<iframe><a t='</iframe><noframes><b u='</noframes><img src=/n.png>'>'>",
+        "<title><template><script></title><a href=/s>",  # script data (in a template, soup takes scripts)
+        "<style><c t='</style><textarea><!--</textarea><img src=/g.png>",  # one after another
+    ],
+)
+def test_the_tokenizer_alone_does_not_read_markup_over_the_end_of_raw_text(html):
+    # the tokenizer-only pass reads the text of <style>, <title>, ... as markup (it may be SVG's); a tag or
+    # comment running over the end tag that ends that text in HTML hid the end tag and what followed: on a page
+    # over budget, a link after "<title><x y='</title>" was lost up to the next quote (found by fuzz/links.py)
+    soup_finds_lexbors_element_links(html)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "<title><c t='</title><a href=/x>",
+        "<title><!--</title><a href=/x>",
+        "<xmp><c t='</xmp><a href=/x>'>",
+        "<title><c t='</title><title><d u=\"</title><a href=/x>",  # each quote's value runs over the next tag's
+    ],
+)
+def test_the_tokenizer_alone_goes_back_over_a_bounded_share_of_the_page(unit):
+    # each tag running over the end of raw text has the tokenizer go back to that end tag (a comment stops
+    # there): a page made of them still gets every link lexbor finds, and the bytes read again stay a small
+    # multiple of the page's size (unended comments, each searched to the end of the page, made this quadratic)
+    html = unit * 20_000
+    links = _fastlinks.links(html, PAGE_URL, SCAN_SOUP)
+    expected = [("a", "/x", "https://www.example.org/x")] * 20_000
+    assert [link for link in links if link[0] != "text"] == _lexbor_links(html, PAGE_URL) == expected
+    assert _fastlinks.soup_rescanned() <= 3 * len(html)
 
 
 def test_large_pages_lexbor_must_parse_get_the_lenient_scan_with_a_note(monkeypatch):
@@ -589,13 +664,6 @@ _RELATIVE = st.one_of(
 )
 
 
-def _python_shortcut(base_url: str | None, raw: str) -> str | None:
-    """Resolver's answer when it comes from its shortcut, None when it would call the parser."""
-    resolver = Resolver(base_url)
-    normal = raw if _ALREADY_NORMAL.fullmatch(raw) else resolver._joined(raw)
-    return None if normal is None else normal.split("#", 1)[0]
-
-
 @settings(max_examples=3000, deadline=None)
 @given(_URL)
 def test_already_normal_matches_the_regex(url):
@@ -605,7 +673,7 @@ def test_already_normal_matches_the_regex(url):
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(st.none(), _URL), st.builds(lambda *parts: "".join(parts), _RELATIVE, _QUERY, _TAIL))
 def test_joining_matches_the_python_shortcut(base, raw):
-    assert _fastlinks.join(base, raw) == _python_shortcut(base, raw), (base, raw)
+    assert _fastlinks.join(base, raw) == python_shortcut(base, raw), (base, raw)
 
 
 # ---------------------------------------------------------------------------------------------------------------

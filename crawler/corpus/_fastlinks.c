@@ -400,6 +400,11 @@ typedef struct {
     int soup_foreign; /* <svg> and <math> start tags not yet ended, in soup */
     Py_ssize_t tag_end; /* where the start tag being processed ends */
     Py_ssize_t soup_style_end; /* where the CSS of the last <style> taken ends, in soup */
+    int soup_css_node;  /* 1 + the text node collecting the text of <style> elements as CSS, in soup; 0: none */
+    int soup_saw_foreign; /* an <svg> or <math> start tag was met, in soup */
+    int soup_keep_style; /* the next </style> is one only HTML reads (see soup_resume), in soup */
+    Py_ssize_t soup_raw_end; /* where the text of the last outermost <style>, <title>, ... ends in HTML, in soup */
+    Py_ssize_t soup_rescanned; /* bytes the tokenizer went back over (see soup_resume) */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
                     too large to risk lexbor's worst case on */
     Attr *attrs;
@@ -2460,12 +2465,14 @@ static inline int foreign(Parser *P, const Token *t) {
  * raw text or RCDATA (<style>, <title>, <textarea>, <xmp>, <iframe>, <noembed>, <noframes>, <plaintext>):
  * their text is read as markup, which finds the elements lexbor would find if they were SVG's, and a
  * <script> there is text to lexbor, which must not swallow the page. The CSS of a <style> is its raw text up
- * to </style>, as lexbor has it. Lost to the missing tree: the repeated links of reconstructed formatting
- * elements, and where bare URLs in text end when markup runs through them; head text counts as body text,
- * and a frameset page's elements as elements.
+ * to </style>, as lexbor has it in HTML (and, after an <svg> or <math>, its text too, as in SVG). Lost to the
+ * missing tree: the repeated links of reconstructed formatting elements, and where bare URLs in text end when
+ * markup runs through them, and the text of CDATA sections ("<![CDATA[" is a bogus comment everywhere); head
+ * text counts as body text, and a frameset page's elements as elements.
  */
 static Py_ssize_t raw_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 static void store_style_text(Parser *P, Py_ssize_t a, Py_ssize_t b);
+static int end_tag_at(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, const unsigned char *name, Py_ssize_t len);
 
 static int soup_text_container(int tag) {
     switch (tag) {
@@ -2489,20 +2496,56 @@ static void soup_start(Parser *P, Token *t) {
     }
     int inside_text = soup_text_container(current_tag(P));
     int e = create_element(P, (Place){current(P), -1}, tag, t, -1);
-    if ((tag == T_SVG || tag == T_MATH) && !t->self_closing) P->soup_foreign++;
+    if ((tag == T_SVG || tag == T_MATH) && !t->self_closing) P->soup_foreign++, P->soup_saw_foreign = 1;
     if (tag == T_SCRIPT && P->soup_foreign == 0 && !inside_text) {
         push(P, e);
         P->tok_state = TS_SCRIPT;
     } else if (tag == T_TEMPLATE || soup_text_container(tag)) {
         push(P, e);
+        if (tag != T_TEMPLATE && tag != T_PLAINTEXT && P->tag_end > P->soup_raw_end) /* see soup_resume */
+            P->soup_raw_end = raw_end(P->in, P->tag_end, P->n, E(e)->name, E(e)->name_len);
         /* its CSS runs to the first </style> after it. A <style> inside the CSS of an earlier one is part of
            that CSS, as in lexbor's raw text: taken again, 100,000 unended <style> would each hold the rest of
            the page (and each search would scan it) */
         if (tag == T_STYLE && P->tag_end > P->soup_style_end) {
-            P->soup_style_end = raw_end(P->in, P->tag_end, P->n, (const unsigned char *)"style", 5);
-            store_style_text(P, P->tag_end, P->soup_style_end);
+            Py_ssize_t a = P->tag_end, b = raw_end(P->in, a, P->n, (const unsigned char *)"style", 5);
+            P->soup_style_end = b;
+            store_style_text(P, a, b);
+            /* in SVG its CSS is its text instead, markup read and references decoded: after an <svg> or <math>
+               (whether it ended or not is the tree's to say), where that differs from the raw text, the style's
+               text (and the text of the styles inside it) is taken as CSS too (a link in both is taken twice) */
+            P->soup_css_node = 0;
+            if (P->soup_saw_foreign && (memchr(P->in + a, '<', b - a) || memchr(P->in + a, '&', b - a))) {
+                int node = new_text_node(P, 2);
+                RESERVE(P, P->style_texts, P->n_style_texts, P->cap_style_texts);
+                P->style_texts[P->n_style_texts++] = (Ref){node, 0, 3};
+                P->soup_css_node = node + 1;
+            }
+        } else if (tag == T_STYLE && P->soup_css_node) { /* a style inside: its own text is CSS too */
+            int node = new_text_node(P, 2);
+            RESERVE(P, P->style_texts, P->n_style_texts, P->cap_style_texts);
+            P->style_texts[P->n_style_texts++] = (Ref){node, 0, 3};
+            E(e)->css_node = node;
         }
     }
+}
+
+/* In soup the text of a <style>, <title>, <textarea>, ... is read as markup (it may be SVG's), but in HTML it is
+   text up to the element's end tag. A tag, comment or doctype read as markup that runs over that end tag (an
+   attribute value holding "</title>", a comment that does not end) must not hide it and what follows: the
+   tokenizer takes the tag (and its links), then goes back to the end tag (a comment, which holds no links,
+   stops there). Where the construct at `start` ended at `after`, returns where the tokenizer goes on. A quoted
+   value runs to the next quote of its kind, so the bytes taken again are a small multiple of the page's size
+   (2.3 on tags whose values run over each other's end tags); past four times its size the tokenizer no longer
+   goes back, so that soup stays linear whatever the page. */
+static Py_ssize_t soup_resume(Parser *P, Py_ssize_t start, Py_ssize_t after) {
+    Py_ssize_t end = P->soup_raw_end;
+    if (!P->soup || start >= end || after <= end || P->soup_rescanned > 4 * P->n - (after - end)) return after;
+    P->soup_rescanned += after - end;
+    /* a style whose text is taken as SVG's goes on after the tag in SVG: its "</style>" is HTML's only */
+    int svg_style = P->soup_css_node && current_tag(P) == T_STYLE;
+    P->soup_keep_style = svg_style && end_tag_at(P->in, end, P->n, (const unsigned char *)"style", 5);
+    return end;
 }
 
 static void soup_process(Parser *P, Token *t) {
@@ -2510,11 +2553,20 @@ static void soup_process(Parser *P, Token *t) {
     case TK_START: soup_start(P, t); return;
     case TK_END:
         if ((t->tag == T_SVG || t->tag == T_MATH) && P->soup_foreign > 0) P->soup_foreign--;
-        if (P->depth > 2 && same_name(P, current(P), t)) pop(P); /* a template, a script, a text container */
+        if (t->tag == T_STYLE && P->soup_keep_style) P->soup_keep_style = 0;
+        else if (P->depth > 2 && same_name(P, current(P), t)) pop(P); /* a template, a script, a text container */
         E(current(P))->lc = -1; /* the text after an end tag is a node of its own */
         return;
     case TK_TEXT:
         if (current_tag(P) != T_STYLE) insert_text(P, t->text); /* a style's text is its CSS, taken above */
+        /* in SVG, a style's text is that of everything in it (see soup_start): the outermost style's text,
+           and the current one's. Every style between would take it too, which would make soup quadratic in
+           styles nested in styles: theirs is not taken */
+        if (P->soup_css_node && P->open_count[T_STYLE]) {
+            add_run(P, P->soup_css_node - 1, t->text);
+            const Elem *style = P->depth ? E(current(P)) : NULL;
+            if (style && style->tag == T_STYLE && style->css_node >= 0) add_run(P, style->css_node, t->text);
+        }
         return;
     case TK_COMMENT: insert_comment(P); return;
     default: return;
@@ -2938,6 +2990,7 @@ static void tokenize(Parser *P) {
             Py_ssize_t end;
             if (P->tok_state == TS_SCRIPT) end = script_end(in, pos, n);
             else end = raw_end(in, pos, n, E(raw)->name, E(raw)->name_len);
+            if (P->soup && pos <= P->soup_raw_end && end > P->soup_raw_end) end = P->soup_raw_end; /* soup_resume */
             if (E(raw)->tag == T_STYLE) store_style_text(P, pos, end);
             if (end > pos && P->tok_state != TS_SCRIPT && E(raw)->tag != T_STYLE)
                 emit_text(P, pos, end, P->tok_state == TS_RCDATA);
@@ -2956,14 +3009,14 @@ static void tokenize(Parser *P) {
             pos = after;
             continue;
         }
-        Py_ssize_t text_start = pos;
+        Py_ssize_t text_start = pos, i = pos;
         for (;;) {
             const unsigned char *lt = memchr(in + pos, '<', n - pos);
             if (lt == NULL) {
                 emit_text(P, text_start, n, 1);
                 return;
             }
-            Py_ssize_t i = lt - in;
+            i = lt - in;
             if (i + 1 >= n) {
                 emit_text(P, text_start, n, 1);
                 return;
@@ -2973,7 +3026,10 @@ static void tokenize(Parser *P) {
                 emit_text(P, text_start, i, 1);
                 P->n_attrs = 0;
                 Py_ssize_t after = parse_tag(P, i, 0, &t);
-                if (after < 0) return;
+                if (after < 0) { /* the page ends inside the tag: dropped */
+                    if ((pos = soup_resume(P, i, n)) >= n) return;
+                    break;
+                }
                 P->tag_end = after;
                 if (!P->lenient) { /* the one place these stop the scan: only the tokenizer makes start tags */
                     if (t.tag == T_PLAINTEXT) fail(P, "plaintext");
@@ -2992,7 +3048,10 @@ static void tokenize(Parser *P) {
                 if (is_alpha(in[i + 2])) {
                     P->n_attrs = 0;
                     Py_ssize_t after = parse_tag(P, i, 1, &t);
-                    if (after < 0) return;
+                    if (after < 0) {
+                        if ((pos = soup_resume(P, i, n)) >= n) return;
+                        break;
+                    }
                     process(P, &t);
                     pos = after;
                 } else if (in[i + 2] == '>') {
@@ -3007,8 +3066,8 @@ static void tokenize(Parser *P) {
             }
             if (c == '!') {
                 emit_text(P, text_start, i, 1);
-                if (i + 3 < n && in[i + 2] == '-' && in[i + 3] == '-') {
-                    pos = comment_end(in, i + 4, n);
+                if (i + 3 < n && in[i + 2] == '-' && in[i + 3] == '-') { /* in soup: see soup_resume */
+                    pos = comment_end(in, i + 4, P->soup && i < P->soup_raw_end ? P->soup_raw_end : n);
                     t.type = TK_COMMENT;
                     process(P, &t);
                 } else if (i + 9 <= n && ascii_ieq(in + i + 2, (const unsigned char *)"doctype", 7)) {
@@ -3017,8 +3076,8 @@ static void tokenize(Parser *P) {
                     t.type = TK_DOCTYPE;
                     t.quirks = quirks;
                     process(P, &t);
-                } else if (i + 9 <= n && memcmp(in + i + 2, "[CDATA[", 7) == 0 && P->depth &&
-                           (E(current(P))->ns != NS_HTML || P->soup)) { /* in SVG (in soup: anywhere), text */
+                } else if (i + 9 <= n && memcmp(in + i + 2, "[CDATA[", 7) == 0 && P->depth && !P->soup &&
+                           E(current(P))->ns != NS_HTML) { /* in foreign content, text */
                     const unsigned char *close = in + i + 9;
                     while ((close = memchr(close, ']', n - (close - in))) != NULL &&
                            (n - (close - in) < 3 || close[1] != ']' || close[2] != '>'))
@@ -3029,7 +3088,9 @@ static void tokenize(Parser *P) {
                     if (memchr(in + i + 9, '\r', end - (i + 9))) text.text = newlines_ref(P, i + 9, end);
                     if (text.text.len) process(P, &text);
                     pos = close ? end + 3 : n;
-                } else { /* bogus comment, "<![CDATA[" in HTML content included */
+                } else { /* bogus comment, "<![CDATA[" in HTML content included; and in soup, where there is no
+                            tree to tell foreign content: a bogus comment ends at or before the "]]>" of a CDATA
+                            section, so every element after it lexbor may see is seen */
                     const unsigned char *gt = memchr(in + i + 2, '>', n - i - 2);
                     t.type = TK_COMMENT;
                     process(P, &t);
@@ -3047,6 +3108,7 @@ static void tokenize(Parser *P) {
             }
             pos = i + 1; /* a '<' that starts nothing is text */
         }
+        pos = soup_resume(P, i, pos);
     }
 }
 
@@ -3533,6 +3595,10 @@ static PyObject *py_max_depth(PyObject *module, PyObject *unused) { return PyLon
 static PyObject *py_dropped(PyObject *module, PyObject *unused) { return PyLong_FromSsize_t(LAST_DROPPED); }
 
 static PyObject *py_scope_steps(PyObject *module, PyObject *unused) { return PyLong_FromLongLong(LAST_SCOPE_STEPS); }
+static Py_ssize_t LAST_SOUP_RESCANNED;
+static PyObject *py_soup_rescanned(PyObject *module, PyObject *unused) {
+    return PyLong_FromSsize_t(LAST_SOUP_RESCANNED);
+}
 
 /* The work a page's tree may cost, per byte of the page and at least. Real pages take at most 0.22 units per
    byte (393 pages of the third-party archives, 6,000 HTML files of this machine), deep nestings of the
@@ -3585,6 +3651,7 @@ static PyObject *links(PyObject *module, PyObject *args) {
     Py_END_ALLOW_THREADS
     LAST_SCOPE_STEPS = P->scope_steps;
     LAST_MAX_DEPTH = P->max_depth;
+    LAST_SOUP_RESCANNED = P->soup_rescanned;
     if (parsed) {
         Output o = {NULL, NULL, NULL, {NULL, 0, 0, 0}, 0, {NULL, 0, 0}, max_links, 0};
         o.base_url = base_url_of(P, document_url, &o.scratch);
@@ -3771,6 +3838,8 @@ static PyMethodDef METHODS[] = {
      "the latest scan's work: stack and list entries looked at or moved, elements created (for tests)"},
     {"dropped", py_dropped, METH_NOARGS, "links of the latest scan past its max_links, not kept"},
     {"max_depth", py_max_depth, METH_NOARGS, "the deepest the latest scan's stack of open elements got"},
+    {"soup_rescanned", py_soup_rescanned, METH_NOARGS,
+     "the bytes the latest soup scan's tokenizer went back over, out of raw text (for tests)"},
     {NULL, NULL, 0, NULL},
 };
 
