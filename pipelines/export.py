@@ -10,9 +10,7 @@ from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipelines.csv_output import write_csv
 from pipelines.matching import require_snapshot
 from pipelines.removals import REMOVAL_COLUMNS, ordered_removal_query
 
@@ -30,7 +28,15 @@ class ExportNotWritable(OSError):
     """The removal list cannot be written where it was asked to go."""
 
 
+def _write_csv(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    from pipelines.csv_output import write_csv  # imported when used: pyarrow.csv is not needed by every command
+
+    return write_csv(batches, stream)
+
+
 def _write_parquet(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    import pyarrow.parquet as pq  # imported when used: every command imports this module, few write Parquet
+
     rows = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -59,12 +65,12 @@ def _write_lines(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
     return rows
 
 
-# each row as a JSON object of the removal columns, in their order, built by DuckDB (~10x json.dumps per row)
+# each row as a JSON object of the removal columns, in their order, built by DuckDB (not json.dumps per row)
 JSON_LINE = f"to_json(struct_pack({', '.join(f'{name} := {name}' for name in REMOVAL_COLUMNS)})) AS line"
 
 # extension: (what the query selects, None for the columns themselves; the writer of its batches)
 EXPORT_FORMATS: dict[str, tuple[str | None, Callable[[pa.RecordBatchReader, BinaryIO], int]]] = {
-    ".csv": (None, write_csv),  # formula-leading cells neutralized, lists joined (pipelines/csv_output.py)
+    ".csv": (None, _write_csv),  # formula-leading cells neutralized, lists joined (pipelines/csv_output.py)
     ".parquet": (None, _write_parquet),
     ".jsonl": (JSON_LINE, _write_lines),
 }
