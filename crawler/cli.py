@@ -99,7 +99,7 @@ def ingest(ctx, snapshot, workers, force, url_column, progress, include, exclude
             )
     if verbosity(ctx) < 0 and progress is None:
         progress = False
-    started = _store_clock()
+    started = _store_clock() if verbosity(ctx) > 0 else None
     summary = run_ingest(
         _db(ctx),
         snapshot,

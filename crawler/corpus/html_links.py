@@ -158,7 +158,9 @@ def text_urls(text: str) -> Iterator[str]:
         start = position - 5 if text[position - 5 : position].lower() == "https" else position - 4
         found = TEXT_URL.match(text, start) if start >= 0 else None
         if found is not None:
-            url = _without_trailing_punctuation(found.group(0))
+            url = found.group(0)
+            if url[-1] in _TRAILING_PUNCTUATION:
+                url = _without_trailing_punctuation(url)
             if len(url) > len("http://x"):
                 yield url
             position = text.find("://", found.end())
