@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pyarrow as pa
 
 from pipelines.list_entries import EmptyList, Expression, NormalizedList, expressions_of
 from pipelines.list_formats import FormatReport, ListFormatError, content_sha256, parse_list_file, sniff_format
-from pipelines.transaction import transaction
+from pipelines.transaction import memory_limit, transaction
 
 LIST_TYPES = ("block", "allow", "watch")  # watch lists select links to crawl and never flag
 
@@ -269,16 +268,6 @@ def add_list_version(
     return LoadedVersion(name, version_id, unchanged=False, version=version)
 
 
-@contextlib.contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{previous}'")
-
-
 class _EntryWriter:
     """Takes the entries of each batch a list file is read in, canonicalizes them and appends them to
     `list_entries` under a version id no `list_versions` row names yet (invisible until the version is
@@ -388,7 +377,7 @@ def load_list_version(
     version_id = con.execute("SELECT nextval('list_version_id_seq')").fetchone()[0]
     writer = _EntryWriter(con, version_id, summary, settings)
     try:
-        with _memory_limit(con, LOAD_MEMORY_LIMIT):
+        with memory_limit(con, LOAD_MEMORY_LIMIT):
             report = parse_list_file(
                 path, list_format, subdomains=settings.subdomains, column=settings.column, on_batch=writer.take
             )

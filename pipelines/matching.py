@@ -13,9 +13,8 @@ entries it dropped are deleted and the rest are relabelled with the new version.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -24,7 +23,7 @@ import pyarrow as pa
 from pipelines import compiled_matcher
 from pipelines.canonical import canonicalize
 from pipelines.lists import CURRENT_MATCHES_SQL, CURRENT_VERSIONS_SQL
-from pipelines.transaction import transaction
+from pipelines.transaction import memory_limit, transaction
 
 HASH_FUNCTIONS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
 FULL_HASH_HEX = {"sha256": 64, "sha1": 40, "md5": 32}
@@ -468,20 +467,10 @@ def _urls_of_sources(
 MATCH_MEMORY_LIMIT = "2GB"
 
 
-@contextlib.contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{previous}'")
-
-
 def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:
     """Bring the static matches of `snapshot`'s URLs up to date with the current version of every list."""
     require_snapshot(con, snapshot)
-    with _memory_limit(con, MATCH_MEMORY_LIMIT):
+    with memory_limit(con, MATCH_MEMORY_LIMIT):
         return _match_snapshot(con, snapshot)
 
 

@@ -23,7 +23,21 @@ def run(db: Path, *args: str, expect: int = 0, env: dict | None = None):
     return result
 
 
-class ListServer:
+class LoopbackServer:
+    """An HTTP server on a loopback address in a thread of this process; `url` is its list's URL."""
+
+    def serve(self, host: str, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
+        self.url = f"http://{host}:{self.httpd.server_address[1]}/list.txt"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class ListServer(LoopbackServer):
     """Serves one list body with an ETag; records every request's headers."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -54,14 +68,7 @@ class ListServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.httpd.server_address[1]}/list.txt"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(host, Handler)
 
 
 @pytest.fixture
@@ -161,7 +168,7 @@ def test_unreadable_list_format_is_a_clear_error(tmp_path):
     assert "data.csv" in result.output
 
 
-class RedirectingServer:
+class RedirectingServer(LoopbackServer):
     """Answers every GET with a redirect to `location`, recording each request's headers."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -180,14 +187,7 @@ class RedirectingServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.httpd.server_address[1]}/list.txt"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(host, Handler)
 
 
 @pytest.fixture
