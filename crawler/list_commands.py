@@ -18,7 +18,6 @@ from pipelines.lists import (
     ListTypeMismatch,
     SuspiciousVersion,
     UnknownList,
-    add_list_version,
     list_settings,
     load_list_version,
     record_validators,
@@ -60,16 +59,6 @@ def print_report(parsed: NormalizedList, shown: int = SHOWN_LINES) -> None:
             click.echo(f"    ... and {len(reasons) - 8} more reasons", err=True)
 
 
-def _parse_hash_list(path: Path, settings: ListSettings) -> NormalizedList:
-    from pipelines.hash_lists import HashListError, parse_hash_list
-    from pipelines.list_entries import content_hash_entries
-
-    try:
-        return content_hash_entries(parse_hash_list(path, settings.list_format.removeprefix("hashes-")))
-    except HashListError as error:
-        raise ListFormatError(str(error)) from None
-
-
 def _noun(settings: ListSettings) -> str:
     return "hashlist" if settings.list_format.startswith("hashes-") else f"{settings.list_type}list"
 
@@ -88,28 +77,23 @@ def _store_version(
     """Read the list at `path` as the next version of list `name`, print the account of its lines and say what
     became of it; for a download, also keep its HTTP validators, and say where it came from.
 
-    Block, allow and watch lists are read in bounded batches straight into the store (format auto decides
-    here, and the list keeps the decided format); hash lists are parsed in memory.
+    Every list kind (block, allow, watch and hash lists) is read in bounded batches straight into the store
+    (format auto decides here, and the list keeps the decided format).
     """
     keeps = f"; {name} keeps its current version" if downloaded is not None else ""
     con = open_store(ctx.obj["db"])
     try:
-        if settings.list_format.startswith("hashes-"):
-            parsed = _parse_hash_list(path, settings)
-            print_report(parsed)
-            loaded = add_list_version(con, name, parsed, settings, origin=origin, size=size, force=force)
-        else:
-            loaded, _ = load_list_version(
-                con,
-                name,
-                path,
-                settings,
-                origin=origin,
-                size=size,
-                force=force,
-                shown_path=origin if downloaded is not None else str(path),
-                on_parsed=print_report,
-            )
+        loaded, _ = load_list_version(
+            con,
+            name,
+            path,
+            settings,
+            origin=origin,
+            size=size,
+            force=force,
+            shown_path=origin if downloaded is not None else str(path),
+            on_parsed=print_report,
+        )
         if downloaded is not None:
             record_validators(con, name, downloaded.etag, downloaded.last_modified)
     except ListFormatError as error:

@@ -21,17 +21,17 @@ hundred candidates a query. Tiny lists and thresholds above 47 are searched by b
 from __future__ import annotations
 
 import csv
-import gzip
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pipelines.content_hashes import PDQ_DEFAULT_THRESHOLD, PDQ_MIN_QUALITY, ContentHashes
+from pipelines.list_formats import FormatReport, ListFormatError, RawEntry, parse_list_file
 
 HASH_ALGOS = ("md5", "sha1", "sha256", "pdq")
 HASH_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
@@ -50,7 +50,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint16)
 
 
-class HashListError(ValueError):
+class HashListError(ListFormatError):
     """A whole-file problem: unreadable, binary, unknown algorithm, or no usable hash."""
 
 
@@ -143,53 +143,33 @@ def check_hash(value: str, algo: str) -> tuple[str | None, str | None]:
 
 
 def parse_hash_list(path: str | Path, algo: str) -> HashListReport:
-    """Parse a list of ``algo`` hashes (md5, sha1, sha256 or pdq). Raises HashListError (a ValueError naming the
-    file) when the file cannot be read or holds no usable hash."""
-    if algo not in HASH_HEX_LENGTHS:
-        raise HashListError(f"{path}: unknown hash algorithm {algo!r} (expected one of {', '.join(HASH_ALGOS)})")
-    lines = _read_lines(Path(path))
-    report = HashListReport(path=str(path), algo=algo, lines_total=len(lines))
-    numbered = list(enumerate(lines, start=1))
-    header_at = next((i for i, (_, text) in enumerate(numbered) if _is_content(text)), None)
-    layout = _csv_layout(numbered[header_at][1], algo, report) if header_at is not None else None
-    if layout is None:
-        _parse_lines(numbered, algo, report)
-    else:
-        for line_no, text in numbered[:header_at]:
-            (report.blank if not text.strip() else report.comments).append(line_no)
-        report.header.append(numbered[header_at][0])
-        _parse_csv_rows(numbered[header_at + 1 :], algo, layout, report)
-    if not report.entries:
-        detail = ""
-        if report.rejected:
-            first = report.rejected[0]
-            detail = f"; e.g. line {first.line_no}: {first.reason}"
-        notes = f" ({'; '.join(report.notes)})" if report.notes else ""
-        raise HashListError(
-            f"{path}: no usable {algo} hash in {len(lines)} lines "
-            f"({len(report.rejected)} rejected, {len(report.comments)} comments, {len(report.blank)} blank)"
-            f"{detail}{notes}"
-        )
-    return report
+    """Parse a list of ``algo`` hashes (md5, sha1, sha256 or pdq) into a report naming every line, through the
+    same batched reader as a load into the store (`HashLineParser`). Raises HashListError (a ValueError naming
+    the file) when the file cannot be read or holds no usable hash."""
+    report = HashListReport(path=str(path), algo=algo)
+    parser = HashLineParser(path, algo, report)
+    seen: dict[str, int] = {}
 
+    def collect(batch: FormatReport) -> None:
+        for raw in batch.entries:
+            first = seen.get(raw.value)
+            if first is not None:
+                report.duplicates.append(DuplicateHash(raw.line_no, raw.value, first))
+            else:
+                seen[raw.value] = raw.line_no
+                report.entries.append(HashListEntry(raw.line_no, raw.value, raw.label))
+        report.rejected.extend(RejectedLine(*row) for row in batch.rejected)
+        batch.entries.clear()
+        batch.rejected.clear()
 
-def _read_lines(path: Path) -> list[str]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise HashListError(f"{path}: cannot read the hash list: {exc}") from exc
-    if data.startswith(b"\x1f\x8b"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, ValueError) as exc:
-            raise HashListError(f"{path}: corrupt gzip data: {exc}") from exc
-    if b"\x00" in data[:65536]:
-        raise HashListError(f"{path}: looks binary (NUL bytes), not a text list of hashes")
-    text = data.decode("utf-8-sig", errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline ends the last line, it does not start another
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+        read = parse_list_file(Path(path), f"hashes-{algo}", line_parser=parser, on_batch=collect)
+    except HashListError:
+        raise
+    except ListFormatError as error:
+        raise HashListError(str(error)) from None
+    report.lines_total = read.lines
+    return report
 
 
 def _is_content(text: str) -> bool:
@@ -248,100 +228,180 @@ def _csv_layout(first_line: str, algo: str, report: HashListReport) -> _CsvLayou
 _LINE = re.compile(r"^(\S+?)(?:[\s,]+(.*))?$")
 
 
-def _blank_or_comment(line_no: int, text: str, report: HashListReport) -> bool:
-    """Count a blank or `#` comment line in the report; False for a line with content."""
-    stripped = text.strip()
-    if not stripped:
-        report.blank.append(line_no)
-        return True
-    if stripped.startswith("#"):
-        report.comments.append(line_no)
-        return True
-    return False
-
-
-def _parse_lines(numbered: list[tuple[int, str]], algo: str, report: HashListReport) -> None:
-    report.notes.append("one hash per line, a label may follow after whitespace or a comma")
-    seen: dict[str, int] = {}
-    for line_no, text in numbered:
-        if _blank_or_comment(line_no, text, report):
-            continue
-        token, rest = _LINE.match(text.strip()).groups()
-        token = token.rstrip(",")
-        value, reason = check_hash(token, algo)
-        if value is None:
-            report.rejected.append(RejectedLine(line_no, text[:MAX_REJECTED_TEXT], reason))
-            continue
-        label = (rest or "").strip().lstrip("#*").strip() or None
-        _add_entry(report, seen, line_no, value, label)
-
-
-def _add_entry(report: HashListReport, seen: dict[str, int], line_no: int, value: str, label: str | None) -> None:
-    first = seen.get(value)
-    if first is not None:
-        report.duplicates.append(DuplicateHash(line_no, value, first))
-    else:
-        seen[value] = line_no
-        report.entries.append(HashListEntry(line_no, value, label))
-
-
 def _type_names_algo(value: str, algo: str) -> bool:
     return not value.strip() or algo in re.split(r"[^a-z0-9]+", value.lower())
 
 
-def _csv_records(numbered: list[tuple[int, str]], report: HashListReport) -> Iterator[tuple[int, str]]:
-    """(first line number, record text) of each CSV record; blank and comment lines go to the report. A record
-    continues over the next lines while its quotes are unbalanced (a quoted field holding a newline)."""
-    rows = iter(numbered)
-    for line_no, text in rows:
-        if _blank_or_comment(line_no, text, report):
-            continue
-        parts = [text]
-        continued: list[int] = []
-        while sum(part.count('"') for part in parts) % 2 and len(parts) < MAX_ROW_LINES:
-            following = next(rows, None)
-            if following is None:
+class HashLineParser:
+    """The line parser of the list formats ``hashes-<algo>`` (pipelines/list_formats.py): reads a hash list batch
+    by batch into a FormatReport, as entries of kind ``content`` (the hash, its label), rejected lines with the
+    reason, and counts of comment (the CSV header included) and blank lines. Duplicates are left to the reader
+    of the entries (the store drops them keeping the first).
+
+    The first content line decides the layout: a CSV header naming a usable hash column, or one hash a line. A
+    CSV record continues over the next lines while its quotes are unbalanced, across batches, up to
+    MAX_ROW_LINES lines. When given, ``account`` (parse_hash_list's report) also gets the line numbers of the
+    comment, blank, header and continuation lines. At the end of the file, a list without a usable hash is a
+    HashListError.
+    """
+
+    def __init__(self, path: str | Path, algo: str, account: HashListReport | None = None) -> None:
+        if algo not in HASH_HEX_LENGTHS:
+            raise HashListError(f"{path}: unknown hash algorithm {algo!r} (expected one of {', '.join(HASH_ALGOS)})")
+        self.path, self.algo = path, algo
+        self.keep_lines = account is not None
+        self.account = account if account is not None else HashListReport(path=str(path), algo=algo)
+        self.decided = False
+        self.layout: _CsvLayout | None = None
+        self.record: list[tuple[int, str]] = []  # the lines of a CSV record whose quotes are still open
+        self.record_quotes = 0  # parity of the quotes in `record`
+        self.accepted = self.rejected = self.header_lines = 0
+        self.first_rejected: tuple[int, str] | None = None
+
+    def __call__(self, lines: list[str], report: FormatReport) -> None:
+        report.hash_algorithm = self.algo
+        base = report.file_lines + 1
+        start = 0
+        while not self.decided and start < len(lines):
+            text = lines[start]
+            if _is_content(text):
+                self._decide(base + start, text, report)
+                if self.layout is not None:
+                    start += 1
                 break
-            continued.append(following[0])
-            parts.append(following[1])
-        if sum(part.count('"') for part in parts) % 2:
-            report.rejected.append(RejectedLine(line_no, text[:MAX_REJECTED_TEXT], "unbalanced quotes"))
-            report.rejected.extend(
-                RejectedLine(n, t[:MAX_REJECTED_TEXT], f"inside the unbalanced quotes opened on line {line_no}")
-                for n, t in zip(continued, parts[1:], strict=True)
-            )
-            continue
-        report.continuation.extend(continued)
-        yield line_no, "\n".join(parts)
+            self._blank_or_comment(base + start, text, report)
+            start += 1
+        if self.layout is None:
+            self._plain_lines(lines, start, base, report)
+        else:
+            for index in range(start, len(lines)):
+                self._csv_line(base + index, lines[index], report)
 
+    def finish(self, report: FormatReport) -> None:
+        if self.record:
+            self._unbalanced(report)
+        if not self.decided:
+            self._decide(0, None, report)
+        if self.accepted:
+            return
+        account = self.account
+        detail = ""
+        if self.first_rejected is not None:
+            detail = f"; e.g. line {self.first_rejected[0]}: {self.first_rejected[1]}"
+        notes = f" ({'; '.join(account.notes)})" if account.notes else ""
+        raise HashListError(
+            f"{self.path}: no usable {self.algo} hash in {report.lines} lines ({self.rejected} rejected, "
+            f"{report.comments - self.header_lines} comments, {report.blank} blank){detail}{notes}"
+        )
 
-def _parse_csv_rows(numbered: list[tuple[int, str]], algo: str, layout: _CsvLayout, report: HashListReport) -> None:
-    seen: dict[str, int] = {}
-    for line_no, record in _csv_records(numbered, report):
-        text = record[:MAX_REJECTED_TEXT]
+    def _decide(self, line_no: int, first_line: str | None, report: FormatReport) -> None:
+        self.decided = True
+        account = self.account
+        if first_line is not None:
+            self.layout = _csv_layout(first_line, self.algo, account)
+        if self.layout is None:
+            account.notes.append("one hash per line, a label may follow after whitespace or a comma")
+        else:
+            report.comments += 1
+            self.header_lines += 1
+            if self.keep_lines:
+                account.header.append(line_no)
+        report.decided_by = "; ".join(account.notes)
+
+    def _blank_or_comment(self, line_no: int, text: str, report: FormatReport) -> bool:
+        """Count a blank or `#` comment line; False for a line with content."""
+        stripped = text.strip()
+        if not stripped:
+            report.blank += 1
+            if self.keep_lines:
+                self.account.blank.append(line_no)
+            return True
+        if stripped[0] == "#":
+            report.comments += 1
+            if self.keep_lines:
+                self.account.comments.append(line_no)
+            return True
+        return False
+
+    def _reject(self, line_no: int, text: str, reason: str, report: FormatReport) -> None:
+        report.rejected.append((line_no, text[:MAX_REJECTED_TEXT], reason))
+        self.rejected += 1
+        if self.first_rejected is None:
+            self.first_rejected = (line_no, reason)
+
+    def _plain_lines(self, lines: list[str], start: int, base: int, report: FormatReport) -> None:
+        """One hash a line, a label may follow after whitespace or a comma (md5sum output, PDQ hasher lines)."""
+        algo, entries, match = self.algo, report.entries, _LINE.match
+        length = HASH_HEX_LENGTHS[algo]
+        accepted = 0
+        for index in range(start, len(lines)):
+            text = lines[index]
+            stripped = text.strip()
+            if len(stripped) == length and _HEX.issuperset(stripped):  # a hash alone, the common line
+                entries.append(RawEntry(base + index, "content", stripped.lower()))
+                accepted += 1
+                continue
+            if not stripped or stripped[0] == "#":
+                self._blank_or_comment(base + index, text, report)
+                continue
+            token, rest = match(stripped).groups()
+            value, reason = check_hash(token.rstrip(","), algo)
+            if value is None:
+                self._reject(base + index, text, reason, report)
+                continue
+            label = (rest or "").strip().lstrip("#*").strip() or None
+            entries.append(RawEntry(base + index, "content", value, label=label))
+            accepted += 1
+        self.accepted += accepted
+
+    def _csv_line(self, line_no: int, text: str, report: FormatReport) -> None:
+        if not self.record:
+            if self._blank_or_comment(line_no, text, report):
+                return
+            self.record_quotes = 0
+        self.record.append((line_no, text))
+        self.record_quotes = (self.record_quotes + text.count('"')) % 2
+        if not self.record_quotes:
+            self._csv_record(report)
+        elif len(self.record) >= MAX_ROW_LINES:
+            self._unbalanced(report)
+
+    def _unbalanced(self, report: FormatReport) -> None:
+        (line_no, text), *rest = self.record
+        self.record = []
+        self._reject(line_no, text, "unbalanced quotes", report)
+        for other_no, other in rest:
+            self._reject(other_no, other, f"inside the unbalanced quotes opened on line {line_no}", report)
+
+    def _csv_record(self, report: FormatReport) -> None:
+        layout, algo = self.layout, self.algo
+        line_no = self.record[0][0]
+        record = "\n".join(text for _, text in self.record)
+        if self.keep_lines:
+            self.account.continuation.extend(number for number, _ in self.record[1:])
+        self.record = []
         try:
             cells = next(csv.reader([record], delimiter=layout.delimiter, strict=True))
         except csv.Error as exc:
-            report.rejected.append(RejectedLine(line_no, text, f"malformed CSV row: {exc}"))
-            continue
+            self._reject(line_no, record, f"malformed CSV row: {exc}", report)
+            return
         if len(cells) <= layout.hash_index:
-            report.rejected.append(
-                RejectedLine(line_no, text, f"row has {len(cells)} cells, the header has {layout.width}")
-            )
-            continue
+            self._reject(line_no, record, f"row has {len(cells)} cells, the header has {layout.width}", report)
+            return
         if layout.type_index is not None and layout.type_index < len(cells):
             kind = cells[layout.type_index]
             if not _type_names_algo(kind, algo):
-                report.rejected.append(RejectedLine(line_no, text, f"signal type {kind.strip()!r} is not {algo}"))
-                continue
+                self._reject(line_no, record, f"signal type {kind.strip()!r} is not {algo}", report)
+                return
         value, reason = check_hash(cells[layout.hash_index].strip(), algo)
         if value is None:
-            report.rejected.append(RejectedLine(line_no, text, reason))
-            continue
+            self._reject(line_no, record, reason, report)
+            return
         label = None
         if layout.label_index is not None and layout.label_index < len(cells):
             label = cells[layout.label_index].strip() or None
-        _add_entry(report, seen, line_no, value, label)
+        report.entries.append(RawEntry(line_no, "content", value, label=label))
+        self.accepted += 1
 
 
 # ---------------------------------------------------------------------------------------------------- matching

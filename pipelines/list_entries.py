@@ -10,14 +10,11 @@ rejected with the reason, so every line of a list is accounted for.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pipelines.canonical import canonical_host, canonicalize, entry_expressions, is_ip_host
-from pipelines.hash_lists import HashListReport
 from pipelines.list_formats import FormatReport, RawEntry
 from pipelines.public_suffix import is_icann_public_suffix
 
@@ -156,6 +153,8 @@ def expressions_of(
     naming the whole of such a host (`http://com/`), is refused unless `allow_public_suffix`; an IPv4 network
     wider than /8 (`0.0.0.0/0`) unless `allow_wide_networks`.
     """
+    if raw.kind == "content":  # a hash of fetched content, matched by the crawl
+        return [Expression(raw.line_no, raw.label or raw.value, "content", raw.value, hash_algorithm=hash_algorithm)]
     if raw.kind == "domain":
         host, kind = host_entry(raw.value)
         if kind == "domain" and not allow_public_suffix:
@@ -217,26 +216,4 @@ def normalize_list(
         normalized.by_kind[first.entry_kind] = normalized.by_kind.get(first.entry_kind, 0) + 1
         normalized.expressions.extend(expressions)
     normalized.rejected.sort()
-    return normalized
-
-
-def content_hash_entries(report: HashListReport) -> NormalizedList:
-    """A parsed hash list (pipelines/hash_lists.py) as entries of kind `content`: digests (or PDQ hashes) of
-    fetched bodies, matched by the crawl, never by URL."""
-    normalized = NormalizedList(
-        path=report.path,
-        sha256=hashlib.sha256(Path(report.path).read_bytes()).hexdigest(),
-        format=f"hashes-{report.algo}",
-        decided_by="; ".join(report.notes) or None,
-        comments=len(report.comments) + len(report.header),
-        blank=len(report.blank),
-        duplicates=len(report.duplicates),
-        rejected=[(line.line_no, line.text, line.reason) for line in report.rejected],
-    )
-    for entry in report.entries:
-        normalized.expressions.append(
-            Expression(entry.line_no, entry.label or entry.hash, "content", entry.hash, hash_algorithm=report.algo)
-        )
-    normalized.entries = len(report.entries)
-    normalized.by_kind = {f"content-{report.algo}": len(report.entries)} if report.entries else {}
     return normalized

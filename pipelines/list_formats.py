@@ -36,6 +36,7 @@ FORMATS = (
 )
 
 HASH_HEX_LENGTHS = {"sha256": 64, "sha1": 40, "md5": 32}
+HASH_LIST_PREFIX = "hashes-"  # formats of content-hash lists (`hashlist`): hashes-md5, hashes-sha1...
 MIN_HASH_PREFIX = 8  # hex digits (4 bytes, the shortest Safe Browsing hash prefix)
 
 HOSTS_PREAMBLE = frozenset(
@@ -90,6 +91,7 @@ class RawEntry:
     exception: bool = False  # an allowlist exception inside a blocklist (adblock "@@")
     subdomains: bool = True  # for "domain": whether the entry also covers subdomains
     file: str | None = None  # for folder formats (UT1): the file inside the folder it came from
+    label: str | None = None  # for "content" (a content hash of a hash list): the label the list gives it
 
 
 @dataclass
@@ -1005,6 +1007,10 @@ def _line_parser(
     }
     for algorithm in HASH_HEX_LENGTHS:
         registry[algorithm] = lambda lines, report, algorithm=algorithm: _parse_hashes(lines, report, algorithm)
+    if list_format.startswith(HASH_LIST_PREFIX):
+        from pipelines.hash_lists import HashLineParser  # the content-hash lists' own line syntax
+
+        return HashLineParser(path, list_format.removeprefix(HASH_LIST_PREFIX))
     return registry[list_format]
 
 
@@ -1015,16 +1021,19 @@ def parse_list_file(
     subdomains: bool = False,
     column: str | None = None,
     on_batch: Callable[[FormatReport], None] | None = None,
+    line_parser: Callable[[list[str], FormatReport], None] | None = None,
 ) -> FormatReport:
-    """Read a list file (or a UT1 category folder) in a format of FORMATS, accounting for every line.
+    """Read a list file (or a UT1 category folder) in a format of FORMATS, or a content-hash list in a format
+    `hashes-<algo>` (pipelines/hash_lists.py), accounting for every line.
 
     `subdomains` widens hosts-file entries to their subdomains; `column` names the CSV column to read. The file
     is read BATCH_LINES lines at a time; `on_batch`, when given, is called after each batch and takes its
     entries, rejected and unsupported lines out of the report (the counts of comment, blank and all lines stay),
-    so that reading a list of any length holds one batch in memory.
+    so that reading a list of any length holds one batch in memory. `line_parser` reads the lines instead of
+    the format's own parser (one that keeps more detail, for `parse_hash_list`).
     """
     path = Path(path)
-    if list_format not in FORMATS:
+    if list_format not in FORMATS and not list_format.startswith(HASH_LIST_PREFIX):
         raise ListFormatError(f"{path}: unknown list format {list_format!r}; formats: {', '.join(FORMATS)}")
     if path.is_dir():
         if list_format not in ("auto", "ut1"):
@@ -1041,7 +1050,7 @@ def parse_list_file(
     report.decided_by = decided_by
     digest = hashlib.sha256()
     _feed(
-        _line_parser(list_format, path, subdomains=subdomains, column=column),
+        line_parser or _line_parser(list_format, path, subdomains=subdomains, column=column),
         _line_batches(path, digest),
         report,
         on_batch,

@@ -249,7 +249,7 @@ def add_list_version(
     size: int | None = None,
     force: bool = False,
 ) -> LoadedVersion:
-    """Record a list parsed in memory (a hash list, a test's list) as the next version of list `name` (created
+    """Record a list parsed in memory (a test's list) as the next version of list `name` (created
     on first load); `load_list_version` reads a list file in bounded batches instead.
 
     Loading content identical to the latest version records nothing new. A list with no usable entry is
@@ -333,8 +333,8 @@ class _EntryWriter:
         self.summary.duplicates = self.entry_count - distinct
         self.summary.by_kind = dict(
             self.con.execute(
-                "SELECT entry_kind, count(DISTINCT entry_no) FROM list_entries WHERE version_id = $version"
-                " GROUP BY entry_kind",
+                "SELECT CASE entry_kind WHEN 'content' THEN 'content-' || hash_algorithm ELSE entry_kind END AS kind,"
+                " count(DISTINCT entry_no) FROM list_entries WHERE version_id = $version GROUP BY kind",
                 parameters,
             ).fetchall()
         )
@@ -384,6 +384,7 @@ def load_list_version(
             if report.sha256 != sha256:
                 raise ListFormatError(f"{path}: the file changed while it was read; load it again")
             summary.comments, summary.blank = report.comments, report.blank
+            summary.decided_by = summary.decided_by or report.decided_by
             writer.finish()
         if on_parsed is not None:
             on_parsed(summary)

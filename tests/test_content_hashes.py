@@ -588,3 +588,41 @@ def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def _report_fields(report) -> tuple:
+    return (
+        report.lines_total,
+        report.format,
+        report.delimiter,
+        [(e.line_no, e.hash, e.label) for e in report.entries],
+        [(d.line_no, d.hash, d.first_line_no) for d in report.duplicates],
+        [(r.line_no, r.text, r.reason) for r in report.rejected],
+        report.comments,
+        report.blank,
+        report.header,
+        report.continuation,
+        report.notes,
+    )
+
+
+@pytest.mark.parametrize("batch_lines", [1, 2, 3])
+def test_hash_lists_read_in_batches_of_any_size_give_the_same_report(tmp_path, monkeypatch, batch_lines):
+    import pipelines.list_formats as list_formats
+
+    files = {
+        "plain.txt": ("md5", f"# c\n{MD5_A} one\n\n{MD5_B}\n{MD5_A} again\nnot-hex\n{MD5_C},x\r\n"),
+        "export.csv": (
+            "md5",
+            f'# c\n\nmd5,label\n{MD5_A},"three\nline\nlabel"\n{MD5_B},b\n{MD5_A},dup\n{MD5_C},"open\n{MD5_B},x\n',
+        ),
+        "open-at-end.csv": ("sha1", f'hash;name\n{SHA1_A};a\n{SHA1_A};"never\nclosed\n'),
+    }
+    for name, (algo, text) in files.items():
+        for path in (write(tmp_path, name, text), write(tmp_path, f"{name}.gz", gzip.compress(text.encode()))):
+            whole = _report_fields(parse_hash_list(path, algo))
+            with monkeypatch.context() as patch:
+                patch.setattr(list_formats, "BATCH_LINES", batch_lines)
+                batched = parse_hash_list(path, algo)
+            all_lines_accounted(batched)
+            assert _report_fields(batched) == whole, name
