@@ -3,7 +3,9 @@ list, bounded memory for large lists. Every name is under `.test` or a public su
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pytest
@@ -12,6 +14,8 @@ from click.testing import CliRunner
 from crawler.cli import main
 from pipelines.list_entries import normalize_list
 from pipelines.list_formats import parse_list_file
+
+T = TypeVar("T")
 
 
 def run(db: Path, *args: str, expect: int = 0):
@@ -162,21 +166,27 @@ def load(db: Path, path: Path, *, name: str = "l", list_format: str = "auto"):
         con.close()
 
 
-def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
-    """Python's peak memory while loading a list of `lines` domains, above what stays allocated after the load
-    (bounded caches such as canonical_host's)."""
+def transient_peak(work: Callable[[], T]) -> tuple[T, int]:
+    """What `work()` returns, and Python's peak memory while it ran above what stays allocated after it (bounded
+    caches such as canonical_host's)."""
     import tracemalloc
 
-    path = tmp_path / f"l{lines}.txt"
-    path.write_text("".join(f"h{i}.d{i % 97}.test\n" for i in range(lines)))
     tracemalloc.start()
     try:
-        _, summary = load(tmp_path / f"l{lines}.duckdb", path, list_format="domains")
+        result = work()
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return result, peak - current
+
+
+def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
+    """Python's transient peak while loading a list of `lines` domains."""
+    path = tmp_path / f"l{lines}.txt"
+    path.write_text("".join(f"h{i}.d{i % 97}.test\n" for i in range(lines)))
+    (_, summary), peak = transient_peak(lambda: load(tmp_path / f"l{lines}.duckdb", path, list_format="domains"))
     assert summary.entries == lines
-    return peak - current
+    return peak
 
 
 def test_loading_a_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch):
@@ -264,21 +274,16 @@ def test_duplicates_are_dropped_across_batches_keeping_the_first(tmp_path, monke
 
 
 def transient_python_memory_of_a_hashlist_add(tmp_path: Path, lines: int) -> int:
-    """Python's peak memory while `hashlist add` loads a list of `lines` sha256 hashes (with a label each)."""
+    """Python's transient peak while `hashlist add` loads a list of `lines` sha256 hashes (with a label each)."""
     import hashlib
-    import tracemalloc
 
     path = tmp_path / f"h{lines}.txt"
     path.write_text("".join(f"{hashlib.sha256(str(i).encode()).hexdigest()} file-{i}\n" for i in range(lines)))
     db = tmp_path / f"h{lines}.duckdb"
-    tracemalloc.start()
-    try:
-        output = run(db, "hashlist", "add", "h", str(path), "--algo", "sha256").output
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert f"{lines:,} entries accepted" in output and "hashlist h: loaded as version 1" in output, output
-    return peak - current
+    result, peak = transient_peak(lambda: run(db, "hashlist", "add", "h", str(path), "--algo", "sha256"))
+    assert f"{lines:,} entries accepted" in result.output, result.output
+    assert "hashlist h: loaded as version 1" in result.output, result.output
+    return peak
 
 
 def test_loading_a_hash_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch):
