@@ -156,8 +156,8 @@ def not_corpus_reason(path: Path) -> str | None:
 
 
 def sha256_of(path: Path) -> str:
-    # file_digest reads into one reused buffer: a fresh 1 MB bytes object per chunk faulted in ~1,000 new pages
-    # per 50 MB file (each costs 2-13 us on the development VM)
+    # file_digest reads into one reused buffer: a fresh bytes object per chunk would fault in new pages, each
+    # one costly to touch first
     with open(path, "rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
@@ -167,10 +167,9 @@ def arrow_buffers_from_malloc() -> Iterator[None]:
     """Arrow's buffers come from the C library's malloc while an ingest runs, not from Arrow's default pool
     (mimalloc), which commits its arenas eagerly, backed by transparent huge pages where the kernel grants them
     on request (THP "madvise", as on the development machines): every page first touched is 2 MB zeroed by the
-    kernel. The first file of an ingest took 0.3-0.4 s of system time, most of it in its first two Arrow
-    allocations (0.06-0.11 s and 0.09-0.12 s instead of 0.03 s and 0.04 s); with malloc, 0.14-0.25 s. A
-    1-worker ingest of the 4 benchmark files peaked at ~275 MB instead of ~310 MB, a 2-worker one spent 0.6 s of
-    system time instead of 0.85 s. Readers forked within inherit the pool; spawned ones set it (_init_worker).
+    kernel, which made the first file of an ingest spend its system time in its first Arrow allocations; malloc
+    also keeps the peak memory and the system time of an ingest lower. Readers forked within inherit the pool;
+    spawned ones set it (_init_worker).
     """
     previous = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
@@ -219,12 +218,11 @@ def keep_freed_memory():
 @contextlib.contextmanager
 def freed_memory_kept() -> Iterator[None]:
     """glibc's malloc keeps the memory a file's reading frees for the next file while an ingest runs, instead of
-    handing it back to the kernel: each 50 MB WARC file read grows the heap by ~40 MB (Arrow's kernels, the
-    staged batches), and with glibc's defaults it was trimmed after every file and faulted in again, page by
-    page, for the next one. A page first touched costs 2-13 us on the development VM, depending on the host: a
-    1-worker ingest of the 4 benchmark files faulted in ~70,000 pages, ~54,500 with this. Peak memory is the
-    same; between files the heap stays at its peak instead of shrinking. Afterwards glibc's default thresholds
-    are set (fixed ones: glibc's own adjustment of them stays off once set) and the kept memory handed back."""
+    handing it back to the kernel: each file read grows the heap (Arrow's kernels, the staged batches), and with
+    glibc's defaults it was trimmed after every file and faulted in again, page by page, for the next one, and a
+    page first touched is costly. Peak memory is the same; between files the heap stays at its peak instead of
+    shrinking. Afterwards glibc's default thresholds are set (fixed ones: glibc's own adjustment of them stays off
+    once set) and the kept memory handed back."""
     libc = keep_freed_memory()
     if libc is None:
         yield
@@ -285,7 +283,7 @@ class _ReaderPool:
     fork is unavailable they are spawned."""
 
     def __init__(self, workers: int) -> None:
-        # imported here: a 1-worker ingest needs neither (~0.02 s of its imports)
+        # imported here: a 1-worker ingest needs neither
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -365,7 +363,7 @@ class _Silent:
 
 
 def progress_bar(show: bool, total_bytes: int, description: str) -> contextlib.AbstractContextManager[ProgressBar]:
-    """A tqdm bar of bytes read, on stderr; imported only when shown (tqdm's import alone takes 15 ms)."""
+    """A tqdm bar of bytes read, on stderr; imported only when shown (tqdm's import is not free)."""
     if not show:
         return _Silent()
     from tqdm import tqdm
@@ -519,7 +517,7 @@ def _ingest(
     pool = _ReaderPool(min(workers, len(files))) if workers > 1 and len(files) > 1 else None
     hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
     # with reader processes (forked above: no thread may start before), the files are hashed while DuckDB opens
-    # the store, ~0.06 s of every parallel run's serial start; a 1-worker ingest hashes after, on its one core
+    # the store, part of every parallel run's serial start; a 1-worker ingest hashes after, on its one core
     early_digests = [hashers.submit(sha256_of, path) for path in files] if pool is not None else None
     try:
         con = open_store(db_path, row_group_size=BULK_ROW_GROUP_SIZE)
@@ -533,7 +531,7 @@ def _ingest(
     # bounded like the readers: large transactions write their row groups out instead of growing in memory
     con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = {sql_string(staging_root(db_path) / 'spill')}")
-    # one thread: the commits are short appends, which DuckDB's parallel insert makes ~3x slower, not faster
+    # one thread: the commits are short appends, which DuckDB's parallel insert makes slower, not faster
     # (and with readers in worker processes, the cores are theirs)
     con.execute("SET threads = 1")
     # with readers in worker processes, this process only commits: two sources' rows at a time

@@ -433,7 +433,7 @@ static void fail(Parser *P, const char *reason) {
 }
 
 /* `k` units of work; a page whose tree costs more than its budget stops the scan (the standard's algorithm is
-   quadratic on some nestings, lexbor's too: 1 MB of them took minutes) */
+   quadratic on some nestings, lexbor's too) */
 #define STEP(P, k)                                                                                             \
     do {                                                                                                       \
         if (((P)->scope_steps += (k)) > (P)->budget) fail((P), "budget");                                      \
@@ -1579,7 +1579,7 @@ static int in_body_start(Parser *P, Token *t) {
                 int k = afe_index(P, a);
                 if (k >= 0) afe_remove_at(P, k);
                 /* on_stack first: the adoption agency has mostly popped it already, and a stack walk per
-                   <a> is quadratic ("<b><i><a href=x>" repeated: 4 MB took 16 s) */
+                   <a> is quadratic on "<b><i><a href=x>" repeated */
                 k = E(a)->on_stack ? stack_index(P, a) : -1;
                 if (k >= 0) stack_remove_at(P, k);
                 break;
@@ -3430,8 +3430,7 @@ static int emit_item(Parser *P, Output *o, const Item *item) {
 
 static int emit_all(Parser *P, Output *o) {
     /* the items level by level, in document order within a level: a counting sort by level, not a pass over
-       all items per level, which is quadratic on nested templates ("<template><img src=x>" repeated: 4 MB
-       took 20 s, 32 MB hours) */
+       all items per level, which is quadratic on nested templates ("<template><img src=x>" repeated) */
     int *order = NULL;
     if (P->max_level > 0) { /* then n_items > 0 */
         int *next = (int *)calloc((size_t)P->max_level + 2, sizeof(int));
@@ -3600,9 +3599,8 @@ static PyObject *py_soup_rescanned(PyObject *module, PyObject *unused) {
     return PyLong_FromSsize_t(LAST_SOUP_RESCANNED);
 }
 
-/* The work a page's tree may cost, per byte of the page and at least. Real pages take at most 0.22 units per
-   byte (393 pages of the third-party archives, 6,000 HTML files of this machine), deep nestings of the
-   benchmark's tests up to 16; hostile ones thousands. 16 MB over budget stop after ~2 s. */
+/* The work a page's tree may cost, per byte of the page and at least. Real pages take far less than one unit per
+   byte, the deep nestings of the tests up to 16; hostile ones thousands, and they stop once over budget. */
 #define BUDGET_PER_BYTE 16
 #define BUDGET_FLOOR 1000000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import io
 
-try:  # python-isal: ISA-L's inflate, ~1.5x the one FastWARC has built in (bench/ingest.py, PERF-NOTES.md)
+try:  # python-isal: ISA-L's inflate, faster than the one FastWARC has built in
     from isal import isal_zlib
 except ImportError:  # pragma: no cover - FastWARC then reads the file itself
     isal_zlib = None

@@ -68,7 +68,7 @@ _TRAILING_PUNCTUATION = ".,;:!?'\")]}>"
 # Linear: possessive quantifiers (*+), as giving back whitespace can never make these match (backtracking into
 # it made `url(` followed by a long run of spaces quadratic), and an unquoted value holds no "(" (CSS makes
 # such a value a bad URL, which browsers never fetch): with one, every "url(" in a run of "url(url(url(..."
-# scanned to the run's end (160 KB took 32 s). No two attempts then scan the same unquoted value, and a quoted
+# scanned to the run's end. No two attempts then scan the same unquoted value, and a quoted
 # value ends at the next quote of its kind, so no two attempts scan the same characters with the same quote.
 CSS_URL = re.compile(r"""url\(\s*+(?:"([^"]*+)"|'([^']*+)'|([^()'"\s]*+))\s*+\)""", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"""@import\s++(?:"([^"]*+)"|'([^']*+)')""", re.IGNORECASE)
@@ -199,17 +199,17 @@ def _element_links(
 # The compiled scanner's passes (see _fastlinks.links).
 SCAN_STRICT, SCAN_LENIENT, SCAN_SOUP = 0, 1, 2
 # Links kept of one page, in document order; the others are counted in a note. A record of a few hundred bytes
-# decodes to 32 MiB of "<a href=/a>": 3 million links, which took 1.1 GB as Python objects. Pages of people
-# have a few hundred links; a link farm keeps its first 200,000 (about 70 MB).
+# decodes to 32 MiB of "<a href=/a>": 3 million links, over a gigabyte as Python objects. Pages of people
+# have a few hundred links; a link farm keeps its first 200,000.
 MAX_LINKS_PER_PAGE = 200_000
 # Default budget of the compiled scanner (see _fastlinks.links)
 _DEFAULT_BUDGET = -1
 # Pages the scanner does not model go to lexbor up to this many characters. lexbor's tree builder, like the
-# standard's algorithm, is quadratic on some nestings (200 KB of nested <div> took it 2.2 s, 1 MB
-# a minute): a larger page of that kind keeps the scanner's lenient answer instead, with a note.
+# standard's algorithm, is quadratic on some nestings (nested <div>): a larger page of that kind keeps the
+# scanner's lenient answer instead, with a note.
 LEXBOR_MAX_CHARS = 256_000
 # ... and up to this depth of nesting. lexbor's tree builder walks the stack of open elements for every start
-# tag (the scanner keeps counts instead): 48,000 nested <div> (240 KB) took it 17 s. Browsers stop nesting
+# tag (the scanner keeps counts instead), quadratic in the depth of nesting. Browsers stop nesting
 # at 512 (Blink): a deeper page keeps the scanner's lenient answer, with a note.
 LEXBOR_MAX_DEPTH = 512
 
@@ -335,7 +335,7 @@ def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, s
         _element_links(fragment.css(_SELECTOR), resolve_link, links.append)
         fragments.extend(fragment.template_fragments())
 
-    # two selectors: lexbor answers "style" and "[style]" apart ~7x faster than the list "[style], style"
+    # two selectors: lexbor answers "style" and "[style]" apart much faster than the list "[style], style"
     css_texts = [node.text() for node in tree.css("style")]
     css_texts.extend(node.attrs.get("style") or "" for node in tree.css("[style]"))
     for css in css_texts:

@@ -11,8 +11,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
 # an ARC v1 record header line: URL, IP, 14-digit date, mime, length. Possessive quantifiers: no field can be
-# matched by giving characters back, and backtracking over a long run of digits with no line end was quadratic
-# (64 KB of them took ~50 s); mime and length are one field or two, split at their last space.
+# matched by giving characters back, and backtracking over a long run of digits with no line end was quadratic;
+# mime and length are one field or two, split at their last space.
 _ARC_HEADER = re.compile(rb"^\S++ \S++ \d{14} (?:\S*+ )?\d++[ \t\f\v]*+\r?\n")
 
 

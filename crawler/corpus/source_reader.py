@@ -79,8 +79,8 @@ def _open_raw(path: str, file_format: FileFormat) -> BinaryIO:
 
 
 def _fastwarc_input(path: str, file_format: FileFormat) -> contextlib.AbstractContextManager[str | GzipMembers]:
-    # a gzipped file is inflated by ISA-L member by member (0.03-0.04 s less per 50 MB file than FastWARC's own
-    # inflate); anything else FastWARC opens itself: 0.04 s less per 50 MB than through a Python file object
+    # a gzipped file is inflated by ISA-L member by member (faster than FastWARC's own inflate); anything else
+    # FastWARC opens itself, faster than through a Python file object
     if file_format.gzipped and gzip_members.available():
         return GzipMembers(path)
     return contextlib.nullcontext(path)
@@ -228,8 +228,8 @@ def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -
 def cyclic_gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a file is read. Reading makes no reference cycles (none is left
     by the sample corpus or any file of shared/realdata: tests/test_realdata.py, tests/test_corpus_readers.py),
-    but it makes a few tracked objects per link (link tuples, records, documents), and the ~70 collections
-    they set off per 50 MB WARC file scanned them all for nothing: ~0.015 s of its ~0.6 s. Reference counting
+    but it makes a few tracked objects per link (link tuples, records, documents), and the collections
+    they set off while a file is read scanned them all for nothing. Reference counting
     still frees everything as it goes."""
     if not gc.isenabled():
         yield
