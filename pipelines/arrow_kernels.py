@@ -1,9 +1,9 @@
 """Arrow compute kernels called by name, without importing pyarrow.compute.
 
 pyarrow.compute wraps each of Arrow's ~300 kernels in a Python function whose docstring it builds by parsing the
-documentation of its options class: importing it takes ~0.05 s, paid by every ingest, while a file's distinct
+documentation of its options class: importing it is slow, paid by every ingest, while a file's distinct
 URLs, hosts and registrable domains need a dozen kernels. pyarrow._compute, the extension module that
-pyarrow.compute wraps, calls any kernel by name and imports in ~5 ms. Array methods such as take(), filter()
+pyarrow.compute wraps, calls any kernel by name and imports quickly. Array methods such as take(), filter()
 and drop_null() import pyarrow.compute on first use: the functions below stand in for them too.
 """
 

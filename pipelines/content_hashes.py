@@ -23,7 +23,7 @@ PDQ_BITS = 256
 PDQ_HEX_LENGTH = PDQ_BITS // 4
 MAX_PDQ_PIXELS = 64_000_000  # larger images get no PDQ (pdq None)
 # Larger images are scaled down (longest side PDQ_WORKING_SIDE) before PDQ: pdqhash works in floats at full size
-# (an 8000 x 8000 PNG of 62 KB took 1.9 GB and 13 s); PDQ itself reduces every image to 64 x 64, so the hash of
+# (an 8000 x 8000 PNG of a few KB takes gigabytes); PDQ itself reduces every image to 64 x 64, so the hash of
 # the scaled image stays within a few bits of the full one.
 PDQ_FULL_SIZE_PIXELS = 2048 * 2048
 PDQ_WORKING_SIDE = 1024

@@ -36,8 +36,8 @@ STAGED_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 # Staged files are Arrow IPC streams, uncompressed: they live for seconds and are read once, by the store,
-# batch by batch with no decoding. Per 50 MB WARC file this saves ~0.03 s against uncompressed Parquet, whose
-# writing encodes every column and whose reading DuckDB decodes and validates; lz4 cost 7x the write itself.
+# batch by batch with no decoding. That is cheaper than uncompressed Parquet, whose writing encodes every
+# column and whose reading DuckDB decodes and validates; lz4 cost several times the write itself.
 STAGED_SUFFIX = ".arrow"
 
 
@@ -61,9 +61,7 @@ def _staged_writer(path: Path, schema: pa.Schema) -> pa.ipc.RecordBatchStreamWri
 # Rows held in memory before a batch is written out (bounds worker memory whatever the file size). Small
 # batches recycle the same memory: the rows wait as Python objects (a tuple and two or three strings per link),
 # and a 50 MB WARC file's 114k links, held whole, made the first file of an ingest fault in fresh pages for
-# them and for their Arrow copy. With batches of 16,384 links instead of 200,000, 7 interleaved pairs of
-# 1-worker ingests of that file took 1.40 s against 1.70 s (medians), 5 pairs of all 4 files 4.93 s against
-# 5.28 s.
+# them and for their Arrow copy. Batches of 16,384 links made ingests faster than batches of 200,000.
 LINKS_PER_BATCH = 16_384
 DOCUMENTS_PER_BATCH = 2_048
 # The distinct URLs of this many rows' batches at a time are collected (Arrow's hash kernel) as they are
@@ -168,7 +166,7 @@ class StagedSource:
         if self._distinct_urls is None or not urls:
             return
         # the hash kernel takes the batches' chunks as they are: combining them first held a second copy of the
-        # group's URLs at the peak of the kernel's memo table (~1,400 more fresh pages per 50 MB WARC file)
+        # group's URLs at the peak of the kernel's memo table (more fresh pages to fault in)
         unique = kernels.drop_null(kernels.unique(pa.chunked_array(urls, pa.string())))
         self._distinct_urls.append(unique)
         self._distinct_count += len(unique)  # counts a URL once per group it is in: an upper bound

@@ -11,7 +11,7 @@ import ada_url
 FETCHABLE_SCHEMES = ("http:", "https:", "ftp:")
 
 
-try:  # ada-url's own C binding: the public join_url wrapper costs 5x the parse itself
+try:  # ada-url's own C binding: the public join_url wrapper costs several times the parse itself
     from ada_url._ada_wrapper import ffi as _ffi
     from ada_url._ada_wrapper import lib as _lib
 except ImportError:  # pragma: no cover - a future ada-url without the binding module
