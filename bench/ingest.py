@@ -386,8 +386,8 @@ def _page_faults() -> int:
 
 
 def fresh_page_microseconds(megabytes: int = 64) -> float:
-    """What touching a page of fresh memory costs now, in microseconds: on the development VM it swings
-    between ~2 and ~13 us with the host's state, and an ingest faults in tens of thousands of pages (the
+    """What touching a page of fresh memory costs now, in microseconds: on a VM it swings
+    with the host's state, and an ingest faults in tens of thousands of pages (the
     `faults` column), so it explains much of the spread between runs."""
     import mmap
 
@@ -504,7 +504,7 @@ def median_result(runs: list[dict]) -> dict:
 def compile_project_bytecode() -> None:
     """Byte-compile crawler/ and pipelines/ before measuring, as a regular `pip install` does at install time.
     An editable install leaves that to the first import, and where PYTHONDONTWRITEBYTECODE is set (as on the
-    development machines) every measured ingest compiled ~20 modules from source again: ~0.05 s of each run
+    development machines) every measured ingest compiled the project's modules from source again, a cost
     that the baseline, whose packages are installed compiled, never paid."""
     import compileall
 
