@@ -189,17 +189,6 @@ def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
     return peak
 
 
-def test_loading_a_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch):
-    import pipelines.list_formats as list_formats
-
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 5_000)
-    small = transient_python_memory_of_a_load(tmp_path, 20_000)
-    large = transient_python_memory_of_a_load(tmp_path, 80_000)
-    # the peak follows the batch, not the list: four times the lines, not four times the memory (reading the
-    # whole list first made it grow with the list, about 600 bytes an entry)
-    assert large < small * 1.5, (small, large)
-
-
 def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatch):
     import gzip
 
@@ -286,12 +275,17 @@ def transient_python_memory_of_a_hashlist_add(tmp_path: Path, lines: int) -> int
     return peak
 
 
-def test_loading_a_hash_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "transient_memory_of_a_load",
+    [transient_python_memory_of_a_load, transient_python_memory_of_a_hashlist_add],
+    ids=["domain-list", "hash-list"],
+)
+def test_loading_a_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch, transient_memory_of_a_load):
     import pipelines.list_formats as list_formats
 
     monkeypatch.setattr(list_formats, "BATCH_LINES", 5_000)
-    small = transient_python_memory_of_a_hashlist_add(tmp_path, 20_000)
-    large = transient_python_memory_of_a_hashlist_add(tmp_path, 80_000)
-    # hash lists go through the same batched loader as other lists (parsing the whole file first made the peak
-    # grow with the list, about 800 bytes an entry)
+    small = transient_memory_of_a_load(tmp_path, 20_000)
+    large = transient_memory_of_a_load(tmp_path, 80_000)
+    # the peak follows the batch, not the list: four times the lines, not four times the memory (reading the
+    # whole list first made it grow with the list, about 600 bytes an entry for domains, 800 for hashes)
     assert large < small * 1.5, (small, large)
