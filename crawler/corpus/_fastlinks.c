@@ -2490,8 +2490,11 @@ static int soup_text_container(int tag) {
 
 static void soup_start(Parser *P, Token *t) {
     int tag = t->tag == T_IMAGE ? T_IMG : t->tag;
-    if (tag == T_HTML || tag == T_BODY) { /* their attributes go to the one html and body, as in the tree */
-        merge_style(P, t, tag == T_HTML ? &P->html_has_style : &P->body_has_style);
+    if (tag == T_HTML || tag == T_BODY) { /* their attributes go to the one html and body */
+        /* The tree keeps the first style such a tag brings; soup takes every one, as a tag it reads inside raw
+           text before going back to the text's end (soup_resume) may be a false one. */
+        int any_style = 0;
+        merge_style(P, t, &any_style);
         return;
     }
     int inside_text = soup_text_container(current_tag(P));
