@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
+from tests.cli_runner import run
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 CONTRACT_COLUMNS = [
@@ -25,12 +26,6 @@ CONTRACT_COLUMNS = [
     "reason",
     "matched_rule",
 ]
-
-
-def run(db: Path, *args: str, expect: int = 0):
-    result = CliRunner().invoke(main, ["--db", str(db), *args])
-    assert result.exit_code == expect, result.output
-    return result
 
 
 @pytest.fixture

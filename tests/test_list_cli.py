@@ -10,17 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli import main
+from tests.cli_runner import run
 
 LOCAL = ("--allow-network", "127.0.0.1/32")
-
-
-def run(db: Path, *args: str, expect: int = 0, env: dict | None = None):
-    result = CliRunner().invoke(main, ["--db", str(db), *args], env=env)
-    assert result.exit_code == expect, result.output
-    return result
 
 
 class LoopbackServer:

@@ -9,19 +9,12 @@ from typing import TypeVar
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli import main
 from pipelines.list_entries import normalize_list
 from pipelines.list_formats import parse_list_file
+from tests.cli_runner import run
 
 T = TypeVar("T")
-
-
-def run(db: Path, *args: str, expect: int = 0):
-    result = CliRunner().invoke(main, ["--db", str(db), *args])
-    assert result.exit_code == expect, result.output
-    return result
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -10,20 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli import main
 from crawler.corpus.synthetic import response_record, write_warc
+from tests.cli_runner import run
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 # links whose raw text a spreadsheet would run: each resolves (relative to the page) to a URL on a listed host
 FORMULAS = ['=HYPERLINK("https://evil.test/","x")', "+1+cmd", "-2+3", "@SUM(1)", "\tx", "\rx"]
-
-
-def run(db: Path, *args: str, expect: int = 0):
-    result = CliRunner().invoke(main, ["--db", str(db), *args])
-    assert result.exit_code == expect, result.output
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli import main
 from pipelines.store import open_store
+from tests.cli_runner import run
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
-def run(db: Path, *args: str, expect: int = 0):
-    result = CliRunner().invoke(main, ["--db", str(db), *args])
-    assert result.exit_code == expect, result.output
-    return result
 
 
 @pytest.fixture(scope="module")
