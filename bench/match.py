@@ -69,7 +69,7 @@ def _host_sql(k: str) -> str:
 def generate(folder: Path, shape: dict) -> None:
     import duckdb
 
-    from pipelines.store import open_store
+    from pipelines.store.database import open_store
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -164,7 +164,7 @@ def generate(folder: Path, shape: dict) -> None:
     rng.shuffle(url_entries)
     (folder / "urls.txt").write_text("\n".join(url_entries) + "\n")
     # 100k hashed expressions: a fifth of an expression of a corpus URL, the rest of absent ones
-    from pipelines.canonical import canonicalize, url_expressions
+    from pipelines.urls.canonical import canonicalize, url_expressions
 
     expressions = []
     for url in sample_urls[shape["url_entries"] // 5 : shape["url_entries"] // 5 + shape["hashes"] // 5]:
@@ -195,11 +195,11 @@ def _rss_mb() -> float:
 
 
 def measure_linksweep(folder: Path) -> dict:
-    from pipelines.list_entries import normalize_list
-    from pipelines.list_formats import parse_list_file
-    from pipelines.lists import ListSettings, add_list_version
-    from pipelines.matching import match_snapshot
-    from pipelines.store import open_store
+    from pipelines.lists.entries import normalize_list
+    from pipelines.lists.formats import parse_list_file
+    from pipelines.lists.versions import ListSettings, add_list_version
+    from pipelines.matching.driver import match_snapshot
+    from pipelines.store.database import open_store
 
     work = folder / "work.duckdb"
     for leftover in folder.glob("work.duckdb*"):

@@ -6,7 +6,8 @@
 An input is a page. Input that starts with a NUL byte is instead read as choices: which tag, attribute,
 value, text or markup comes next, from the vocabulary below, so that mutations move through the tree builder's
 states (tables, templates, foreign content, formatting elements) rather than through byte soup. Every page is
-checked as tests/link_parity.py defines parity (the scanner's links are lexbor's, or it declines the page;
+checked as tests/crawler/corpus/link_parity.py defines
+parity (the scanner's links are lexbor's, or it declines the page;
 the tokenizer-only pass finds every element link lexbor finds; joining shortcuts agree), and run through the
 lenient pass and html_links. A difference raises ParityError: libFuzzer saves the input and stops.
 
@@ -26,14 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fuzz.sanitized  # noqa: E402, F401 - the sanitized extensions, when run under `fuzz.sanitized run`
 
-with atheris.instrument_imports(include=["crawler.corpus.html_links", "tests.link_parity", "pipelines.urls"]):
+with atheris.instrument_imports(
+    include=["crawler.corpus.html_links", "tests.crawler.corpus.link_parity", "pipelines.urls.whatwg"]
+):
     from crawler.corpus.html_links import (
         SCAN_LENIENT,
         _fastlinks,
         _without_nul_and_surrogates,
         html_links,
     )
-    from tests.link_parity import (
+    from tests.crawler.corpus.link_parity import (
         PAGE_URL,
         ParityError,
         python_shortcut,

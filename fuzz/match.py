@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Fuzz target: the compiled bulk matcher (pipelines/_fastmatch.c) against the in-memory matcher.
+"""Fuzz target: the compiled bulk matcher (pipelines/matching/_fastmatch.c) against the in-memory matcher.
 
     python -m fuzz.sanitized run -- python fuzz/match.py [libFuzzer options] CORPUS_DIR [SEED_DIR ...]
 
 An input is URLs, one a line. Each goes to the C matcher as written (it must survive any bytes) and, after
 the ingest normalizer, as the store would hold it: there the compiled matcher's hits must be the in-memory
-matcher's (pipelines/url_matcher.py), entry for entry, as tests/test_match_properties.py compares the two.
+matcher's (pipelines/matching/in_memory.py), entry for entry, as
+tests/pipelines/matching/test_match_properties.py compares the two.
 The lists (domains, hosts, URLs, CIDR, SHA-256 and MD5 hash prefixes, an allowlist) are loaded once into an
 in-memory store; their hosts are in the seed inputs, for mutations to start from.
 """
@@ -23,21 +24,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fuzz.sanitized  # noqa: E402, F401 - the sanitized extensions, when run under `fuzz.sanitized run`
 
-with atheris.instrument_imports(include=["pipelines.canonical", "pipelines.compiled_matcher", "pipelines.urls"]):
+with atheris.instrument_imports(
+    include=["pipelines.urls.canonical", "pipelines.matching.compiled", "pipelines.urls.whatwg"]
+):
     import pyarrow as pa
 
-    from pipelines import compiled_matcher
-    from pipelines.canonical import canonicalize, url_expressions
-    from pipelines.list_entries import normalize_list
-    from pipelines.list_formats import parse_list_file
-    from pipelines.lists import ListSettings, add_list_version
-    from pipelines.matching import _load_entries
-    from pipelines.store import open_store
-    from pipelines.url_matcher import UrlMatcher
-    from pipelines.urls import normalize
+    from pipelines.lists.entries import normalize_list
+    from pipelines.lists.formats import parse_list_file
+    from pipelines.lists.versions import ListSettings, add_list_version
+    from pipelines.matching import compiled as compiled_matcher
+    from pipelines.matching.driver import _load_entries
+    from pipelines.matching.in_memory import UrlMatcher
+    from pipelines.store.database import open_store
+    from pipelines.urls.canonical import canonicalize, url_expressions
+    from pipelines.urls.whatwg import normalize
 
 if not compiled_matcher.available():
-    raise SystemExit("pipelines._fastmatch is not built (or cannot hash): nothing to fuzz")
+    raise SystemExit("pipelines.matching._fastmatch is not built (or cannot hash): nothing to fuzz")
 
 HOSTS = ["a.test", "b.a.test", "xn--bcher-kva.test", "c-d.example.test", "198.51.100.7", "[2001:db8::7]", "e.test"]
 URLS = ["f.test/dl/", "g.test/p/a.b", "a.test/x?id=7", "h.test/"]

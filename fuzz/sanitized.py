@@ -25,7 +25,7 @@ ENVIRONMENT_VARIABLE = "LINKSWEEP_SANITIZED_BUILD"
 
 # (package, module, source, extra linker arguments): the extensions setup.py builds
 EXTENSIONS = [
-    ("pipelines", "_fastmatch", "pipelines/_fastmatch.c", ["-ldl"]),
+    ("pipelines.matching", "_fastmatch", "pipelines/matching/_fastmatch.c", ["-ldl"]),
     ("crawler.corpus", "_fastlinks", "crawler/corpus/_fastlinks.c", []),
 ]
 FLAGS = ["-std=c11", "-O1", "-g", "-fPIC", "-shared", "-fno-omit-frame-pointer"]
@@ -87,8 +87,8 @@ def _gcc_file(name: str) -> str:
 
 
 def use_sanitized_build(folder: Path) -> None:
-    """Make `import pipelines._fastmatch` and `crawler.corpus._fastlinks` load the build in `folder`."""
-    import importlib
+    """Make `import pipelines.matching._fastmatch` and `crawler.corpus._fastlinks` load the build in `folder`."""
+    import importlib.util
 
     for package, module, _, _ in EXTENSIONS:
         name = f"{package}.{module}"
@@ -97,8 +97,11 @@ def use_sanitized_build(folder: Path) -> None:
         path = target(package, module, folder)
         if not path.is_file():
             raise SystemExit(f"no sanitized build at {path}: run `python -m fuzz.sanitized build` first")
-        importlib.import_module(package).__path__.insert(0, str(path.parent))
-        loaded = importlib.import_module(name)
+        # Loaded by file name, before its package: importing the package first would load the normal build.
+        spec = importlib.util.spec_from_file_location(name, path)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        sys.modules[name] = loaded
         if Path(loaded.__file__).resolve() != path.resolve():
             raise RuntimeError(f"{name} loaded from {loaded.__file__}, not the sanitized build {path}")
 

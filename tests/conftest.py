@@ -25,11 +25,11 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture(params=["sql", "compiled"])
 def match_kernel(request, monkeypatch) -> str:
     """Run a matching test with each bulk kernel: the SQL one and the compiled inner loop (when built)."""
-    from pipelines import compiled_matcher
     from pipelines.matching import KERNEL_ENVIRONMENT_VARIABLE
+    from pipelines.matching import compiled as compiled_matcher
 
     if request.param == "compiled" and not compiled_matcher.available():
-        pytest.skip("pipelines._fastmatch is not built (no C compiler at install time)")
+        pytest.skip("pipelines.matching._fastmatch is not built (no C compiler at install time)")
     monkeypatch.setenv(KERNEL_ENVIRONMENT_VARIABLE, request.param)
     return request.param
 
@@ -38,13 +38,13 @@ def match_kernel(request, monkeypatch) -> str:
 def private_suffix_list(tmp_path):
     """The Public Suffix List replaced by a tiny one in which `pages.example.org` is a private-section suffix, so
     tests can tell ICANN from private registrable domains with reserved names only."""
-    from pipelines import public_suffix
+    from pipelines.urls import SuffixList, use_suffix_list
 
     listing = tmp_path / "public_suffix_list.dat"
     listing.write_text(
         "// ===BEGIN ICANN DOMAINS===\norg\ntest\n// ===END ICANN DOMAINS===\n"
         "// ===BEGIN PRIVATE DOMAINS===\npages.example.org\n// ===END PRIVATE DOMAINS===\n"
     )
-    public_suffix.use_suffix_list(public_suffix.SuffixList.from_file(listing))
+    use_suffix_list(SuffixList.from_file(listing))
     yield listing
-    public_suffix.use_suffix_list(None)
+    use_suffix_list(None)

@@ -1,1 +1,17 @@
 """Corpus readers: WARC/ARC/WAT files and URL tables turned into documents and outgoing links."""
+
+from crawler.corpus.html_links import refresh_url
+from crawler.corpus.sniff import UnknownFormat, sniff
+from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
+from crawler.corpus.tables import URL_COLUMN_CANDIDATES
+
+__all__ = [
+    "SourceResult",
+    "SourceTask",
+    "URL_COLUMN_CANDIDATES",
+    "UnknownFormat",
+    "read_source",
+    "refresh_url",
+    "sniff",
+    "synthetic",
+]

@@ -25,7 +25,7 @@
  * encoding is text/html or application/xhtml+xml. Pages using what it does not model (<plaintext>,
  * <frameset>, NUL bytes, markup inside an SVG <style>, two <base href> that disagree, lone
  * surrogates) get a fallback reason instead of links, and the caller parses them with lexbor.
- * tests/test_fast_links.py compares both paths on hand-written, generated and real pages.
+ * tests/crawler/corpus/test_fast_links.py compares both paths on hand-written, generated and real pages.
  *
  * Hostile pages: the standard's algorithm walks the stack of open elements (or the active formatting
  * elements, or a tag's attributes) once per token, which some nestings make quadratic, in lexbor too. Every
@@ -36,7 +36,7 @@
  * links(html, document_url, scan=0, budget=-1, max_links=-1) -> [(kind, raw_url, resolved_url)] | reason
  *     In lexbor's order: element links, template links level by level, CSS of <style> elements, CSS of
  *     style attributes, bare URLs of the body text. URLs are resolved against the first <base href> outside
- *     templates (or the document URL) by pipelines.urls.Resolver's shortcut (_ALREADY_NORMAL and _joined),
+ *     templates (or the document URL) by pipelines.urls.whatwg.Resolver's shortcut (ALREADY_NORMAL and _joined),
  *     ported here; the links it does not take go to a Resolver. CSS, text and meta refresh values are handed
  *     to html_links.py's functions, so that those rules are written once.
  */
@@ -196,7 +196,7 @@ static PyObject *SRCSET_KIND;    /* "srcset" */
 static PyObject *CSS_PAIRS;      /* css text -> [(kind, raw)] */
 static PyObject *TEXT_PAIRS;     /* [body text node] -> [(kind, raw)] */
 static PyObject *REFRESH_PAIR;   /* (http-equiv, content) -> (kind, raw) | None */
-static PyObject *RESOLVER;       /* pipelines.urls.Resolver: base_url -> raw_url -> resolved_url */
+static PyObject *RESOLVER;       /* pipelines.urls.whatwg.Resolver: base_url -> raw_url -> resolved_url */
 static char *SKIPPED[16];        /* SKIPPED_PREFIXES, lowercase ASCII */
 static Py_ssize_t SKIPPED_LENS[16];
 static int n_skipped;
@@ -3116,9 +3116,9 @@ static void tokenize(Parser *P) {
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
-/* resolution: pipelines.urls.Resolver's shortcut                                                        */
+/* resolution: pipelines.urls.whatwg.Resolver's shortcut                                                        */
 
-static unsigned char PATH_CHARS[256]; /* [A-Za-z0-9\-._~!$&()*+,;=:@/] of _ALREADY_NORMAL */
+static unsigned char PATH_CHARS[256]; /* [A-Za-z0-9\-._~!$&()*+,;=:@/] of ALREADY_NORMAL */
 
 static void init_path_chars(void) {
     for (int c = 0; c < 256; c++) PATH_CHARS[c] = is_alnum((unsigned char)c) || (c && strchr("-._~!$&()*+,;=:@/", c));
@@ -3126,7 +3126,7 @@ static void init_path_chars(void) {
 
 static inline int path_char(unsigned char c) { return PATH_CHARS[c]; }
 
-/* _ALREADY_NORMAL.fullmatch(s): an absolute http(s) URL the WHATWG parser returns unchanged. */
+/* ALREADY_NORMAL.fullmatch(s): an absolute http(s) URL the WHATWG parser returns unchanged. */
 static int already_normal(const unsigned char *s, Py_ssize_t n) {
     Py_ssize_t p;
     if (n >= 7 && memcmp(s, "http://", 7) == 0) p = 7;
@@ -3833,7 +3833,7 @@ static PyMethodDef METHODS[] = {
      "scan 1 (lenient) takes <frameset>, <plaintext>, disagreeing bases and markup in an SVG <style> as\n"
      "best it can (for pages too large to risk lexbor's worst case on); scan 2 (soup) builds no tree: linear,\n"
      "every link element found."},
-    {"already_normal", py_already_normal, METH_O, "_ALREADY_NORMAL.fullmatch(url), in C (for tests)"},
+    {"already_normal", py_already_normal, METH_O, "ALREADY_NORMAL.fullmatch(url), in C (for tests)"},
     {"join", py_join, METH_VARARGS, "join(base_url, raw) -> the shortcut's resolved URL or None (for tests)"},
     {"scope_steps", py_scope_steps, METH_NOARGS,
      "the latest scan's work: stack and list entries looked at or moved, elements created (for tests)"},

@@ -17,7 +17,7 @@ from crawler.corpus.documents import record_document
 from crawler.corpus.gzip_members import GzipMembers
 from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
 from crawler.corpus.tables import TableCutOff, TableError, table_urls
-from pipelines.staging import StagedSource
+from pipelines.store import StagedSource
 from pipelines.urls import normalize
 
 # How many per-record errors are kept verbatim in `sources.bad_record_errors` (all are counted).
@@ -227,9 +227,9 @@ def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -
 @contextlib.contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a file is read. Reading makes no reference cycles (none is left
-    by the sample corpus or any file of shared/realdata: tests/test_realdata.py, tests/test_corpus_readers.py),
-    but it makes a few tracked objects per link (link tuples, records, documents), and the collections
-    they set off while a file is read scanned them all for nothing. Reference counting
+    by the sample corpus or any file of shared/realdata: tests/crawler/corpus/test_realdata.py and
+    test_corpus_readers.py), but it makes a few tracked objects per link (link tuples, records, documents),
+    and the collections they set off while a file is read scanned them all for nothing. Reference counting
     still frees everything as it goes."""
     if not gc.isenabled():
         yield

@@ -1,0 +1,8 @@
+"""The `linksweep` command line: thin click commands, each calling the library or an application part."""
+
+from crawler.cli.main import main, run
+
+__all__ = [
+    "main",
+    "run",
+]

@@ -1,0 +1,66 @@
+"""Errors a user can meet, and the one place that turns each into one line and its exit code (docs/cli.md).
+
+Each condition has one error class, raised wherever it happens (the library's own, or the application's
+below); `exit_code_for` is the table every command shares, so the same condition ends with the same code
+whichever command met it. Anything not in the table is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from crawler.ingest import MissingInput
+from pipelines.crawl import UnknownWatchList
+from pipelines.export import ExportNotWritable, UnsupportedExportFormat
+from pipelines.lists import ListTypeMismatch, UnknownList
+from pipelines.matching import UnknownSnapshot
+from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    # the command ran to its end, but some of its inputs failed (files that failed or stopped early, ...)
+    INPUTS_FAILED = 1
+    # nothing was done: an option, path, snapshot, list, database or query the command cannot use
+    USAGE = 2
+    # the database stayed in use by another process for longer than the wait ($LINKSWEEP_LOCK_WAIT)
+    STORE_IN_USE = 3
+    # a file could not be written or opened: an output folder without write permission, a full disk, a
+    # database path that is not a DuckDB file, or a database of a newer linksweep
+    FILE_ERROR = 4
+
+
+class RemoteSourceUnsupported(ValueError):
+    """A URL was given where a local file or folder is expected."""
+
+
+class QueryFailed(ValueError):
+    """`linksweep sql`: DuckDB refused or failed the query."""
+
+
+# (error class, exit code): the first class the error is an instance of decides
+_EXIT_CODES: tuple[tuple[type[Exception], ExitCode], ...] = (
+    (StoreLocked, ExitCode.STORE_IN_USE),
+    (StoreMissing, ExitCode.USAGE),
+    (StoreUnusable, ExitCode.FILE_ERROR),
+    (SchemaTooNew, ExitCode.FILE_ERROR),
+    (ExportNotWritable, ExitCode.FILE_ERROR),
+    (UnknownSnapshot, ExitCode.USAGE),
+    (UnknownList, ExitCode.USAGE),
+    (UnknownWatchList, ExitCode.USAGE),
+    (ListTypeMismatch, ExitCode.USAGE),
+    (UnsupportedExportFormat, ExitCode.USAGE),
+    (MissingInput, ExitCode.USAGE),
+    (RemoteSourceUnsupported, ExitCode.USAGE),
+    (QueryFailed, ExitCode.USAGE),
+)
+
+USER_ERRORS: tuple[type[Exception], ...] = tuple(error_class for error_class, _ in _EXIT_CODES)
+
+
+def exit_code_for(error: Exception) -> ExitCode:
+    """The exit code of a user error (one of USER_ERRORS)."""
+    for error_class, code in _EXIT_CODES:
+        if isinstance(error, error_class):
+            return code
+    raise TypeError(f"not a user error: {error!r}")

@@ -1,0 +1,115 @@
+"""Write a snapshot's removal list to CSV, Parquet or JSON lines, chosen by the file extension."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
+from pipelines.matching import require_snapshot
+
+# Rows per Parquet row group. Row groups are cut from the rows, whatever batches DuckDB hands over, so that
+# the same data always gives the same bytes.
+PARQUET_ROW_GROUP_ROWS = 65_536
+BATCH_ROWS = 8_192
+
+
+class UnsupportedExportFormat(ValueError):
+    pass
+
+
+class ExportNotWritable(OSError):
+    """The removal list cannot be written where it was asked to go."""
+
+
+def _write_csv(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    from pipelines.export.csv_safety import write_csv  # imported when used: pyarrow.csv is not needed by every command
+
+    return write_csv(batches, stream)
+
+
+def _write_parquet(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    import pyarrow.parquet as pq  # imported when used: every command imports this module, few write Parquet
+
+    rows = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    with pq.ParquetWriter(stream, batches.schema) as writer:
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            rows += batch.num_rows
+            while pending_rows >= PARQUET_ROW_GROUP_ROWS:
+                table = pa.Table.from_batches(pending, schema=batches.schema)
+                writer.write_table(table.slice(0, PARQUET_ROW_GROUP_ROWS), row_group_size=PARQUET_ROW_GROUP_ROWS)
+                rest = table.slice(PARQUET_ROW_GROUP_ROWS)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=batches.schema))
+    return rows
+
+
+def _write_lines(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
+    """The one text column of `batches`, a line per row (JSON lines built by DuckDB: JSON_LINE)."""
+    rows = 0
+    for batch in batches:
+        text = "\n".join(batch.column(0).to_pylist())
+        stream.write(f"{text}\n".encode() if batch.num_rows else b"")
+        rows += batch.num_rows
+    return rows
+
+
+# each row as a JSON object of the removal columns, in their order, built by DuckDB (not json.dumps per row)
+JSON_LINE = f"to_json(struct_pack({', '.join(f'{name} := {name}' for name in REMOVAL_COLUMNS)})) AS line"
+
+# extension: (what the query selects, None for the columns themselves; the writer of its batches)
+EXPORT_FORMATS: dict[str, tuple[str | None, Callable[[pa.RecordBatchReader, BinaryIO], int]]] = {
+    ".csv": (None, _write_csv),  # formula-leading cells neutralized, lists joined (pipelines/export/csv_safety.py)
+    ".parquet": (None, _write_parquet),
+    ".jsonl": (JSON_LINE, _write_lines),
+}
+
+
+def export_format_for(out: Path) -> str:
+    """The export format of `out` (its extension), or UnsupportedExportFormat."""
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise UnsupportedExportFormat(
+            f"{out}: cannot tell the format from the extension {out.suffix!r} (use {', '.join(EXPORT_FORMATS)})"
+        )
+    return suffix
+
+
+def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) -> int:
+    """Write the removal list of `snapshot` to `out`; returns the number of rows.
+
+    The file is written beside its destination and renamed into place, so a reader never sees half a list.
+    The writing is done here, not by DuckDB: a read-only connection reads and writes no
+    file (pipelines/store/database.py).
+    """
+    select, write = EXPORT_FORMATS[export_format_for(out)]
+    require_snapshot(con, snapshot)
+    partial = out.with_name(f".{out.name}.partial")
+    cursor = con.cursor()  # a query of its own: `con` may hold an unfinished result
+    try:
+        batches = cursor.sql(ordered_removal_query(select), params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as stream:
+            rows = write(batches, stream)
+        os.replace(partial, out)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ExportNotWritable(
+            f"{out}: cannot write the removal list ({error.strerror or error}); give --out a file in a folder you"
+            " can write to"
+        ) from None
+    finally:
+        cursor.close()
+    return rows

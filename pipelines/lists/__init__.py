@@ -1,0 +1,47 @@
+"""Block, allow, watch and hash lists: file formats, entries, versions in the store, and downloads."""
+
+from pipelines.lists.entries import EmptyList, NormalizedList, host_entry, normalize_list
+from pipelines.lists.fetch import DEFAULT_MAX_BYTES, Downloaded, FetchError, download_list
+from pipelines.lists.formats import FORMATS, FormatReport, ListFormatError, RawEntry, parse_list_file
+from pipelines.lists.versions import (
+    CURRENT_MATCHES_SQL,
+    CURRENT_VERSIONS_SQL,
+    SERVICE_VERSION_ID,
+    ListSettings,
+    ListTypeMismatch,
+    SuspiciousVersion,
+    UnknownList,
+    add_list_version,
+    list_settings,
+    load_list_version,
+    record_validators,
+    remove_list,
+)
+
+__all__ = [
+    "CURRENT_MATCHES_SQL",
+    "CURRENT_VERSIONS_SQL",
+    "DEFAULT_MAX_BYTES",
+    "Downloaded",
+    "EmptyList",
+    "FORMATS",
+    "FetchError",
+    "FormatReport",
+    "ListFormatError",
+    "ListSettings",
+    "ListTypeMismatch",
+    "NormalizedList",
+    "RawEntry",
+    "SERVICE_VERSION_ID",
+    "SuspiciousVersion",
+    "UnknownList",
+    "add_list_version",
+    "download_list",
+    "host_entry",
+    "list_settings",
+    "load_list_version",
+    "normalize_list",
+    "parse_list_file",
+    "record_validators",
+    "remove_list",
+]

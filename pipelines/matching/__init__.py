@@ -1,0 +1,15 @@
+"""Matching a snapshot's URLs against list versions: the driver, the SQL and compiled kernels, and the
+in-memory matcher the crawler uses on every hop."""
+
+from pipelines.matching.driver import KERNEL_ENVIRONMENT_VARIABLE, UnknownSnapshot, match_snapshot, require_snapshot
+from pipelines.matching.in_memory import Hit, UrlMatcher
+
+__all__ = [
+    "Hit",
+    "KERNEL_ENVIRONMENT_VARIABLE",
+    "UnknownSnapshot",
+    "UrlMatcher",
+    "compiled",
+    "match_snapshot",
+    "require_snapshot",
+]

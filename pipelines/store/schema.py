@@ -1,0 +1,386 @@
+"""The DuckDB schema of linksweep, as an ordered list of versioned migrations (the only place tables are defined)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.store.transaction import transaction
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+    backfill: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # data only Python can compute
+
+
+def _backfill_private_domains(con: duckdb.DuckDBPyConnection) -> None:
+    """Private-section registrable domains of the hosts recorded before version 2."""
+    from pipelines.urls import registrable_domains
+
+    hosts = [row[0] for row in con.execute("SELECT host FROM hosts WHERE host IS NOT NULL").fetchall()]
+    if not hosts:
+        return
+    con.register(
+        "private_domains",
+        pa.table(
+            {
+                "host": pa.array(hosts, pa.string()),
+                "domain": pa.array([registrable_domains(host).private for host in hosts], pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        "UPDATE hosts SET registered_domain_private = p.domain FROM private_domains AS p WHERE hosts.host = p.host"
+    )
+    con.execute(
+        "UPDATE urls SET registered_domain_private = p.domain FROM private_domains AS p WHERE urls.host = p.host"
+    )
+    con.unregister("private_domains")
+
+
+# What DuckDB's hash() gives for this text is recorded with the url_key column: a DuckDB whose hash() differs
+# (another version) would compute keys that find none of the recorded ones, so migrate() recomputes them.
+_URL_KEY_CHECK_TEXT = "linksweep url_key check"
+
+
+def _url_key_check(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT hash(?)", [_URL_KEY_CHECK_TEXT]).fetchone()[0])
+
+
+def _record_url_key_check(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO store_settings VALUES ('url_key_check', ?)",
+        [_url_key_check(con)],
+    )
+
+
+def _refresh_url_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute urls.url_key if this DuckDB's hash() is not the one that computed them."""
+    recorded = con.execute("SELECT value FROM store_settings WHERE name = 'url_key_check'").fetchone()
+    if recorded is not None and recorded[0] == _url_key_check(con):
+        return
+    with transaction(con):
+        con.execute("UPDATE urls SET url_key = hash(url)")
+        _record_url_key_check(con)
+
+
+# Append new migrations at the end; never edit one that has shipped.
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "snapshots, sources, documents, links, urls, hosts; domain lists and static matches",
+        """
+        CREATE SEQUENCE list_version_id_seq START 1;
+
+        CREATE TABLE snapshots (
+            name        VARCHAR PRIMARY KEY,
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+
+        -- one row per ingested file; (snapshot, sha256) identifies it, so a moved file is not re-read
+        CREATE TABLE sources (
+            source_id    INTEGER PRIMARY KEY,
+            snapshot     VARCHAR NOT NULL,
+            path         VARCHAR NOT NULL,
+            size         BIGINT NOT NULL,
+            sha256       VARCHAR NOT NULL,
+            format       VARCHAR,            -- warc, warc.gz, arc, arc.gz, wat, parquet, jsonl, csv
+            reader       VARCHAR,            -- fastwarc, warcio, pyarrow, ...
+            status       VARCHAR NOT NULL,   -- pending, done, partial (stopped early), failed
+            records      BIGINT,
+            documents    BIGINT,
+            links        BIGINT,
+            bad_records  BIGINT,
+            error        VARCHAR,            -- why the file stopped early or failed
+            bad_record_errors VARCHAR[],      -- a sample of per-record errors
+            registered_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            finished_at  TIMESTAMP,
+            seconds      DOUBLE,
+            UNIQUE (snapshot, sha256)
+        );
+
+        -- one row per response/resource/conversion record, WAT metadata record, or table row
+        CREATE TABLE documents (
+            doc_id          BIGINT NOT NULL,   -- source_id << 32 | record_no
+            source_id       INTEGER NOT NULL,
+            snapshot        VARCHAR NOT NULL,
+            record_no       INTEGER NOT NULL,  -- ordinal of the record in its file, or row number of a table
+            record_id       VARCHAR,           -- WARC-Record-ID (ARC: synthesized by the reader)
+            record_type     VARCHAR,
+            target_uri      VARCHAR,           -- as written in the record
+            url             VARCHAR,           -- WHATWG-normalized absolute URL, no fragment; NULL if unparsable
+            record_offset   BIGINT,            -- byte offset of the record in the file (compressed offset for .gz)
+            record_length   BIGINT,            -- WARC Content-Length of the record block
+            http_status     SMALLINT,
+            content_type    VARCHAR,
+            payload_digest  VARCHAR,
+            link_count      INTEGER NOT NULL
+        );
+
+        -- one row per outgoing link occurrence
+        CREATE TABLE links (
+            doc_id   BIGINT NOT NULL,
+            kind     VARCHAR NOT NULL,   -- a, area, img, srcset, iframe, frame, embed, object, script, source,
+                                         -- track, video, audio, input, link, form, css, meta-refresh,
+                                         -- location-header, link-header, text (see docs/schema.md)
+            raw_url  VARCHAR NOT NULL,   -- as written in the document
+            url      VARCHAR             -- resolved absolute URL (after <base>), normalized; NULL if unparsable
+        );
+
+        -- unique normalized URLs seen in any snapshot
+        CREATE TABLE urls (
+            url                VARCHAR NOT NULL,
+            host               VARCHAR,
+            registered_domain  VARCHAR   -- ICANN registrable domain (tldextract, offline); NULL for IPs
+        );
+
+        -- unique hosts of `urls`, each looked up once in the Public Suffix List
+        CREATE TABLE hosts (
+            host               VARCHAR NOT NULL,
+            registered_domain  VARCHAR
+        );
+
+        CREATE TABLE lists (
+            name        VARCHAR PRIMARY KEY,
+            list_type   VARCHAR NOT NULL,   -- block or allow
+            category    VARCHAR,
+            format      VARCHAR NOT NULL,
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+
+        -- every load of a list is a version; matches name the version they came from
+        CREATE TABLE list_versions (
+            version_id   INTEGER PRIMARY KEY,
+            list_name    VARCHAR NOT NULL,
+            sha256       VARCHAR NOT NULL,
+            origin       VARCHAR NOT NULL,  -- path or URL it was loaded from
+            loaded_at    TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            accepted     INTEGER NOT NULL,
+            duplicates   INTEGER NOT NULL,
+            rejected     INTEGER NOT NULL
+        );
+
+        CREATE TABLE list_entries (
+            version_id  INTEGER NOT NULL,
+            entry       VARCHAR NOT NULL,   -- normalized: lowercase ASCII host (punycode) or IP
+            entry_kind  VARCHAR NOT NULL,   -- domain or ip
+            line_no     INTEGER NOT NULL
+        );
+
+        -- one row per (url, list version, entry) that hit
+        CREATE TABLE url_matches (
+            url           VARCHAR NOT NULL,
+            version_id    INTEGER NOT NULL,
+            list_name     VARCHAR NOT NULL,
+            category      VARCHAR,
+            matched_rule  VARCHAR NOT NULL,   -- the list entry
+            expression    VARCHAR NOT NULL,   -- the part of the URL that hit it (host suffix)
+            detected_via  VARCHAR NOT NULL,   -- static (lists), later redirect / content-hash
+            matched_at    TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        """,
+    ),
+    Migration(
+        2,
+        "private-section registrable domains; every list format, allowlists, hashed and URL"
+        " entries as expressions; incremental matching state",
+        """
+        ALTER TABLE urls ADD COLUMN registered_domain_private VARCHAR;  -- under private-section suffixes too
+        -- the file that first recorded the URL (files commit in source order): matching a file's new URLs
+        -- is matching the URLs it first recorded; NULL for URLs recorded before version 2
+        ALTER TABLE urls ADD COLUMN first_source INTEGER;
+        ALTER TABLE hosts ADD COLUMN registered_domain_private VARCHAR;
+
+        ALTER TABLE lists ADD COLUMN source_url VARCHAR;       -- where `update` fetches new versions from
+        ALTER TABLE lists ADD COLUMN auth_env VARCHAR;         -- environment variable holding an auth header
+        ALTER TABLE lists ADD COLUMN options VARCHAR;          -- format options (JSON): subdomains, column
+        ALTER TABLE lists ADD COLUMN etag VARCHAR;             -- validators of the last download
+        ALTER TABLE lists ADD COLUMN last_modified VARCHAR;
+
+        ALTER TABLE list_versions ADD COLUMN format VARCHAR;   -- the format parsed (auto: what it decided)
+        ALTER TABLE list_versions ADD COLUMN comments INTEGER;
+        ALTER TABLE list_versions ADD COLUMN blank INTEGER;
+        ALTER TABLE list_versions ADD COLUMN unsupported INTEGER;
+        ALTER TABLE list_versions ADD COLUMN bytes BIGINT;
+
+        -- one row per expression an entry stands for (a URL entry without a trailing '/' has two)
+        ALTER TABLE list_entries ADD COLUMN expression VARCHAR;   -- host/ for domains and IPs, host/path for URLs,
+                                                                  -- hex digest for hashes, network for CIDR
+        ALTER TABLE list_entries ADD COLUMN exception BOOLEAN DEFAULT false;  -- @@ rules: allow, not block
+        ALTER TABLE list_entries ADD COLUMN subdomains BOOLEAN DEFAULT true;  -- domain entries: cover subdomains
+        ALTER TABLE list_entries ADD COLUMN hash_algorithm VARCHAR;           -- sha256, sha1, md5
+        ALTER TABLE list_entries ADD COLUMN ip_low UBIGINT;                   -- CIDR range bounds (IPv4)
+        ALTER TABLE list_entries ADD COLUMN ip_high UBIGINT;
+        UPDATE list_entries SET expression = entry || '/' WHERE expression IS NULL;
+
+        -- lines of a list version that gave no entry: malformed (rejected) or valid but not supported
+        CREATE TABLE list_rejects (
+            version_id  INTEGER NOT NULL,
+            line_no     INTEGER NOT NULL,
+            line        VARCHAR NOT NULL,
+            reason      VARCHAR NOT NULL,
+            outcome     VARCHAR NOT NULL   -- rejected or unsupported
+        );
+
+        ALTER TABLE url_matches ADD COLUMN effect VARCHAR DEFAULT 'block';   -- block, or allow (allowlists, @@)
+        ALTER TABLE url_matches ADD COLUMN entry_kind VARCHAR;
+        ALTER TABLE url_matches ADD COLUMN line_no INTEGER;
+        ALTER TABLE url_matches ADD COLUMN rule_expression VARCHAR;  -- the entry's expression (identifies it)
+        UPDATE url_matches SET rule_expression = matched_rule || '/', entry_kind = 'domain', effect = 'block';
+
+        -- incremental matching: the version of each list that matches were last brought up to, and the
+        -- sources whose URLs have been matched against it (a re-ingested source is matched again)
+        CREATE TABLE match_state (
+            list_name   VARCHAR PRIMARY KEY,
+            version_id  INTEGER NOT NULL,
+            matched_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE TABLE matched_sources (
+            list_name  VARCHAR NOT NULL,
+            source_id  INTEGER NOT NULL
+        );
+        """,
+        backfill=_backfill_private_domains,
+    ),
+    Migration(
+        3,
+        "resolver crawl: results per link with the hop chain and content hashes, hash-service checks, match evidence",
+        """
+        -- one row per link resolved by `linksweep crawl` (its latest resolution)
+        CREATE TABLE crawl_results (
+            url             VARCHAR NOT NULL,   -- the link (first hop)
+            crawl_id        VARCHAR NOT NULL,   -- the run that resolved it
+            outcome         VARCHAR NOT NULL,   -- resolved, flagged (a hop is listed: never requested),
+                                                -- refused (address policy), error
+            final_url       VARCHAR,
+            hops            STRUCT(url VARCHAR, status INTEGER, via VARCHAR, peer_ip VARCHAR)[],
+            status          INTEGER,            -- HTTP status of the last response
+            content_type    VARCHAR,
+            content_length  BIGINT,             -- bytes received (bodies are hashed in memory, never stored)
+            peer_ip         VARCHAR,            -- the address the last response came from
+            error_class     VARCHAR,            -- timeout, dns, refused-address, flagged-hop, too-large, ...
+            error           VARCHAR,
+            md5             VARCHAR,
+            sha1            VARCHAR,
+            sha256          VARCHAR,
+            pdq             VARCHAR,
+            pdq_quality     INTEGER,
+            fetched_at      TIMESTAMP NOT NULL,
+            seconds         DOUBLE
+        );
+
+        -- lookups of content hashes in hash services; `unchecked` rows are retried by the next crawl
+        CREATE TABLE hash_checks (
+            url          VARCHAR NOT NULL,
+            service      VARCHAR NOT NULL,
+            signal_type  VARCHAR NOT NULL,
+            signal       VARCHAR NOT NULL,
+            status       VARCHAR NOT NULL,   -- match, no_match, unchecked (service down: never taken as clean)
+            content_id   VARCHAR,
+            bank         VARCHAR,
+            distance     INTEGER,
+            error        VARCHAR,
+            checked_at   TIMESTAMP NOT NULL
+        );
+
+        -- why a match holds beyond the entry: the redirect chain, or the content hash and its distance (JSON)
+        ALTER TABLE url_matches ADD COLUMN evidence VARCHAR;
+        """,
+    ),
+    Migration(
+        4,
+        "urls.url_key: a 64-bit hash of each URL, so that a file's new URLs are found among the recorded ones",
+        """
+        -- hash(url) (DuckDB's hash): a lookup filter, never an identity (64-bit hashes collide; the URLs are
+        -- compared too). Scanning it instead of every URL string makes recording a file's URLs in a large store
+        -- much faster.
+        ALTER TABLE urls ADD COLUMN url_key UBIGINT;
+        UPDATE urls SET url_key = hash(url);
+
+        -- settings of the store itself (name, value)
+        CREATE TABLE store_settings (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        """,
+        backfill=_record_url_key_check,
+    ),
+    Migration(
+        5,
+        "list versions numbered per list; a list keeps the format its first load decided; entries numbered",
+        """
+        -- the number of a version among its list's versions: the first load of a list is version 1
+        -- (version_id stays the store-wide key that entries and matches refer to)
+        ALTER TABLE list_versions ADD COLUMN version INTEGER;
+        -- the entry's number in its version, in reading order (its expressions share it): a list file is
+        -- stored batch by batch and the entries that repeat an earlier one are dropped in SQL
+        ALTER TABLE list_entries ADD COLUMN entry_no BIGINT;
+        UPDATE list_versions SET version = numbered.version
+        FROM (
+            SELECT version_id, row_number() OVER (PARTITION BY list_name ORDER BY version_id) AS version
+            FROM list_versions
+        ) AS numbered
+        WHERE list_versions.version_id = numbered.version_id;
+
+        -- lists loaded with --format auto keep the format auto decided (that of their latest version)
+        UPDATE lists SET format = decided.format
+        FROM (
+            SELECT list_name, arg_max(format, version_id) AS format FROM list_versions GROUP BY list_name
+        ) AS decided
+        WHERE lists.name = decided.list_name AND lists.format = 'auto' AND decided.format IS NOT NULL;
+        """,
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer linksweep, whose schema this one does not know."""
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of a database, 0 for an empty one."""
+    # fetchall: DuckDB 2 keeps a result fetched with fetchone open, and refuses the connection's next query
+    [(exists,)] = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchall()
+    if not exists:
+        return 0
+    [(version,)] = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
+    return version
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every pending migration, each in its own transaction (all in one for a new store); returns the
+    resulting version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+    )
+    version = current_version(con)
+    if version > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"database schema is version {version}, newer than this linksweep ({LATEST_VERSION}); upgrade linksweep"
+        )
+    pending = [migration for migration in MIGRATIONS if migration.version > version]
+    # a new store is created in one transaction (quicker than one per migration); an existing one is
+    # migrated one version at a time, each in its own transaction
+    for group in [pending] if version == 0 else [[migration] for migration in pending]:
+        with transaction(con):
+            for migration in group:
+                con.execute(migration.sql)
+                if migration.backfill is not None:
+                    migration.backfill(con)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                    [migration.version, migration.description],
+                )
+                version = migration.version
+    if version >= 4:
+        _refresh_url_keys(con)
+    return version
