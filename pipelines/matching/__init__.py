@@ -1,8 +1,9 @@
 """Matching a snapshot's URLs against list versions: the driver, the SQL and compiled kernels, and the
 in-memory matcher the crawler uses on every hop."""
 
-from pipelines.matching.driver import KERNEL_ENVIRONMENT_VARIABLE, UnknownSnapshot, match_snapshot, require_snapshot
+from pipelines.matching.driver import UnknownSnapshot, match_snapshot, require_snapshot
 from pipelines.matching.in_memory import Hit, UrlMatcher
+from pipelines.matching.kernels import KERNEL_ENVIRONMENT_VARIABLE
 
 __all__ = [
     "Hit",
