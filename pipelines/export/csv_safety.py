@@ -12,7 +12,6 @@ import json
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from pipelines.arrow import kernels
 
@@ -61,6 +60,8 @@ def spreadsheet_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def write_csv(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
     """Write the batches to `stream` as CSV with a header, spreadsheet-safe; returns the number of rows."""
+    import pyarrow.csv as pa_csv  # imported when used: the other commands never need it
+
     schema = spreadsheet_safe(pa.RecordBatch.from_pylist([], schema=batches.schema)).schema  # with no rows too
     rows = 0
     with pa_csv.CSVWriter(stream, schema) as writer:
