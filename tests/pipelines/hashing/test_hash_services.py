@@ -21,22 +21,21 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from pipelines.hashing.services import (
+from pipelines.hashing.services import lookup_all, services_from_config
+from pipelines.hashing.services.breaker import CircuitBreaker
+from pipelines.hashing.services.hma import HmaClient
+from pipelines.hashing.services.http_policy import HttpPolicy
+from pipelines.hashing.services.json_service import JsonService
+from pipelines.hashing.services.rate_limit import RateLimiter
+from pipelines.hashing.services.results import (
     CIRCUIT_OPEN,
     MATCH,
     NO_MATCH,
     UNCHECKED,
     UNSUPPORTED,
-    CircuitBreaker,
     HashService,
-    HmaClient,
-    HttpPolicy,
-    JsonService,
     LookupResult,
-    RateLimiter,
     ServiceMatch,
-    lookup_all,
-    services_from_config,
 )
 
 
