@@ -21,7 +21,7 @@ from typing import Protocol, TextIO
 import duckdb
 import pyarrow as pa
 
-from crawler.corpus import URL_COLUMN_CANDIDATES, SourceResult, SourceTask, UnknownFormat, read_source, sniff
+from crawler.corpus import SourceResult, SourceTask, UnknownFormat, read_source, reader_for, sniff
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
     SourceOutcome,
@@ -141,17 +141,14 @@ def not_corpus_reason(path: Path) -> str | None:
         return None
     try:
         file_format = sniff(path)
+        corpus_format = reader_for(file_format)
     except UnknownFormat:
         return "not a corpus file (a text name, and no WARC, ARC, gzip, Parquet or table content)"
     except OSError:
         return None  # reading it fails again, and is recorded, in the reader
-    if file_format.gzipped or file_format.container != "csv":
-        return None
-    with open(path, "rb") as stream:
-        header = stream.readline(65536).decode("utf-8", "replace").strip().replace("\t", ",").split(",")
-    if any(name.strip().strip("\"'") in URL_COLUMN_CANDIDATES for name in header):
-        return None
-    return "not a corpus file (a text name, and no URL column)"
+    if corpus_format.lacks_url_column(path, file_format):
+        return "not a corpus file (a text name, and no URL column)"
+    return None
 
 
 def sha256_of(path: Path) -> str:
