@@ -351,7 +351,7 @@ def _baseline(files: list[str]) -> dict:
 
 
 def _ingest(files: list[str], workers: int, keep_db: bool) -> dict:
-    from crawler.ingest.runner import ingest
+    from crawler.ingest import ingest
 
     folder = Path(tempfile.mkdtemp(prefix="linksweep-bench-"))
     try:

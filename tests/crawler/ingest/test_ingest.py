@@ -16,9 +16,12 @@ import duckdb
 import pytest
 from tqdm import tqdm
 
-import crawler.ingest.runner
+import crawler.ingest.commit
+import crawler.ingest.memory
+import crawler.ingest.pool
+from crawler.corpus import SourceTask
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
-from crawler.ingest.runner import MissingInput, ingest
+from crawler.ingest import MissingInput, ingest
 from pipelines.matching import match_snapshot
 from pipelines.store import open_store
 from tests.pipelines.matching.test_matching import flagged, load
@@ -161,7 +164,7 @@ def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, mon
     corpus = make_overlapping_corpus(tmp_path / "corpus", files=6)
     reference = tmp_path / "reference.duckdb"
     ingest(reference, "S1", corpus, workers=1, show_progress=False)
-    commit_rows = crawler.ingest.runner.commit_source_rows
+    commit_rows = crawler.ingest.commit.commit_source_rows
     lock, running, most, threads = threading.Lock(), [0], [0], set()
     two_at_once = threading.Event()
 
@@ -181,7 +184,7 @@ def test_files_rows_are_committed_two_at_a_time_beside_the_readers(tmp_path, mon
             with lock:
                 running[0] -= 1
 
-    monkeypatch.setattr(crawler.ingest.runner, "commit_source_rows", slow_commit_rows)
+    monkeypatch.setattr(crawler.ingest.commit, "commit_source_rows", slow_commit_rows)
     db = tmp_path / "x.duckdb"
     summary = ingest(db, "S1", corpus, workers=workers, show_progress=False)
     assert summary.files == 6 and not summary.failed
@@ -291,14 +294,14 @@ def test_forked_readers_leave_the_callers_garbage_alone(tmp_path, monkeypatch):
     earlier test's) must not be finalized in a reader: DuckDB's destructor joins threads that only exist in
     the parent, and the reader died of a segfault."""
     sample = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus"
-    started = crawler.ingest.runner._init_worker
+    started = crawler.ingest.pool._init_worker
 
     def start_and_collect(*args):  # what any allocation in the reader may trigger, made certain
         started(*args)
         gc.enable()
         gc.collect()
 
-    monkeypatch.setattr(crawler.ingest.runner, "_init_worker", start_and_collect)
+    monkeypatch.setattr(crawler.ingest.pool, "_init_worker", start_and_collect)
     gc.collect()
     gc.disable()  # the garbage stays uncollected until the readers are forked and inherit it
     try:
@@ -347,13 +350,10 @@ class _Bar:
 def test_the_pool_passes_on_every_byte_its_readers_count_however_they_interleave(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = crawler.ingest.runner._ReaderPool.__new__(crawler.ingest.runner._ReaderPool)
+    pool = crawler.ingest.pool.ReaderPool.__new__(crawler.ingest.pool.ReaderPool)
     # the files are missing: each read fails at once and counts no bytes, so only the busy counter moves
     pool.counter, pool.executor = _BusyCounter(), ThreadPoolExecutor(1)
-    tasks = [
-        crawler.ingest.runner.SourceTask(i, "S", str(tmp_path / f"missing-{i}"), str(tmp_path / str(i)), None)
-        for i in (1, 2)
-    ]
+    tasks = [SourceTask(i, "S", str(tmp_path / f"missing-{i}"), str(tmp_path / str(i)), None) for i in (1, 2)]
     bar = _Bar()
     try:
         results = list(pool.results(tasks, bar))
@@ -389,14 +389,14 @@ def test_kill_between_a_files_urls_and_its_rows_then_rerun_gives_the_tables_of_a
     reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
     ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
 
-    commit_rows = crawler.ingest.runner.commit_source_rows
+    commit_rows = crawler.ingest.commit.commit_source_rows
 
     def killed_at_source_3(con, source_id, staged, outcome):
         if source_id == 3:
             raise _KilledBetweenUrlsAndRows
         commit_rows(con, source_id, staged, outcome)
 
-    monkeypatch.setattr(crawler.ingest.runner, "commit_source_rows", killed_at_source_3)
+    monkeypatch.setattr(crawler.ingest.commit, "commit_source_rows", killed_at_source_3)
     statuses, recorded_by_3, documents_of_3 = _killed_at_source_3(killed_db, corpus, workers=1)
     monkeypatch.undo()
     assert statuses == [(1, "done"), (2, "done"), (3, "pending"), (4, "pending")]
@@ -416,7 +416,7 @@ def test_kill_after_a_files_rows_before_its_urls_then_rerun_gives_the_tables_of_
     reference_db, killed_db = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
     ingest(reference_db, "S1", corpus, workers=1, show_progress=False)
 
-    commit_rows, record_urls = crawler.ingest.runner.commit_source_rows, crawler.ingest.runner.record_new_urls
+    commit_rows, record_urls = crawler.ingest.commit.commit_source_rows, crawler.ingest.commit.record_new_urls
     rows_of_3 = threading.Event()
 
     def commit_rows_and_tell(con, source_id, staged, outcome, **options):
@@ -430,8 +430,8 @@ def test_kill_after_a_files_rows_before_its_urls_then_rerun_gives_the_tables_of_
             raise _KilledBetweenUrlsAndRows
         record_urls(con, source_id, staged)
 
-    monkeypatch.setattr(crawler.ingest.runner, "commit_source_rows", commit_rows_and_tell)
-    monkeypatch.setattr(crawler.ingest.runner, "record_new_urls", killed_before_the_urls_of_3)
+    monkeypatch.setattr(crawler.ingest.commit, "commit_source_rows", commit_rows_and_tell)
+    monkeypatch.setattr(crawler.ingest.commit, "record_new_urls", killed_before_the_urls_of_3)
     statuses, recorded_by_3, documents_of_3 = _killed_at_source_3(killed_db, corpus, workers=2)
     monkeypatch.undo()
     # file 2's status is recorded once its rows are seen committed, which the kill may have come before
@@ -532,14 +532,14 @@ def test_arrow_buffers_of_an_ingest_come_from_malloc_and_the_callers_pool_is_res
     import pyarrow as pa
 
     sample = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus"
-    read = crawler.ingest.runner.read_source
+    read = crawler.ingest.pool.read_source
 
     def read_and_tell_the_pool(task, on_progress=None):
         result = read(task, on_progress)
         result.note_warning(f"pool: {pa.default_memory_pool().backend_name}")  # recorded with the file
         return result
 
-    monkeypatch.setattr(crawler.ingest.runner, "read_source", read_and_tell_the_pool)
+    monkeypatch.setattr(crawler.ingest.pool, "read_source", read_and_tell_the_pool)
     callers_pool = pa.default_memory_pool()
     summary = ingest(tmp_path / "x.duckdb", "S", [sample], workers=workers, show_progress=False)
     assert summary.files > 1 and summary.problems == []
@@ -567,15 +567,15 @@ def test_an_ingest_keeps_freed_memory_and_restores_glibc_defaults_after(tmp_path
             calls.append(("malloc_trim", pad))
             return 1
 
-    monkeypatch.setattr(crawler.ingest.runner, "_glibc", RecordingLibc)
+    monkeypatch.setattr(crawler.ingest.memory, "_glibc", RecordingLibc)
     during = []
-    read = crawler.ingest.runner.read_source
+    read = crawler.ingest.pool.read_source
 
     def read_and_look(task, on_progress=None):
         during.append(list(calls))
         return read(task, on_progress)
 
-    monkeypatch.setattr(crawler.ingest.runner, "read_source", read_and_look)
+    monkeypatch.setattr(crawler.ingest.pool, "read_source", read_and_look)
     sample = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus"
     kept = [("mallopt", -3, 32 * 1024 * 1024), ("mallopt", -1, 512 * 1024 * 1024)]
     restored = [("mallopt", -3, 128 * 1024), ("mallopt", -1, 128 * 1024), ("malloc_trim", 0)]
@@ -583,7 +583,7 @@ def test_an_ingest_keeps_freed_memory_and_restores_glibc_defaults_after(tmp_path
     assert during and all(seen == kept for seen in during)
     assert calls == kept + restored
     calls.clear()
-    with pytest.raises(crawler.ingest.runner.MissingInput):
+    with pytest.raises(MissingInput):
         ingest(tmp_path / "x.duckdb", "S", [tmp_path / "absent.warc.gz"], workers=1, show_progress=False)
     assert calls == kept + restored
 
@@ -596,7 +596,7 @@ def test_an_ingest_imports_neither_pyarrow_compute_nor_lexbor(tmp_path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from crawler.ingest.runner import ingest\n"
+        "from crawler.ingest import ingest\n"
         f"summary = ingest(Path({str(tmp_path / 'x.duckdb')!r}), 'S', [{str(sample)!r}], workers=1,"
         " show_progress=False)\n"
         "assert summary.links > 0 and not summary.problems, summary.line()\n"
@@ -611,7 +611,7 @@ def test_a_pending_files_recorded_urls_are_matched_for_the_files_that_link_to_th
     """A parallel ingest records each file's URLs before its rows, and commits files' rows concurrently: killed
     at the wrong moment, file 3's rows are in but not file 2's, while the URL both link to was first recorded
     by file 2. Matching must still flag file 3's link."""
-    import crawler.ingest.runner
+    import crawler.ingest.commit
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -620,13 +620,13 @@ def test_a_pending_files_recorded_urls_are_matched_for_the_files_that_link_to_th
         write_warc(
             corpus / f"c{number}.warc.gz", [response_record(f"https://p{number}.example.org/", html)], gzipped=True
         )
-    commit_rows = crawler.ingest.runner.commit_source_rows
+    commit_rows = crawler.ingest.commit.commit_source_rows
 
     def rows_of_2_never_committed(con, source_id, staged, outcome):
         if source_id != 2:
             commit_rows(con, source_id, staged, outcome)
 
-    monkeypatch.setattr(crawler.ingest.runner, "commit_source_rows", rows_of_2_never_committed)
+    monkeypatch.setattr(crawler.ingest.commit, "commit_source_rows", rows_of_2_never_committed)
     db_path = tmp_path / "db.duckdb"
     ingest(db_path, "S", [corpus], workers=1, show_progress=False)
     monkeypatch.undo()
