@@ -151,7 +151,6 @@ PENDING = {
     ("tests/pipelines/hashing/test_content_hashes.py", "inside pipelines.lists"),
     ("tests/pipelines/hashing/test_hash_services.py", "over 500 lines"),
     ("tests/pipelines/lists/test_list_formats.py", "over 500 lines"),
-    ("bench/ingest.py", "over 500 lines"),
 }
 
 

@@ -749,7 +749,7 @@ def test_real_archives_page_by_page(realdata, capsys):
 
 
 def _page_maker():
-    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    spec = importlib.util.spec_from_file_location("bench_ingest_corpus", ROOT / "bench" / "ingest_corpus.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.PageMaker
