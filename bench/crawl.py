@@ -96,7 +96,7 @@ def host_table() -> dict[str, str]:
 
 def build_store(folder: Path, urls: list[str]) -> Path:
     from crawler.corpus.synthetic import response_record, write_warc
-    from crawler.ingest.runner import ingest
+    from crawler.ingest import ingest
 
     corpus = folder / "corpus.warc.gz"
     records = []

@@ -1,6 +1,7 @@
 """Corpus readers: WARC/ARC/WAT files and URL tables turned into documents and outgoing links."""
 
 from crawler.corpus.html_links import refresh_url
+from crawler.corpus.readers import reader_for
 from crawler.corpus.sniff import UnknownFormat, sniff
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
 from crawler.corpus.tables import URL_COLUMN_CANDIDATES
@@ -11,6 +12,7 @@ __all__ = [
     "URL_COLUMN_CANDIDATES",
     "UnknownFormat",
     "read_source",
+    "reader_for",
     "refresh_url",
     "sniff",
     "synthetic",

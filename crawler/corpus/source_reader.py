@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import gzip
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from crawler.corpus import gzip_members
-from crawler.corpus.archive import ArchiveReader, read_fastwarc, read_warcio
 from crawler.corpus.documents import record_document
-from crawler.corpus.gzip_members import GzipMembers
+from crawler.corpus.readers import RECORD_READERS, ArchiveFormat, RecordReader, TableFormat, reader_for
 from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
-from crawler.corpus.tables import TableCutOff, TableError, table_urls
+from crawler.corpus.tables import TableCutOff, TableError
 from pipelines.store import StagedSource
 from pipelines.urls import normalize
 
@@ -34,7 +31,7 @@ class SourceTask:
     path: str
     staging_dir: str
     url_column: str | None = None
-    readers: tuple[str, ...] | None = None  # force a reader chain (tests, parity checks)
+    readers: tuple[str, ...] | None = None  # force a chain of RECORD_READERS (tests, parity checks)
 
 
 @dataclass
@@ -72,37 +69,6 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-# Reader chains: the first reader that gets through the file ends the chain; see read_source for the choice.
-# An opener is given the path and the format sniff() found in the file's first bytes.
-def _open_raw(path: str, file_format: FileFormat) -> BinaryIO:
-    return open(path, "rb")
-
-
-def _fastwarc_input(path: str, file_format: FileFormat) -> contextlib.AbstractContextManager[str | GzipMembers]:
-    # a gzipped file is inflated by ISA-L member by member (faster than FastWARC's own inflate); anything else
-    # FastWARC opens itself, faster than through a Python file object
-    if file_format.gzipped and gzip_members.available():
-        return GzipMembers(path)
-    return contextlib.nullcontext(path)
-
-
-def _open_gunzipped(path: str, file_format: FileFormat) -> BinaryIO:
-    # for files gzipped as one member instead of one member per record, which record readers refuse
-    return gzip.open(path, "rb")
-
-
-ARCHIVE_READERS: dict[str, tuple[ArchiveReader, Callable[[str, FileFormat], contextlib.AbstractContextManager]]] = {
-    "fastwarc": (read_fastwarc, _fastwarc_input),
-    "warcio": (read_warcio, _open_raw),
-    "warcio+gunzip": (read_warcio, _open_gunzipped),
-}
-
-
-def reader_chain(file_format: FileFormat) -> tuple[str, ...]:
-    chain = ("fastwarc", "warcio") if file_format.container == "warc" else ("warcio",)
-    return (*chain, "warcio+gunzip") if file_format.gzipped else chain
-
-
 class _Progress:
     """Bytes of the file read so far: the position of the stream, or, where the reader opened the file
     itself (given its path), the offset of the latest record."""
@@ -131,26 +97,25 @@ class _Progress:
 def _read_archive(
     task: SourceTask,
     file_format: FileFormat,
-    reader_name: str,
+    archive: ArchiveFormat,
+    reader: RecordReader,
     staged: StagedSource,
     result: SourceResult,
     on_progress: ProgressCallback | None,
 ) -> None:
-    read_records, opener = ARCHIVE_READERS[reader_name]
-    is_arc = file_format.container == "arc"
-    with opener(task.path, file_format) as stream:
+    with reader.open(task.path, file_format) as stream:
         progress = _Progress(stream, on_progress, Path(task.path).stat().st_size)
         record_no = 0
         try:
-            for record_no, record in enumerate(read_records(stream)):  # noqa: B007 - record_no used after loop
+            records = reader.read_records(stream)
+            for record_no, record in enumerate(records):  # noqa: B007 - record_no used after loop
                 result.records += 1
                 for warning in record.reader_warnings:
-                    result.note_warning(f"record {record_no}: {reader_name}: {warning}")
+                    result.note_warning(f"record {record_no}: {reader.name}: {warning}")
                 if record.truncated and result.error is None:
-                    result.error = f"{reader_name}: {record.truncated}"
-                if is_arc:
-                    # ARC has no record ids (warcio invents random ones); the offset is stable across runs
-                    record.record_id = f"<arc:{record.offset}>"
+                    result.error = f"{reader.name}: {record.truncated}"
+                if archive.offset_ids:  # the offset is stable across runs
+                    record.record_id = f"<{archive.offset_ids}:{record.offset}>"
                 try:
                     document = record_document(record)
                 except Exception as error:  # one bad record must not stop the file
@@ -175,16 +140,16 @@ def _read_archive(
                 if record_no % PROGRESS_EVERY_RECORDS == 0:
                     progress.update(record.offset)
         except Exception as error:
-            stopped = f"{reader_name} stopped after {result.records} records: {_describe(error)}"
+            stopped = f"{reader.name} stopped after {result.records} records: {_describe(error)}"
             result.error = f"{result.error}; {stopped}" if result.error else stopped
         progress.update(None)
 
 
-def _read_table(task: SourceTask, file_format: FileFormat, staged: StagedSource, result: SourceResult) -> None:
+def _read_table(
+    task: SourceTask, file_format: FileFormat, table: TableFormat, staged: StagedSource, result: SourceResult
+) -> None:
     try:
-        for row_index, value in table_urls(
-            Path(task.path), file_format.container, file_format.gzipped, task.url_column
-        ):
+        for row_index, value in table.rows(Path(task.path), task.url_column, file_format.gzipped):
             result.records += 1
             if isinstance(value, Exception):
                 result.note_bad_record(str(value))
@@ -256,6 +221,7 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
     result = SourceResult(source_id=task.source_id, path=task.path)
     try:
         file_format = sniff(task.path)
+        corpus_format = reader_for(file_format)
     except (UnknownFormat, OSError) as error:
         result.status, result.error = "failed", str(error)
         result.seconds = time.perf_counter() - started
@@ -263,20 +229,23 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
     result.format = file_format.name
     staging_root = Path(task.staging_dir)
 
-    if file_format.container in ("parquet", "csv", "jsonl"):
-        result.reader = "pyarrow" if file_format.container != "jsonl" else "json"
+    if isinstance(corpus_format, TableFormat):
+        result.reader = corpus_format.reader
         staged = StagedSource(staging_root / "table", task.source_id, task.snapshot)
-        _read_table(task, file_format, staged, result)
+        _read_table(task, file_format, corpus_format, staged, result)
         _finish(result, staged)
     else:
         attempts: list[tuple[SourceResult, StagedSource]] = []
-        for reader_name in task.readers or reader_chain(file_format):
+        chain = [RECORD_READERS[name] for name in task.readers] if task.readers else corpus_format.chain(file_format)
+        for reader in chain:
             attempt = SourceResult(
-                source_id=task.source_id, path=task.path, format=file_format.name, reader=reader_name
+                source_id=task.source_id, path=task.path, format=file_format.name, reader=reader.name
             )
-            staged = StagedSource(staging_root / reader_name, task.source_id, task.snapshot)
+            staged = StagedSource(staging_root / reader.name, task.source_id, task.snapshot)
             # progress is reported for the first attempt only, so retries do not count bytes twice
-            _read_archive(task, file_format, reader_name, staged, attempt, on_progress if not attempts else None)
+            _read_archive(
+                task, file_format, corpus_format, reader, staged, attempt, on_progress if not attempts else None
+            )
             attempts.append((attempt, staged))
             if attempt.error is None:
                 break

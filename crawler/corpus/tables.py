@@ -127,10 +127,10 @@ def _pick_column(columns: list[str], url_column: str | None, path: Path) -> str:
     raise TableError(f"no URL column found among {', '.join(columns[:20])}; name it with --url-column")
 
 
-def parquet_urls(path: Path, url_column: str | None) -> Iterator[tuple[int, object]]:
+def parquet_urls(path: Path, url_column: str | None, gzipped: bool = False) -> Iterator[tuple[int, object]]:
     """(row_index, value of the URL column) for every row of a Parquet file, read in batches, row group by row
     group: a row group that cannot be read is passed over (its rows keep their numbers), and TableCutOff is
-    raised once the others are read."""
+    raised once the others are read. Parquet compresses within the file: `gzipped` is never true (sniff())."""
     import pyarrow.parquet as pq  # here: a WARC-only ingest need not import it
 
     parquet = pq.ParquetFile(path)
@@ -175,6 +175,13 @@ def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tupl
                 row_index += 1
 
 
+def csv_names_url_column(path: Path) -> bool:
+    """Whether the header line of a plain CSV or TSV file names one of URL_COLUMN_CANDIDATES."""
+    with open(path, "rb") as stream:
+        header = stream.readline(65536).decode("utf-8", "replace").strip().replace("\t", ",").split(",")
+    return any(name.strip().strip("\"'") in URL_COLUMN_CANDIDATES for name in header)
+
+
 def jsonl_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tuple[int, object]]:
     """(row_index, URL) for every line of a JSON-lines file; a line that is not a JSON object yields
     (row_index, ValueError) so the caller can count it as a bad record and go on."""
@@ -210,13 +217,3 @@ def _bounded_lines(stream: BinaryIO) -> Iterator[bytes | None]:
             yield None
             continue
         yield line
-
-
-def table_urls(path: Path, container: str, gzipped: bool, url_column: str | None) -> Iterator[tuple[int, object]]:
-    if container == "parquet":
-        return parquet_urls(path, url_column)
-    if container == "csv":
-        return csv_urls(path, url_column, gzipped)
-    if container == "jsonl":
-        return jsonl_urls(path, url_column, gzipped)
-    raise TableError(f"{container} is not a table format")

@@ -1,6 +1,7 @@
 """Ingest: reading a snapshot's corpus files in worker processes and committing them to the store."""
 
-from crawler.ingest.runner import MissingInput, ingest
+from crawler.ingest.files import MissingInput
+from crawler.ingest.runner import ingest
 
 __all__ = [
     "MissingInput",

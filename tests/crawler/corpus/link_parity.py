@@ -1,4 +1,4 @@
-"""What "the compiled link scanner agrees with lexbor" means, for test_fast_links.py and fuzz/links.py.
+"""What "the compiled link scanner agrees with lexbor" means, for test_fast_links*.py and fuzz/links.py.
 
 lexbor (selectolax, at the version pinned in pyproject.toml) defines the result. On a page the scanner takes,
 it must give lexbor's links as a multiset of (kind, raw_url, resolved_url); it may instead decline the page
@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crawler.corpus.html_links import SCAN_SOUP, _fast_links, _lexbor_links
+from crawler.corpus.html_links import SCAN_SOUP, _fast_links, _lexbor_links, fast_path_fallback
 from pipelines.urls import ALREADY_NORMAL, Resolver
 
 try:
@@ -61,6 +61,13 @@ def same_links(html: str, url: str | None = PAGE_URL) -> Links | None:
                 f"  only the scanner: {sorted(only_fast.elements())}\n  only lexbor: {sorted(only_lexbor.elements())}"
             )
     return fast
+
+
+def taken_links(html: str, url: str | None = PAGE_URL) -> Links:
+    """The scanner's links for a page it must take (lexbor's: same_links); a page it declines fails, saying why."""
+    links = same_links(html, url)
+    assert links is not None, fast_path_fallback(html)
+    return links
 
 
 def element_links(links: Links) -> set[tuple[str, str]]:

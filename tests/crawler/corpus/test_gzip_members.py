@@ -11,8 +11,9 @@ import pytest
 from crawler.corpus import gzip_members
 from crawler.corpus.archive import read_fastwarc
 from crawler.corpus.gzip_members import GzipMembers
+from crawler.corpus.readers import _fastwarc_input
 from crawler.corpus.sniff import sniff
-from crawler.corpus.source_reader import SourceTask, _fastwarc_input, read_source
+from crawler.corpus.source_reader import SourceTask, read_source
 from crawler.corpus.synthetic import gzip_member, request_record, response_record, warcinfo_record
 from pipelines.store import read_staged
 

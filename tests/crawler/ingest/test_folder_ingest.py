@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from crawler.cli import main
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
-from crawler.ingest.runner import ingest
+from crawler.ingest import ingest
 
 
 def corpus_folder(root: Path) -> Path:
