@@ -28,13 +28,8 @@ from pipelines.hashing.content import (
     hash_content,
     sniff_image_format,
 )
-from pipelines.hashing.hash_lists import (
-    PDQ_BRUTE_FORCE_MAX,
-    ContentHashMatcher,
-    ContentHit,
-    HashListError,
-    parse_hash_list,
-)
+from pipelines.hashing.matcher import PDQ_BRUTE_FORCE_MAX, ContentHashMatcher, ContentHit
+from pipelines.lists import HashListError, parse_hash_list
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -608,7 +603,7 @@ def _report_fields(report) -> tuple:
 
 @pytest.mark.parametrize("batch_lines", [1, 2, 3])
 def test_hash_lists_read_in_batches_of_any_size_give_the_same_report(tmp_path, monkeypatch, batch_lines):
-    import pipelines.lists.formats as list_formats
+    from pipelines.lists.formats import reader as list_reader
 
     files = {
         "plain.txt": ("md5", f"# c\n{MD5_A} one\n\n{MD5_B}\n{MD5_A} again\nnot-hex\n{MD5_C},x\r\n"),
@@ -622,7 +617,7 @@ def test_hash_lists_read_in_batches_of_any_size_give_the_same_report(tmp_path, m
         for path in (write(tmp_path, name, text), write(tmp_path, f"{name}.gz", gzip.compress(text.encode()))):
             whole = _report_fields(parse_hash_list(path, algo))
             with monkeypatch.context() as patch:
-                patch.setattr(list_formats, "BATCH_LINES", batch_lines)
+                patch.setattr(list_reader, "BATCH_LINES", batch_lines)
                 batched = parse_hash_list(path, algo)
             all_lines_accounted(batched)
             assert _report_fields(batched) == whole, name
