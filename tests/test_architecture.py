@@ -145,10 +145,7 @@ PENDING = {
     ("crawler/ingest/runner.py", "over 500 lines"),
     ("tests/crawler/corpus/test_fast_links.py", "over 500 lines"),
     ("tests/crawler/ingest/test_ingest.py", "over 500 lines"),
-    ("tests/pipelines/hashing/test_content_hashes.py", "over 500 lines"),
-    ("tests/pipelines/hashing/test_content_hashes.py", "inside pipelines.lists"),
     ("tests/pipelines/hashing/test_hash_services.py", "over 500 lines"),
-    ("tests/pipelines/lists/test_list_formats.py", "over 500 lines"),
     ("bench/ingest.py", "over 500 lines"),
 }
 

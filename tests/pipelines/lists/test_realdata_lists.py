@@ -13,7 +13,7 @@ import pytest
 from pipelines.lists.entries import NormalizedList, normalize_list
 from pipelines.lists.formats import parse_list_file
 from pipelines.matching import UrlMatcher
-from tests.pipelines.lists.test_list_formats import REAL_LISTS
+from tests.pipelines.lists.formats.test_real_lists import REAL_LISTS
 
 
 def normalized(realdata: Path, name: str, list_format: str, **options) -> NormalizedList:
