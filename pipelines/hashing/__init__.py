@@ -1,13 +1,13 @@
-"""Content hashes of fetched bodies, hash lists to match them against, and hash-service clients."""
+"""Content hashes of fetched bodies, matching them against content-hash lists, and hash-service clients."""
 
 from pipelines.hashing.content import hash_content, pdq_available
-from pipelines.hashing.hash_lists import HASH_ALGOS, ContentHashMatcher, HashLineParser
+from pipelines.hashing.matcher import ContentHashMatcher
 from pipelines.hashing.services import lookup_all, services_from_config
+from pipelines.lists import HASH_ALGOS
 
 __all__ = [
     "ContentHashMatcher",
     "HASH_ALGOS",
-    "HashLineParser",
     "hash_content",
     "lookup_all",
     "pdq_available",

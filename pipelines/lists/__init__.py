@@ -2,7 +2,18 @@
 
 from pipelines.lists.entries import EmptyList, NormalizedList, host_entry, normalize_list
 from pipelines.lists.fetch import DEFAULT_MAX_BYTES, Downloaded, FetchError, download_list
-from pipelines.lists.formats import FORMATS, FormatReport, ListFormatError, RawEntry, parse_list_file
+from pipelines.lists.formats import (
+    FORMATS,
+    HASH_ALGOS,
+    FormatReport,
+    HashListError,
+    HashListReport,
+    ListFormatError,
+    RawEntry,
+    check_hash,
+    parse_hash_list,
+    parse_list_file,
+)
 from pipelines.lists.versions import (
     CURRENT_MATCHES_SQL,
     CURRENT_VERSIONS_SQL,
@@ -27,6 +38,9 @@ __all__ = [
     "FORMATS",
     "FetchError",
     "FormatReport",
+    "HASH_ALGOS",
+    "HashListError",
+    "HashListReport",
     "ListFormatError",
     "ListSettings",
     "ListTypeMismatch",
@@ -36,11 +50,13 @@ __all__ = [
     "SuspiciousVersion",
     "UnknownList",
     "add_list_version",
+    "check_hash",
     "download_list",
     "host_entry",
     "list_settings",
     "load_list_version",
     "normalize_list",
+    "parse_hash_list",
     "parse_list_file",
     "record_validators",
     "remove_list",

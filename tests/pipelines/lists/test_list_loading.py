@@ -185,8 +185,8 @@ def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
 def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatch):
     import gzip
 
-    import pipelines.lists.formats as list_formats
     from pipelines.lists.formats import parse_list_file
+    from pipelines.lists.formats import reader as list_reader
 
     files = {
         "title.txt": ("domains", "My list of bad sites here\nbad.test\n\n# c\nbad.test/x\nworse.test\n"),
@@ -217,8 +217,8 @@ def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatc
         return [parse_list_file(path, list_format) for path, list_format in paths]
 
     whole = reports()
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 1)
-    monkeypatch.setattr(list_formats, "READ_BYTES", 3)
+    monkeypatch.setattr(list_reader, "BATCH_LINES", 1)
+    monkeypatch.setattr(list_reader, "READ_BYTES", 3)
     assert reports() == whole
     assert [report.sha256 for report in whole[: len(files)]] == [
         __import__("hashlib").sha256((tmp_path / name).read_bytes()).hexdigest() for name in files
@@ -226,9 +226,9 @@ def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatc
 
 
 def test_a_load_that_fails_midway_leaves_no_entries_and_keeps_the_version(tmp_path, monkeypatch):
-    import pipelines.lists.formats as list_formats
+    from pipelines.lists.formats import reader as list_reader
 
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 10)
+    monkeypatch.setattr(list_reader, "BATCH_LINES", 10)
     db = tmp_path / "l.duckdb"
     path = write(tmp_path, "l.txt", "".join(f"h{i}.test\n" for i in range(5)))
     run(db, "blocklist", "add", "l", str(path))
@@ -243,9 +243,9 @@ def test_a_load_that_fails_midway_leaves_no_entries_and_keeps_the_version(tmp_pa
 
 
 def test_duplicates_are_dropped_across_batches_keeping_the_first(tmp_path, monkeypatch):
-    import pipelines.lists.formats as list_formats
+    from pipelines.lists.formats import reader as list_reader
 
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 2)
+    monkeypatch.setattr(list_reader, "BATCH_LINES", 2)
     db = tmp_path / "l.duckdb"
     path = write(tmp_path, "l.txt", "http://a.test/x\nb.test/y/\nhttp://A.test/x\nb.test/y/\nc.test/z?q\nc.test/z?q\n")
     _, summary = load(db, path, list_format="urls")
@@ -274,9 +274,9 @@ def transient_python_memory_of_a_hashlist_add(tmp_path: Path, lines: int) -> int
     ids=["domain-list", "hash-list"],
 )
 def test_loading_a_list_holds_one_batch_of_it_in_memory(tmp_path, monkeypatch, transient_memory_of_a_load):
-    import pipelines.lists.formats as list_formats
+    from pipelines.lists.formats import reader as list_reader
 
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 5_000)
+    monkeypatch.setattr(list_reader, "BATCH_LINES", 5_000)
     small = transient_memory_of_a_load(tmp_path, 20_000)
     large = transient_memory_of_a_load(tmp_path, 80_000)
     # the peak follows the batch, not the list: four times the lines, not four times the memory (reading the

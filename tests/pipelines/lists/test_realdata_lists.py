@@ -13,7 +13,7 @@ import pytest
 from pipelines.lists.entries import NormalizedList, normalize_list
 from pipelines.lists.formats import parse_list_file
 from pipelines.matching import UrlMatcher
-from tests.pipelines.lists.test_list_formats import REAL_LISTS
+from tests.pipelines.lists.formats.test_real_lists import REAL_LISTS
 
 
 def normalized(realdata: Path, name: str, list_format: str, **options) -> NormalizedList:
@@ -114,12 +114,12 @@ def test_hosts_file_without_subdomains_is_narrower(realdata):
 )
 def test_the_batch_loader_stores_what_the_list_holds(realdata, tmp_path, monkeypatch, name, list_format):
     """load_list_version (batches, duplicates dropped in SQL) against normalize_list (whole list in memory)."""
-    import pipelines.lists.formats as list_formats
     from pipelines.lists.entries import EmptyList
+    from pipelines.lists.formats import reader as list_reader
     from pipelines.lists.versions import ListSettings, load_list_version
     from pipelines.store import open_store
 
-    monkeypatch.setattr(list_formats, "BATCH_LINES", 997)  # many batches, boundaries anywhere
+    monkeypatch.setattr(list_reader, "BATCH_LINES", 997)  # many batches, boundaries anywhere
     whole = normalized(realdata, name, list_format)
     con = open_store(tmp_path / "l.duckdb")
     try:
