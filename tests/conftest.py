@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The suite is deterministic: each property test tries the same examples on every run and machine, so CI
+# passes or fails alike everywhere. HYPOTHESIS_PROFILE=explore searches with fresh random examples instead.
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
