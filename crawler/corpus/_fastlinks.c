@@ -403,6 +403,7 @@ typedef struct {
     int soup_css_node;  /* 1 + the text node collecting the text of <style> elements as CSS, in soup; 0: none */
     int soup_saw_foreign; /* an <svg> or <math> start tag was met, in soup */
     int soup_keep_style; /* the next </style> is one only HTML reads (see soup_resume), in soup */
+    Py_ssize_t soup_css_from; /* text before this offset is in a comment SVG reads over a </style>, in soup */
     Py_ssize_t soup_raw_end; /* where the text of the last outermost <style>, <title>, ... ends in HTML, in soup */
     Py_ssize_t soup_rescanned; /* bytes the tokenizer went back over (see soup_resume) */
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
@@ -2558,6 +2559,13 @@ static void soup_process(Parser *P, Token *t) {
         if ((t->tag == T_SVG || t->tag == T_MATH) && P->soup_foreign > 0) P->soup_foreign--;
         if (t->tag == T_STYLE && P->soup_keep_style) P->soup_keep_style = 0;
         else if (P->depth > 2 && same_name(P, current(P), t)) pop(P); /* a template, a script, a text container */
+        else if (soup_text_container(t->tag) && P->open_count[t->tag] > 0) {
+            /* raw text ends at its end tag, whatever soup read as markup inside it: a <template> read there
+               would otherwise stay open, and the rest of the page would be template contents. Each element is
+               popped once: linear. */
+            while (P->depth > 2 && E(current(P))->tag != t->tag) pop(P);
+            if (P->depth > 2) pop(P);
+        }
         E(current(P))->lc = -1; /* the text after an end tag is a node of its own */
         return;
     case TK_TEXT:
@@ -2566,9 +2574,15 @@ static void soup_process(Parser *P, Token *t) {
            and the current one's. Every style between would take it too, which would make soup quadratic in
            styles nested in styles: theirs is not taken */
         if (P->soup_css_node && P->open_count[T_STYLE]) {
-            add_run(P, P->soup_css_node - 1, t->text);
+            Ref css = t->text; /* what SVG reads of it: nothing of the comment that ran over a </style> */
+            if (css.src == 0 && css.off < P->soup_css_from) {
+                Py_ssize_t cut = P->soup_css_from - css.off < css.len ? P->soup_css_from - css.off : css.len;
+                css.off += cut;
+                css.len -= cut;
+            }
+            add_run(P, P->soup_css_node - 1, css);
             const Elem *style = P->depth ? E(current(P)) : NULL;
-            if (style && style->tag == T_STYLE && style->css_node >= 0) add_run(P, style->css_node, t->text);
+            if (style && style->tag == T_STYLE && style->css_node >= 0) add_run(P, style->css_node, css);
         }
         return;
     case TK_COMMENT: insert_comment(P); return;
@@ -3070,7 +3084,12 @@ static void tokenize(Parser *P) {
             if (c == '!') {
                 emit_text(P, text_start, i, 1);
                 if (i + 3 < n && in[i + 2] == '-' && in[i + 3] == '-') { /* in soup: see soup_resume */
-                    pos = comment_end(in, i + 4, P->soup && i < P->soup_raw_end ? P->soup_raw_end : n);
+                    /* cut at the raw text's end tag, which HTML reads first; but in a <style> whose text is taken
+                       as SVG's, the comment may hide that end tag from lexbor: it runs on, and soup_resume goes
+                       back to the end tag and keeps the style open */
+                    int svg_style = P->soup_css_node && current_tag(P) == T_STYLE;
+                    pos = comment_end(in, i + 4, P->soup && i < P->soup_raw_end && !svg_style ? P->soup_raw_end : n);
+                    if (svg_style && i < P->soup_raw_end && pos > P->soup_raw_end) P->soup_css_from = pos;
                     t.type = TK_COMMENT;
                     process(P, &t);
                 } else if (i + 9 <= n && ascii_ieq(in + i + 2, (const unsigned char *)"doctype", 7)) {
