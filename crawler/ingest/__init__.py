@@ -1,8 +1,10 @@
 """Ingest: reading a snapshot's corpus files in worker processes and committing them to the store."""
 
-from crawler.ingest.runner import MissingInput, ingest
+from crawler.ingest.inputs import MissingInput, RemoteSourceUnsupported
+from crawler.ingest.runner import ingest
 
 __all__ = [
     "MissingInput",
+    "RemoteSourceUnsupported",
     "ingest",
 ]

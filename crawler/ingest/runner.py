@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from crawler.corpus import URL_COLUMN_CANDIDATES, SourceResult, SourceTask, UnknownFormat, read_source, sniff
+from crawler.ingest.inputs import MissingInput, refuse_remote_sources
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
     SourceOutcome,
@@ -72,10 +73,6 @@ class IngestSummary:
 
 # DuckDB memory of the committing connection during an ingest.
 STORE_MEMORY_LIMIT = "256MB"
-
-
-class MissingInput(FileNotFoundError):
-    """A path given to ingest does not exist."""
 
 
 def corpus_files(paths: Iterable[str | Path], include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Path]:
@@ -475,7 +472,10 @@ def ingest(
     exclude: Iterable[str] = (),
 ) -> IngestSummary:
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
-    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files."""
+    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files. A URL
+    among `paths` is refused before anything is read (RemoteSourceUnsupported)."""
+    paths = list(paths)
+    refuse_remote_sources(paths)
     with arrow_buffers_from_malloc(), freed_memory_kept():
         return _ingest(
             db_path,
