@@ -137,17 +137,8 @@ def file_violations(path: Path, root: Path, faces: dict[str, set[str]]) -> list[
     return found
 
 
-# Left from the move into subpackages, each to be split or moved; this set only shrinks.
-PENDING = {
-    ("crawler/cli/main.py", "scrapy is imported outside crawler.crawl"),
-}
-
-
 def test_the_tree_keeps_its_shape():
-    found = violations(ROOT)
-    pending = {(path, rule) for path, rule in PENDING if any(v.startswith(path) and rule in v for v in found)}
-    assert [v for v in found if not any(v.startswith(path) and rule in v for path, rule in pending)] == []
-    assert pending == PENDING, "a pending violation is gone: take it off PENDING"
+    assert violations(ROOT) == []
 
 
 def test_every_public_name_exists():

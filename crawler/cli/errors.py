@@ -1,25 +1,41 @@
 """Errors a user can meet, and the one place that turns each into one line and its exit code (docs/cli.md).
 
-Each condition has one error class, raised wherever it happens (the library's own, or the application's
-below); `exit_code_for` is the table every command shares, so the same condition ends with the same code
-whichever command met it. Anything not in the table is a bug and keeps its traceback.
+Each condition has one error class, raised wherever it happens (in the library or the application);
+`exit_code_for` is the table every command shares, so the same condition ends with the same code whichever
+command met it. Anything not in the table is a bug and keeps its traceback. `fail` ends a command on a
+condition that no error class stands for, in the same one line.
 """
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
+from typing import NoReturn
 
-from crawler.ingest import MissingInput
+import click
+
+from crawler.crawl import BadCrawlSetting
+from crawler.ingest import MissingInput, RemoteSourceUnsupported
 from pipelines.crawl import UnknownWatchList
-from pipelines.export import ExportNotWritable, UnsupportedExportFormat
-from pipelines.lists import ListTypeMismatch, UnknownList
+from pipelines.export import ExportNotWritable, QueryFailed, UnsupportedExportFormat
+from pipelines.lists import (
+    EmptyList,
+    FetchError,
+    ListFormatError,
+    ListSourceError,
+    ListTypeMismatch,
+    SuspiciousVersion,
+    UnknownList,
+    WrongListKind,
+)
 from pipelines.matching import UnknownSnapshot
 from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable
 
 
 class ExitCode(IntEnum):
     OK = 0
-    # the command ran to its end, but some of its inputs failed (files that failed or stopped early, ...)
+    # the command ran to its end, but some of its inputs failed (files that failed or stopped early, a list
+    # download that failed or held no usable entry, ...)
     INPUTS_FAILED = 1
     # nothing was done: an option, path, snapshot, list, database or query the command cannot use
     USAGE = 2
@@ -28,14 +44,6 @@ class ExitCode(IntEnum):
     # a file could not be written or opened: an output folder without write permission, a full disk, a
     # database path that is not a DuckDB file, or a database of a newer linksweep
     FILE_ERROR = 4
-
-
-class RemoteSourceUnsupported(ValueError):
-    """A URL was given where a local file or folder is expected."""
-
-
-class QueryFailed(ValueError):
-    """`linksweep sql`: DuckDB refused or failed the query."""
 
 
 # (error class, exit code): the first class the error is an instance of decides
@@ -49,10 +57,17 @@ _EXIT_CODES: tuple[tuple[type[Exception], ExitCode], ...] = (
     (UnknownList, ExitCode.USAGE),
     (UnknownWatchList, ExitCode.USAGE),
     (ListTypeMismatch, ExitCode.USAGE),
+    (WrongListKind, ExitCode.USAGE),
+    (ListSourceError, ExitCode.USAGE),
+    (ListFormatError, ExitCode.USAGE),
+    (FetchError, ExitCode.INPUTS_FAILED),
+    (EmptyList, ExitCode.INPUTS_FAILED),
+    (SuspiciousVersion, ExitCode.INPUTS_FAILED),
     (UnsupportedExportFormat, ExitCode.USAGE),
     (MissingInput, ExitCode.USAGE),
     (RemoteSourceUnsupported, ExitCode.USAGE),
     (QueryFailed, ExitCode.USAGE),
+    (BadCrawlSetting, ExitCode.USAGE),
 )
 
 USER_ERRORS: tuple[type[Exception], ...] = tuple(error_class for error_class, _ in _EXIT_CODES)
@@ -64,3 +79,9 @@ def exit_code_for(error: Exception) -> ExitCode:
         if isinstance(error, error_class):
             return code
     raise TypeError(f"not a user error: {error!r}")
+
+
+def fail(message: str, code: ExitCode) -> NoReturn:
+    """End the command: `linksweep: MESSAGE` on stderr, and exit `code`."""
+    click.echo(f"linksweep: {message}", err=True)
+    sys.exit(code)

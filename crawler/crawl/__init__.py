@@ -1,7 +1,24 @@
-"""The Scrapy project that resolves links: settings, spiders, middlewares, item pipelines and the runner."""
+"""The Scrapy project that resolves links: settings, spiders, middlewares, item pipelines and the runner.
 
-from crawler.crawl.runner import run_crawl
+The runner's names import Scrapy, which takes most of a second: they are imported when first asked for, so
+that the command line pays for it only when it crawls.
+"""
+
+from crawler.crawl.options import BadCrawlSetting, scrapy_settings
 
 __all__ = [
+    "BadCrawlSetting",
+    "crawl_snapshot",
     "run_crawl",
+    "scrapy_settings",
 ]
+
+_RUNNER_NAMES = ("crawl_snapshot", "run_crawl")
+
+
+def __getattr__(name: str):
+    if name in _RUNNER_NAMES:
+        from crawler.crawl import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

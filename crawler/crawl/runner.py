@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.crawl.settings as default_settings
+from crawler.crawl.options import scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
 from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, write_crawl_queue
+from pipelines.matching import require_snapshot
 from pipelines.store import open_store, sql_string
 
 
@@ -263,3 +266,45 @@ def run_crawl(
     ended = tuple(dict.fromkeys(reason for summary in summaries for reason in summary.get("ended", ())))
     over_cap = sum(summary.get("over_cap", 0) for summary in summaries)
     return CrawlSummary(queued, outcomes, merged, time.monotonic() - started, left_staged, processes, ended, over_cap)
+
+
+def crawl_snapshot(
+    db_path: Path,
+    snapshot: str,
+    *,
+    concurrency: int,
+    per_host: int,
+    max_content_bytes: int,
+    timeout: float,
+    obey_robots: bool,
+    user_agent: str | None,
+    assignments: Sequence[str] = (),
+    hash_content: bool = False,
+    hash_services: str | None = None,
+    **crawl_args: Any,
+) -> CrawlSummary:
+    """`linksweep crawl`: run_crawl (with `crawl_args`), once the store is known to hold the snapshot
+    (StoreMissing, UnknownSnapshot) and the settings to be usable (BadCrawlSetting, see scrapy_settings).
+    Hash services are asked about content hashes: `hash_services` implies `hash_content`."""
+    con = open_store(db_path, wait_seconds=30, create=False)
+    try:
+        require_snapshot(con, snapshot)
+    finally:
+        con.close()
+    settings = scrapy_settings(
+        concurrency=concurrency,
+        per_host=per_host,
+        max_content_bytes=max_content_bytes,
+        timeout=timeout,
+        obey_robots=obey_robots,
+        user_agent=user_agent,
+        assignments=assignments,
+    )
+    return run_crawl(
+        db_path,
+        snapshot,
+        settings=settings,
+        hash_content=hash_content or bool(hash_services),
+        hash_services=hash_services,
+        **crawl_args,
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crawler.corpus import SourceResult, SourceTask
 from crawler.ingest.commit import Committer
-from crawler.ingest.files import corpus_files, not_corpus_reason, sha256_of
+from crawler.ingest.files import corpus_files, not_corpus_reason, refuse_remote_sources, sha256_of
 from crawler.ingest.memory import arrow_buffers_from_malloc, freed_memory_kept
 from crawler.ingest.pool import ReaderPool, read_results
 from crawler.ingest.progress import progress_bar
@@ -81,7 +81,10 @@ def ingest(
     exclude: Iterable[str] = (),
 ) -> IngestSummary:
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
-    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files."""
+    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files. A URL
+    among `paths` is refused before anything is read (RemoteSourceUnsupported)."""
+    paths = list(paths)
+    refuse_remote_sources(paths)
     with arrow_buffers_from_malloc(), freed_memory_kept():
         return _ingest(
             db_path,

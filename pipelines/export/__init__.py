@@ -1,14 +1,26 @@
-"""Exports: the removal list's query and contract, and the file formats it is written in."""
+"""Exports: the removal list's query and contract, the file formats it is written in, and the rows of a
+read-only query (`linksweep sql`)."""
 
 from pipelines.export.csv_safety import write_csv
+from pipelines.export.query import QUERY_FORMATS, QueryFailed, print_query
 from pipelines.export.removals import removal_query
-from pipelines.export.writer import ExportNotWritable, UnsupportedExportFormat, export_format_for, export_removals
+from pipelines.export.writer import (
+    ExportNotWritable,
+    UnsupportedExportFormat,
+    export_format_for,
+    export_removals,
+    export_snapshot,
+)
 
 __all__ = [
     "ExportNotWritable",
+    "QUERY_FORMATS",
+    "QueryFailed",
     "UnsupportedExportFormat",
     "export_format_for",
     "export_removals",
+    "export_snapshot",
+    "print_query",
     "removal_query",
     "write_csv",
 ]

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
 from pipelines.matching import require_snapshot
+from pipelines.store import open_store
 
 # Rows per Parquet row group. Row groups are cut from the rows, whatever batches DuckDB hands over, so that
 # the same data always gives the same bytes.
@@ -113,3 +114,14 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
     finally:
         cursor.close()
     return rows
+
+
+def export_snapshot(db_path: Path, snapshot: str, out: Path) -> int:
+    """`linksweep export`: export_removals on a read-only connection to the store at `db_path`; an extension
+    that names no export format is refused before the store is opened."""
+    export_format_for(out)
+    con = open_store(db_path, read_only=True)
+    try:
+        return export_removals(con, snapshot, out)
+    finally:
+        con.close()

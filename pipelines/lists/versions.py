@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipelines.lists.entries import EmptyList, Expression, NormalizedList, expressions_of
 from pipelines.lists.formats import FormatReport, ListFormatError, content_sha256, parse_list_file, sniff_format
-from pipelines.store import memory_limit, transaction
+from pipelines.store import list_kind, memory_limit, transaction
 
 LIST_TYPES = ("block", "allow", "watch")  # watch lists select links to crawl and never flag
 
@@ -29,6 +29,10 @@ class UnknownList(LookupError):
 
 class ListTypeMismatch(ValueError):
     pass
+
+
+class WrongListKind(ValueError):
+    """A list named to a command of another kind of list (`hashlist show` of a blocklist)."""
 
 
 class SuspiciousVersion(ValueError):
@@ -64,6 +68,11 @@ class ListSettings:
     allow_public_suffix: bool = False  # load entries that are public suffixes (`com`, `co.uk`)
     allow_wide_networks: bool = False  # load IPv4 networks wider than /8
 
+    @property
+    def kind(self) -> str:
+        """blocklist, allowlist, watchlist or hashlist: the command group the list belongs to."""
+        return list_kind(self.list_type, self.list_format)
+
     def options_json(self) -> str:
         options = {"subdomains": self.subdomains, "column": self.column}
         if self.allow_public_suffix:
@@ -92,6 +101,12 @@ def list_settings(con: duckdb.DuckDBPyConnection, name: str) -> ListSettings:
         allow_public_suffix=bool(options.get("allow_public_suffix")),
         allow_wide_networks=bool(options.get("allow_wide_networks")),
     )
+
+
+def require_kind(name: str, settings: ListSettings, kind: str) -> None:
+    """WrongListKind unless list `name` (of `settings`) is of `kind`."""
+    if settings.kind != kind:
+        raise WrongListKind(f"{name!r} is a {settings.kind}; use `linksweep {settings.kind} ...`")
 
 
 def _upsert_list(con: duckdb.DuckDBPyConnection, name: str, settings: ListSettings) -> None:
@@ -413,8 +428,11 @@ def _check_unusable_lines(name: str, parsed: NormalizedList, latest: tuple) -> N
     )
 
 
-def remove_list(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Forget a list, its versions, entries and the matches it made; returns the number of versions removed."""
+def remove_list(con: duckdb.DuckDBPyConnection, name: str, kind: str | None = None) -> int:
+    """Forget a list, its versions, entries and the matches it made; returns the number of versions removed.
+    With `kind`, only a list of that kind (else WrongListKind)."""
+    if kind is not None:
+        require_kind(name, list_settings(con, name), kind)
     if con.execute("SELECT count(*) FROM lists WHERE name = ?", [name]).fetchone()[0] == 0:
         raise UnknownList(f"no list named {name!r}")
     with transaction(con):

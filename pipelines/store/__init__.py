@@ -1,4 +1,5 @@
-"""The DuckDB store: opening and locking, the schema and its migrations, staging files, transactions."""
+"""The DuckDB store: opening and locking, the schema and its migrations, staging files, transactions, and the
+queries the reports read."""
 
 from pipelines.store.database import (
     BULK_ROW_GROUP_SIZE,
@@ -17,6 +18,21 @@ from pipelines.store.database import (
     resolve_db_path,
     staging_root,
 )
+from pipelines.store.queries import (
+    CrawlState,
+    ListState,
+    SourceRun,
+    SourceState,
+    StoreStatus,
+    latest_entry_kinds,
+    latest_list_versions,
+    latest_rejects,
+    list_kind,
+    list_version_history,
+    sources_finished_since,
+    store_status,
+    store_time,
+)
 from pipelines.store.schema import LATEST_VERSION, SchemaTooNew
 from pipelines.store.sql_text import sql_identifier, sql_string, sql_string_list
 from pipelines.store.staging import StagedSource, read_staged
@@ -26,15 +42,25 @@ __all__ = [
     "BULK_ROW_GROUP_SIZE",
     "DB_ENVIRONMENT_VARIABLE",
     "LATEST_VERSION",
+    "CrawlState",
+    "ListState",
     "SchemaTooNew",
     "SourceOutcome",
+    "SourceRun",
+    "SourceState",
     "StagedSource",
     "StoreLocked",
     "StoreMissing",
+    "StoreStatus",
     "StoreUnusable",
     "commit_source_rows",
     "ensure_snapshot",
     "finish_source",
+    "latest_entry_kinds",
+    "latest_list_versions",
+    "latest_rejects",
+    "list_kind",
+    "list_version_history",
     "memory_limit",
     "open_store",
     "read_staged",
@@ -42,6 +68,9 @@ __all__ = [
     "register_sources",
     "remove_staging",
     "resolve_db_path",
+    "sources_finished_since",
+    "store_status",
+    "store_time",
     "sql_identifier",
     "sql_string",
     "sql_string_list",

@@ -1,0 +1,62 @@
+"""`linksweep ingest`: record the documents and links of corpus files."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from crawler.cli.errors import ExitCode
+from crawler.cli.output import verbosity
+from crawler.ingest import ingest as ingest_files
+from pipelines.store import open_store, sources_finished_since, store_time
+
+
+@click.command()
+@click.option("--snapshot", required=True, help="Snapshot name the files belong to (e.g. CC-MAIN-2024-22).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores).")
+@click.option("--force", is_flag=True, help="Re-read files already ingested for this snapshot.")
+@click.option("--url-column", default=None, help="URL column of Parquet/CSV/JSONL tables (default: url, URL, ...).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option(
+    "--include", multiple=True, metavar="PATTERN", help="Only files of folders whose path matches (repeatable)."
+)
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Leave out files of folders that match (repeatable).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.pass_context
+def ingest(ctx, snapshot, workers, force, url_column, progress, include, exclude, paths) -> None:
+    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders).
+
+    PATTERNs are shell patterns matched against a file's path within its folder or its name (`*.warc.gz`,
+    `sub/*`). Files of folders that are clearly no corpus files (README, LICENSE, SOURCE.txt, *.md with no
+    corpus content) are listed as skipped."""
+    db = ctx.obj["db"]
+    if verbosity(ctx) < 0 and progress is None:
+        progress = False
+    started = store_time() if verbosity(ctx) > 0 else None
+    summary = ingest_files(
+        db,
+        snapshot,
+        paths,  # as given: a URL is refused as one
+        workers=workers,
+        force=force,
+        url_column=url_column,
+        show_progress=progress,
+        include=include,
+        exclude=exclude,
+    )
+    if started is not None:  # -v: one line per file this run read, on stderr
+        with open_store(db, read_only=True) as con:
+            runs = sources_finished_since(con, snapshot, started)
+        for run in runs:
+            click.echo(
+                f"{run.path}: {run.status}: {run.records:,} records, {run.documents:,} documents, {run.links:,} "
+                f"links, {run.bad_records:,} bad records in {run.seconds or 0:.2f} s",
+                err=True,
+            )
+    if verbosity(ctx) >= 0:
+        for path, reason in summary.not_corpus:
+            click.echo(f"{path}: skipped: {reason}")
+    click.echo(summary.line())
+    if summary.failed:
+        sys.exit(ExitCode.INPUTS_FAILED)
