@@ -20,12 +20,13 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.crawl.settings as default_settings
-from crawler.crawl.options import scrapy_settings
+from crawler.crawl.options import BadCrawlSetting, scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
 from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, write_crawl_queue
 from pipelines.matching import require_snapshot
 from pipelines.store import open_store, sql_string
+from pipelines.urls import NetworkPolicy
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,10 @@ def crawl_snapshot(
         require_snapshot(con, snapshot)
     finally:
         con.close()
+    try:  # checked here: inside the crawl process a bad network would end in a traceback
+        NetworkPolicy.allowing(crawl_args.get("allow_network") or ())
+    except ValueError as error:
+        raise BadCrawlSetting(str(error)) from None
     settings = scrapy_settings(
         concurrency=concurrency,
         per_host=per_host,

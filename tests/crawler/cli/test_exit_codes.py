@@ -230,3 +230,17 @@ def test_a_duckdb_database_that_is_not_linksweep_s_is_left_alone(tmp_path):
     assert_one_line(invoke(db, "status"), 4, str(db), "not a linksweep one")
     with duckdb.connect(str(db), read_only=True) as con:
         assert [row[0] for row in con.execute("SHOW TABLES").fetchall()] == ["notes"]
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("--allow-network", "bogus"), "--allow-network 'bogus': not an IP network"),
+        (("--set", "NOEQUALS"), "expected NAME=VALUE"),
+        (("--set", "TWISTED_REACTOR=no.such.Reactor"), "cannot load it"),
+        (("--set", "DOWNLOAD_MAXSIZE=0"), "positive number of bytes"),
+    ],
+)
+def test_a_crawl_setting_the_crawl_cannot_use_is_refused_before_it_starts(sample_db, args, phrase):
+    # an --allow-network that is no IP network ended in a traceback inside the crawl, with exit 1
+    assert_one_line(invoke(sample_db, "crawl", "--snapshot", "SAMPLE-2026-01", *args), 2, phrase)
