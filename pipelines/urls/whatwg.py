@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import ada_url
 
@@ -11,27 +12,24 @@ import ada_url
 FETCHABLE_SCHEMES = ("http:", "https:", "ftp:")
 
 
-try:  # ada-url's own C binding: the public join_url wrapper costs several times the parse itself
-    from ada_url._ada_wrapper import ffi as _ffi
-    from ada_url._ada_wrapper import lib as _lib
-except ImportError:  # pragma: no cover - a future ada-url without the binding module
-    _lib = None
-
-
-def _href(raw: bytes, base: bytes | None) -> str | None:
-    if _lib is None:  # pragma: no cover
-        try:
-            return ada_url.join_url(base.decode(), raw.decode()) if base else ada_url.normalize_url(raw.decode())
-        except ValueError:
-            return None
-    parsed = _lib.ada_parse_with_base(raw, len(raw), base, len(base)) if base else _lib.ada_parse(raw, len(raw))
+def _href(raw: str, base: str | None) -> str | None:
+    """The WHATWG parser's serialization of `raw` joined to `base` (ada-url's public API), or None where no URL
+    can be built."""
     try:
-        if not _lib.ada_is_valid(parsed):
-            return None
-        href = _lib.ada_get_href(parsed)
-        return _ffi.buffer(href.data, href.length)[:].decode()
-    finally:
-        _lib.ada_free(parsed)
+        return ada_url.join_url(base, raw) if base else ada_url.normalize_url(raw)
+    except ValueError:
+        return None
+
+
+def _parser_text(url: str) -> str:
+    """`url` as the parser takes it. A page URL may hold lone surrogates (a header's undecodable bytes): those
+    are given as the percent-encoded UTF-8 bytes they stand for, which is what the parser makes of any
+    non-ASCII byte in a path or query, and a host holding one is invalid either way."""
+    try:
+        url.encode()
+    except UnicodeEncodeError:
+        return urllib.parse.quote(url.encode("utf-8", "surrogatepass"), safe=bytes(range(0x80)))
+    return url
 
 
 def _fetchable_without_fragment(href: str | None) -> str | None:
@@ -70,7 +68,7 @@ class Resolver:
     __slots__ = ("_base", "_memo", "_scheme", "_origin", "_directory")
 
     def __init__(self, base_url: str | None) -> None:
-        self._base = base_url.encode("utf-8", "surrogatepass") if base_url else None
+        self._base = _parser_text(base_url) if base_url else None
         self._memo: dict[str, str | None] = {}
         # for a base the parser would leave unchanged, root-relative, protocol-relative and plain relative
         # links can be joined by concatenation (the result is then checked like an absolute link)
@@ -118,12 +116,8 @@ class Resolver:
             resolved = normal if hash_at < 0 else normal[:hash_at]
             memo[raw_url] = resolved
             return resolved
-        try:
-            raw = raw_url.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates cannot be part of any URL
-            resolved = None
-        else:
-            resolved = _fetchable_without_fragment(_href(raw, self._base))
+        # a link holding lone surrogates is no URL: the parser's API refuses it (None)
+        resolved = _fetchable_without_fragment(_href(raw_url, self._base))
         memo[raw_url] = resolved
         return resolved
 
