@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first: a subpackage may import only those before it in its own layer list (and itself).
 LIBRARY_LAYERS = [
-    "pipelines.arrow",
     "pipelines.urls",
     "pipelines.store",
     "pipelines.lists",

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import platform
 import sys
+from importlib import metadata
 
 import click
 
@@ -20,9 +22,6 @@ _DATA_COMMANDS: set[int] = set()
 
 
 def version_text() -> str:
-    import platform  # imported only when asked: importlib.metadata is slow to import
-    from importlib import metadata
-
     try:
         version = metadata.version("linksweep")
     except metadata.PackageNotFoundError:

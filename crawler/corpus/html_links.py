@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from html.entities import html5 as _HTML5_ENTITIES
-from typing import TYPE_CHECKING
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipelines.urls import Resolver
-
-if TYPE_CHECKING:
-    from selectolax.lexbor import LexborNode
 
 try:  # the compiled fast path (crawler/corpus/_fastlinks.c): without it every page is parsed with lexbor
     from crawler.corpus import _fastlinks
@@ -315,9 +313,6 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _lexbor_links(html: str, document_url: str | None) -> list[tuple[str, str, str | None]]:
     """html_links by a DOM: lexbor parses the page, CSS selectors find the elements."""
-    # imported here: with the compiled scanner built, most ingests never parse a page with lexbor
-    from selectolax.lexbor import LexborHTMLParser
-
     tree = LexborHTMLParser(html)
     resolve_link = Resolver(document_url)
     base = tree.css_first("base[href]")

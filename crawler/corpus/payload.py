@@ -8,6 +8,7 @@ import re
 import zlib
 
 import brotli
+from charset_normalizer import from_bytes
 
 # Bound on a decoded body: link extraction never needs more, and it caps decompression bombs.
 MAX_DECODED_BYTES = 32 * 1024 * 1024
@@ -194,7 +195,5 @@ def decode_html(body: bytes, http_charset: str | None) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes  # only for the rare unlabelled non-UTF-8 page
-
     best = from_bytes(body[:65536]).best()
     return body.decode(best.encoding if best else "cp1252", "replace")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -182,28 +181,10 @@ def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -
     """
     progress = _ByteCount(on_progress)
     try:
-        with cyclic_gc_paused():
-            return _read_source(task, progress)
+        return _read_source(task, progress)
     finally:
         with contextlib.suppress(OSError):
             progress(Path(task.path).stat().st_size - progress.total)
-
-
-@contextlib.contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a file is read. Reading makes no reference cycles (none is left
-    by the sample corpus or any file of shared/realdata: tests/crawler/corpus/test_realdata.py and
-    test_corpus_readers.py), but it makes a few tracked objects per link (link tuples, records, documents),
-    and the collections they set off while a file is read scanned them all for nothing. Reference counting
-    still frees everything as it goes."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _ByteCount:

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
 # Column names tried, in order, when the user gives no --url-column (LAION uses "URL", img2dataset "url").
 URL_COLUMN_CANDIDATES = ("url", "URL", "Url", "link", "href", "uri", "image_url", "img_url")
 ROWS_PER_BATCH = 65_536
@@ -131,8 +134,6 @@ def parquet_urls(path: Path, url_column: str | None, gzipped: bool = False) -> I
     """(row_index, value of the URL column) for every row of a Parquet file, read in batches, row group by row
     group: a row group that cannot be read is passed over (its rows keep their numbers), and TableCutOff is
     raised once the others are read. Parquet compresses within the file: `gzipped` is never true (sniff())."""
-    import pyarrow.parquet as pq  # here: a WARC-only ingest need not import it
-
     parquet = pq.ParquetFile(path)
     column = _pick_column(parquet.schema_arrow.names, url_column, path)
     row_index = 0
@@ -154,8 +155,6 @@ def parquet_urls(path: Path, url_column: str | None, gzipped: bool = False) -> I
 
 def csv_urls(path: Path, url_column: str | None, gzipped: bool) -> Iterator[tuple[int, object]]:
     """(row_index, URL) for every row of a CSV or TSV file (delimiter sniffed from the header line)."""
-    import pyarrow.csv as pa_csv  # here: a WARC-only ingest need not import it
-
     with _open_table(path, gzipped, peek=True) as stream:
         header = stream.readline(MAX_LINE_BYTES)
     delimiter = "\t" if header.count(b"\t") > header.count(b",") else ","

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from crawler.corpus import SourceResult, SourceTask, read_source
-from crawler.ingest.memory import memory_of_a_reader
 from crawler.ingest.progress import ProgressBar
 
 # Worker side: the bytes-read counter shared with the parent for the progress bar.
@@ -22,7 +22,6 @@ _bytes_counter = None
 def _init_worker(counter, parent_pid: int) -> None:  # pragma: no cover - runs in child processes
     global _bytes_counter
     _bytes_counter = counter
-    memory_of_a_reader()
     _exit_with_parent(parent_pid)
 
 
@@ -63,10 +62,6 @@ class ReaderPool:
     fork is unavailable they are spawned."""
 
     def __init__(self, workers: int) -> None:
-        # imported here: a 1-worker ingest needs neither
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.counter = context.Value("q", 0)

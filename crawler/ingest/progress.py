@@ -6,6 +6,8 @@ import contextlib
 import sys
 from typing import Protocol, TextIO
 
+from tqdm import tqdm
+
 
 class ProgressBar(Protocol):
     def update(self, n: float = 1) -> object: ...
@@ -30,9 +32,7 @@ class _Silent:
 
 
 def progress_bar(show: bool, total_bytes: int, description: str) -> contextlib.AbstractContextManager[ProgressBar]:
-    """A tqdm bar of bytes read, on stderr; imported only when shown (tqdm's import is not free)."""
+    """A tqdm bar of bytes read, on stderr."""
     if not show:
         return _Silent()
-    from tqdm import tqdm
-
     return tqdm(total=total_bytes, unit="B", unit_scale=True, desc=description, file=sys.stderr)

@@ -14,7 +14,6 @@ from pathlib import Path
 from crawler.corpus import SourceResult, SourceTask
 from crawler.ingest.commit import Committer
 from crawler.ingest.files import corpus_files, not_corpus_reason, refuse_remote_sources, sha256_of
-from crawler.ingest.memory import arrow_buffers_from_malloc, freed_memory_kept
 from crawler.ingest.pool import ReaderPool, read_results
 from crawler.ingest.progress import progress_bar
 from pipelines.store import (
@@ -83,37 +82,10 @@ def ingest(
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
     files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files. A URL
     among `paths` is refused before anything is read (RemoteSourceUnsupported)."""
+    started = time.perf_counter()
     paths = list(paths)
     refuse_remote_sources(paths)
-    with arrow_buffers_from_malloc(), freed_memory_kept():
-        return _ingest(
-            db_path,
-            snapshot,
-            paths,
-            workers=workers,
-            force=force,
-            url_column=url_column,
-            show_progress=show_progress,
-            include=include,
-            exclude=exclude,
-        )
-
-
-def _ingest(
-    db_path: Path,
-    snapshot: str,
-    paths: Iterable[str | Path],
-    *,
-    workers: int | None,
-    force: bool,
-    url_column: str | None,
-    show_progress: bool | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-) -> IngestSummary:
-    started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
-    paths = list(paths)
     files = corpus_files(paths, include, exclude)
     summary = IngestSummary()
     named = {Path(given).resolve() for given in paths if Path(given).is_file()}

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.store import StoreLocked, open_store, sql_string_list, staging_root, transaction
 
@@ -119,8 +120,6 @@ class CrawlBatches:
         parts = (("matches", self.matches, MATCH_SCHEMA), ("checks", self.checks, CHECK_SCHEMA))
         for kind, rows, schema in (*parts, ("results", self.results, RESULT_SCHEMA)):
             temporary = self.folder / f".{name}.{kind}.parquet.tmp"
-            import pyarrow.parquet as pq  # here: only a crawl writes batches
-
             pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary, compression="zstd")
             os.replace(temporary, self.folder / f"{name}.{kind}.parquet")
         self.written += len(self.results)

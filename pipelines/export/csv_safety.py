@@ -12,8 +12,8 @@ import json
 from typing import BinaryIO
 
 import pyarrow as pa
-
-from pipelines.arrow import kernels
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 FORMULA_START = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "
@@ -34,7 +34,7 @@ def _as_text(column: pa.Array) -> pa.Array:
         return _as_text(column.cast(kind.value_type))
     if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and not pa.types.is_nested(kind.value_type):
         try:
-            return kernels.call_function("binary_join", [column.cast(pa.list_(pa.string())), LIST_SEPARATOR])
+            return pc.call_function("binary_join", [column.cast(pa.list_(pa.string())), LIST_SEPARATOR])
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return _as_json(column)
     if pa.types.is_nested(kind):
@@ -49,9 +49,9 @@ def neutralized(column: pa.Array) -> pa.Array:
     column = _as_text(column)
     if not pa.types.is_string(column.type):
         return column
-    formula = kernels.match_substring_regex(column, FORMULA_START)
-    quoted = kernels.call_function("binary_join_element_wise", ["'", column, ""])
-    return kernels.if_else(formula, quoted, column)
+    formula = pc.match_substring_regex(column, FORMULA_START)
+    quoted = pc.call_function("binary_join_element_wise", ["'", column, ""])
+    return pc.if_else(formula, quoted, column)
 
 
 def spreadsheet_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -60,8 +60,6 @@ def spreadsheet_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def write_csv(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
     """Write the batches to `stream` as CSV with a header, spreadsheet-safe; returns the number of rows."""
-    import pyarrow.csv as pa_csv  # imported when used: the other commands never need it
-
     schema = spreadsheet_safe(pa.RecordBatch.from_pylist([], schema=batches.schema)).schema  # with no rows too
     rows = 0
     with pa_csv.CSVWriter(stream, schema) as writer:

@@ -10,7 +10,9 @@ from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from pipelines.export.csv_safety import write_csv
 from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
 from pipelines.matching import require_snapshot
 from pipelines.store import open_store
@@ -29,15 +31,7 @@ class ExportNotWritable(OSError):
     """The removal list cannot be written where it was asked to go."""
 
 
-def _write_csv(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
-    from pipelines.export.csv_safety import write_csv  # imported when used: pyarrow.csv is not needed by every command
-
-    return write_csv(batches, stream)
-
-
 def _write_parquet(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
-    import pyarrow.parquet as pq  # imported when used: every command imports this module, few write Parquet
-
     rows = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -71,7 +65,7 @@ JSON_LINE = f"to_json(struct_pack({', '.join(f'{name} := {name}' for name in REM
 
 # extension: (what the query selects, None for the columns themselves; the writer of its batches)
 EXPORT_FORMATS: dict[str, tuple[str | None, Callable[[pa.RecordBatchReader, BinaryIO], int]]] = {
-    ".csv": (None, _write_csv),  # formula-leading cells neutralized, lists joined (pipelines/export/csv_safety.py)
+    ".csv": (None, write_csv),  # formula-leading cells neutralized, lists joined (pipelines/export/csv_safety.py)
     ".parquet": (None, _write_parquet),
     ".jsonl": (JSON_LINE, _write_lines),
 }

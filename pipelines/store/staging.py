@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from pipelines.arrow import kernels
 from pipelines.urls import registrable_domains_array
 
 # Columns of each staged table, by name; the store inserts them BY NAME into the table of the same name.
@@ -167,7 +167,7 @@ class StagedSource:
             return
         # the hash kernel takes the batches' chunks as they are: combining them first held a second copy of the
         # group's URLs at the peak of the kernel's memo table (more fresh pages to fault in)
-        unique = kernels.drop_null(kernels.unique(pa.chunked_array(urls, pa.string())))
+        unique = pc.drop_null(pc.unique(pa.chunked_array(urls, pa.string())))
         self._distinct_urls.append(unique)
         self._distinct_count += len(unique)  # counts a URL once per group it is in: an upper bound
         if self._distinct_count > DISTINCT_URLS_IN_MEMORY:
@@ -194,7 +194,7 @@ class StagedSource:
                 if len(self._distinct_urls) == 1:  # one group (files up to ~200k rows): distinct already
                     urls = self._distinct_urls[0]
                 else:
-                    urls = kernels.unique(pa.chunked_array(self._distinct_urls, pa.string()))
+                    urls = pc.unique(pa.chunked_array(self._distinct_urls, pa.string()))
                 _write_url_table(urls, staged["urls"], staged["hosts"])  # unordered, like the table
             else:
                 _write_distinct_urls(with_urls, staged["urls"], staged["hosts"])
@@ -244,14 +244,14 @@ def hosts_of_urls(urls: pa.Array) -> pa.Array:
     Most URLs are `http(s)://host/...` with nothing else in the authority: their host is the third part of a
     split on "/", which costs a third of the regex; the regex takes the rest.
     """
-    plain = kernels.or_(kernels.starts_with(urls, "http://"), kernels.starts_with(urls, "https://"))
-    if len(urls) == 0 or not kernels.all(plain):
-        return kernels.extract_regex_group(urls, _HOST_OF_URL_RE2)
-    authority = kernels.split_part(urls, "/", 2, max_splits=3)
-    other = kernels.match_substring_regex(authority, _NOT_ONLY_HOST)
-    if kernels.any(other):
-        from_regex = kernels.extract_regex_group(kernels.filter(urls, other), _HOST_OF_URL_RE2)
-        authority = kernels.replace_with_mask(authority, other, from_regex)
+    plain = pc.or_(pc.starts_with(urls, "http://"), pc.starts_with(urls, "https://"))
+    if len(urls) == 0 or not pc.all(plain).as_py():
+        return pc.struct_field(pc.extract_regex(urls, _HOST_OF_URL_RE2), [0])
+    authority = pc.list_element(pc.split_pattern(urls, "/", max_splits=3), 2)
+    other = pc.match_substring_regex(authority, _NOT_ONLY_HOST)
+    if pc.any(other).as_py():
+        from_regex = pc.struct_field(pc.extract_regex(pc.filter(urls, other), _HOST_OF_URL_RE2), [0])
+        authority = pc.replace_with_mask(authority, other, from_regex)
     return authority
 
 
@@ -268,12 +268,12 @@ def _write_url_table(url_array: pa.Array, out: Path, hosts_out: Path) -> None:
     """The file's distinct URLs with host and registrable domains, and its distinct hosts, from URLs
     collected in memory (the same rows `_write_distinct_urls` derives with DuckDB)."""
     hosts = hosts_of_urls(url_array)
-    hosts = kernels.if_else(kernels.is_empty_string(hosts), pa.scalar(None, pa.string()), hosts)
-    distinct_hosts = kernels.unique(kernels.drop_null(hosts))
+    hosts = pc.if_else(pc.equal(hosts, ""), pa.scalar(None, pa.string()), hosts)
+    distinct_hosts = pc.unique(pc.drop_null(hosts))
     host_table = _write_host_table(distinct_hosts, hosts_out)
-    positions = kernels.index_in(hosts, distinct_hosts)
-    icann = kernels.take(host_table.column("registered_domain"), positions)
-    private = kernels.take(host_table.column("registered_domain_private"), positions)
+    positions = pc.index_in(hosts, value_set=distinct_hosts)
+    icann = pc.take(host_table.column("registered_domain"), positions)
+    private = pc.take(host_table.column("registered_domain_private"), positions)
     table = pa.table([url_array, hosts, icann, private], schema=URL_TABLE_SCHEMA)
     with _staged_writer(out, URL_TABLE_SCHEMA) as writer:
         writer.write_table(table)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from pipelines.arrow import kernels
 from pipelines.urls.canonical import is_ip_host
 
 # A lowercase name of two labels or more whose TLD starts with a letter (so no IP address), no empty label.
@@ -106,18 +106,18 @@ class SuffixList:
                 ),
             )
         rule_suffixes, tlds_with_more = self._bulk_sets
-        last_two = kernels.extract_regex_group(hosts, _LAST_TWO_LABELS)
-        tld = kernels.extract_regex_group(hosts, _LAST_LABEL)
-        simple = kernels.and_(
-            kernels.match_substring_regex(hosts, _PLAIN_NAME),
-            kernels.invert(kernels.or_(kernels.is_in(last_two, rule_suffixes), kernels.is_in(tld, tlds_with_more))),
+        last_two = pc.struct_field(pc.extract_regex(hosts, _LAST_TWO_LABELS), [0])
+        tld = pc.struct_field(pc.extract_regex(hosts, _LAST_LABEL), [0])
+        simple = pc.and_(
+            pc.match_substring_regex(hosts, _PLAIN_NAME),
+            pc.invert(pc.or_(pc.is_in(last_two, value_set=rule_suffixes), pc.is_in(tld, value_set=tlds_with_more))),
         )
-        simple = kernels.fill_null(simple, False)
-        if kernels.all(simple):
+        simple = pc.fill_null(simple, False)
+        if pc.all(simple).as_py():
             return last_two, last_two
         icann = last_two.to_pylist()
         private = list(icann)
-        for index in kernels.indices_nonzero(kernels.invert(simple)).to_pylist():
+        for index in pc.indices_nonzero(pc.invert(simple)).to_pylist():
             icann[index], private[index] = self.registrable_domains(hosts[index].as_py())
         return pa.array(icann, pa.string()), pa.array(private, pa.string())
 

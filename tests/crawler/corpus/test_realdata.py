@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import duckdb
@@ -45,16 +44,6 @@ def test_fastwarc_and_warcio_agree_where_both_read_the_file(path, tmp_path):
     if fast.status != "done" or slow.status != "done":
         pytest.skip(f"not read through by both (fastwarc: {fast.status}, warcio: {slow.status})")
     assert (fast.records, fast.documents, fast.links) == (slow.records, slow.documents, slow.links)
-
-
-@pytest.mark.parametrize("path", ARCHIVES, ids=lambda p: str(p.relative_to(REALDATA)))
-def test_reading_a_file_leaves_no_reference_cycles(path, tmp_path):
-    """read_source keeps the cyclic collector off while it reads (source_reader.cyclic_gc_paused): that is
-    only free if reading, by every reader of the chain, makes no garbage that only the collector can free."""
-    for readers in (None, ("warcio",)):
-        gc.collect()
-        _read(path, tmp_path / str(readers), readers=readers)
-        assert gc.collect() == 0
 
 
 def test_whole_folder_ingest_never_crashes_and_records_every_file(realdata, db_path):
