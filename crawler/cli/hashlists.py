@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.list_commands import FORCE_HELP, add_common_commands, print_load, print_report
-from pipelines.hashing import HASH_ALGOS
-from pipelines.lists import add_list
+from pipelines.lists import HASH_ALGOS, add_list
 
 KIND = "hashlist"
 

@@ -3,11 +3,9 @@
 from pipelines.hashing.content import hash_content, pdq_available
 from pipelines.hashing.matcher import ContentHashMatcher
 from pipelines.hashing.services import lookup_all, services_from_config
-from pipelines.lists import HASH_ALGOS
 
 __all__ = [
     "ContentHashMatcher",
-    "HASH_ALGOS",
     "hash_content",
     "lookup_all",
     "pdq_available",
