@@ -92,6 +92,7 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
     require_snapshot(con, snapshot)
     partial = out.with_name(f".{out.name}.partial")
     cursor = con.cursor()  # a query of its own: `con` may hold an unfinished result
+    batches = None
     try:
         batches = cursor.sql(ordered_removal_query(select), params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,10 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
             " can write to"
         ) from None
     finally:
+        # the reader holds the database open: an error's traceback (kept by a caller) must not keep it alive
+        if batches is not None:
+            batches.close()
+        batches = None
         cursor.close()
     return rows
 

@@ -139,3 +139,17 @@ def test_sql_csv_writes_structs_and_maps_as_json(formula_db):
     assert rows[0] == ["s", "m", "l", "n"]
     assert [json.loads(cell) for cell in rows[1][:3]] == [{"a": 1, "b": "=x"}, [["k", 2]], [{"c": 3}]]
     assert rows[1][3] == ""
+
+
+def test_a_failed_export_leaves_the_store_closed(sample_db, tmp_path):
+    # the failed export's traceback kept its Arrow reader, which kept the read-only database open in this
+    # process: the next read-write open of the same file failed ("a different configuration")
+    from pipelines.export import ExportNotWritable, export_snapshot
+    from pipelines.store import open_store
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    with pytest.raises(ExportNotWritable) as failed:
+        export_snapshot(sample_db, "SAMPLE-2026-01", blocker / "removals.csv")
+    assert failed.value.__traceback__ is not None  # kept, as a CLI runner or a debugger keeps it
+    open_store(sample_db).close()
