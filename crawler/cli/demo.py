@@ -37,7 +37,8 @@ def demo(ctx, sample_dir, out) -> None:
     corpus, sample_list = sample_dir / "corpus", sample_dir / "lists" / "sample-blocklist.txt"
     if not corpus.is_dir() or not sample_list.is_file():
         fail(f"sample data not found under {sample_dir} (run from the repository root)", ExitCode.USAGE)
-    blocklist_add = ctx.find_root().command.commands["blocklist"].commands["add"]
+    root = ctx.find_root()
+    blocklist_add = root.command.get_command(root, "blocklist").commands["add"]
     ctx.invoke(
         ingest, snapshot=SAMPLE_SNAPSHOT, workers=None, force=False, url_column=None, progress=None, paths=(corpus,)
     )

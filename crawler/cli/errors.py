@@ -8,28 +8,12 @@ condition that no error class stands for, in the same one line.
 
 from __future__ import annotations
 
+import functools
 import sys
 from enum import IntEnum
 from typing import NoReturn
 
 import click
-
-from crawler.crawl import BadCrawlSetting
-from crawler.ingest import MissingInput, RemoteSourceUnsupported
-from pipelines.crawl import UnknownWatchList
-from pipelines.export import ExportNotWritable, QueryFailed, UnsupportedExportFormat
-from pipelines.lists import (
-    EmptyList,
-    FetchError,
-    ListFormatError,
-    ListSourceError,
-    ListTypeMismatch,
-    SuspiciousVersion,
-    UnknownList,
-    WrongListKind,
-)
-from pipelines.matching import UnknownSnapshot
-from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable
 
 
 class ExitCode(IntEnum):
@@ -46,39 +30,57 @@ class ExitCode(IntEnum):
     FILE_ERROR = 4
 
 
-# (error class, exit code): the first class the error is an instance of decides
-_EXIT_CODES: tuple[tuple[type[Exception], ExitCode], ...] = (
-    (StoreLocked, ExitCode.STORE_IN_USE),
-    (StoreMissing, ExitCode.USAGE),
-    (StoreUnusable, ExitCode.FILE_ERROR),
-    (SchemaTooNew, ExitCode.FILE_ERROR),
-    (ExportNotWritable, ExitCode.FILE_ERROR),
-    (UnknownSnapshot, ExitCode.USAGE),
-    (UnknownList, ExitCode.USAGE),
-    (UnknownWatchList, ExitCode.USAGE),
-    (ListTypeMismatch, ExitCode.USAGE),
-    (WrongListKind, ExitCode.USAGE),
-    (ListSourceError, ExitCode.USAGE),
-    (ListFormatError, ExitCode.USAGE),
-    (FetchError, ExitCode.INPUTS_FAILED),
-    (EmptyList, ExitCode.INPUTS_FAILED),
-    (SuspiciousVersion, ExitCode.INPUTS_FAILED),
-    (UnsupportedExportFormat, ExitCode.USAGE),
-    (MissingInput, ExitCode.USAGE),
-    (RemoteSourceUnsupported, ExitCode.USAGE),
-    (QueryFailed, ExitCode.USAGE),
-    (BadCrawlSetting, ExitCode.USAGE),
-)
+@functools.cache
+def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
+    """(error class, exit code): the first class the error is an instance of decides. Built at the first error:
+    the classes come from every part of linksweep, and a command imports only the parts it uses."""
+    from crawler.crawl import BadCrawlSetting
+    from crawler.ingest import MissingInput, RemoteSourceUnsupported
+    from pipelines.crawl import UnknownWatchList
+    from pipelines.export import ExportNotWritable, QueryFailed, UnsupportedExportFormat
+    from pipelines.lists import (
+        EmptyList,
+        FetchError,
+        ListFormatError,
+        ListSourceError,
+        ListTypeMismatch,
+        SuspiciousVersion,
+        UnknownList,
+        WrongListKind,
+    )
+    from pipelines.matching import UnknownSnapshot
+    from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable
 
-USER_ERRORS: tuple[type[Exception], ...] = tuple(error_class for error_class, _ in _EXIT_CODES)
+    return (
+        (StoreLocked, ExitCode.STORE_IN_USE),
+        (StoreMissing, ExitCode.USAGE),
+        (StoreUnusable, ExitCode.FILE_ERROR),
+        (SchemaTooNew, ExitCode.FILE_ERROR),
+        (ExportNotWritable, ExitCode.FILE_ERROR),
+        (UnknownSnapshot, ExitCode.USAGE),
+        (UnknownList, ExitCode.USAGE),
+        (UnknownWatchList, ExitCode.USAGE),
+        (ListTypeMismatch, ExitCode.USAGE),
+        (WrongListKind, ExitCode.USAGE),
+        (ListSourceError, ExitCode.USAGE),
+        (ListFormatError, ExitCode.USAGE),
+        (FetchError, ExitCode.INPUTS_FAILED),
+        (EmptyList, ExitCode.INPUTS_FAILED),
+        (SuspiciousVersion, ExitCode.INPUTS_FAILED),
+        (UnsupportedExportFormat, ExitCode.USAGE),
+        (MissingInput, ExitCode.USAGE),
+        (RemoteSourceUnsupported, ExitCode.USAGE),
+        (QueryFailed, ExitCode.USAGE),
+        (BadCrawlSetting, ExitCode.USAGE),
+    )
 
 
-def exit_code_for(error: Exception) -> ExitCode:
-    """The exit code of a user error (one of USER_ERRORS)."""
-    for error_class, code in _EXIT_CODES:
+def exit_code_for(error: BaseException) -> ExitCode | None:
+    """The exit code of a user error, or None for anything else (a bug: it keeps its traceback)."""
+    for error_class, code in _exit_codes():
         if isinstance(error, error_class):
             return code
-    raise TypeError(f"not a user error: {error!r}")
+    return None
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:

@@ -1,24 +1,35 @@
 """The `linksweep` group: the options before any command, the one place user errors become exit codes, and the
-registration of every command (a command is a module of crawler/cli/ and a line here)."""
+registration of every command (a command is a module of crawler/cli/ and a line of COMMANDS)."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
-from crawler.cli.crawl import crawl
-from crawler.cli.demo import demo
-from crawler.cli.errors import USER_ERRORS, exit_code_for, fail
-from crawler.cli.export import export
-from crawler.cli.hashlists import hashlist_group
-from crawler.cli.ingest import ingest
-from crawler.cli.lists import list_group
-from crawler.cli.match import match
+from crawler.cli.errors import exit_code_for, fail
 from crawler.cli.output import add_verbosity_options, data_command, version_text
-from crawler.cli.sql import sql
-from crawler.cli.status import status
 from pipelines.store import DB_ENVIRONMENT_VARIABLE, resolve_db_path
+
+# name -> (module, attribute, arguments of the factory the attribute is, or None when it is the command): a
+# command's module, and the libraries it uses, are imported when it runs (or when --help lists it), so that
+# each command pays only for its own imports
+COMMANDS: dict[str, tuple[str, str, tuple | None]] = {
+    "ingest": ("crawler.cli.ingest", "ingest", None),
+    "blocklist": ("crawler.cli.lists", "list_group", ("block",)),
+    "allowlist": ("crawler.cli.lists", "list_group", ("allow",)),
+    "watchlist": ("crawler.cli.lists", "list_group", ("watch",)),  # lists that select links (--only-hosts-in)
+    "hashlist": ("crawler.cli.hashlists", "hashlist_group", ()),
+    "match": ("crawler.cli.match", "match", None),
+    "crawl": ("crawler.cli.crawl", "crawl", None),
+    "export": ("crawler.cli.export", "export", None),
+    "status": ("crawler.cli.status", "status", None),
+    "sql": ("crawler.cli.sql", "sql", None),
+    "demo": ("crawler.cli.demo", "demo", None),
+}
+# commands whose output is the data asked for: -q keeps it (crawler/cli/output.py)
+DATA_COMMANDS = {"status", "sql"}
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -28,14 +39,34 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
 
 
 class LinksweepGroup(click.Group):
-    """The `linksweep` group: a user error raised by any command (crawler/cli/errors.py) ends as one line on
-    stderr and the exit code of its condition, never a traceback."""
+    """The `linksweep` group: its commands are loaded from COMMANDS when asked for, and a user error raised by
+    any of them (crawler/cli/errors.py) ends as one line on stderr and the exit code of its condition, never a
+    traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module, attribute, arguments = COMMANDS[name]
+            command = getattr(importlib.import_module(module), attribute)
+            command = command(*arguments) if arguments is not None else command
+            if name in DATA_COMMANDS:
+                command = data_command(command)
+            add_verbosity_options(command)
+            self.add_command(command, name)
+        return self.commands.get(name)
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as error:
-            fail(str(error), exit_code_for(error))
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            code = exit_code_for(error)
+            if code is None:
+                raise
+            fail(str(error), code)
 
 
 @click.group(cls=LinksweepGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,18 +91,6 @@ def main(ctx: click.Context, db: Path | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = resolve_db_path(db)
 
-
-main.add_command(ingest)
-main.add_command(list_group("block"))
-main.add_command(list_group("allow"))
-main.add_command(list_group("watch"))  # lists that select links (e.g. URL shorteners for --only-hosts-in)
-main.add_command(hashlist_group())
-main.add_command(match)
-main.add_command(crawl)
-main.add_command(export)
-main.add_command(data_command(status))
-main.add_command(data_command(sql))
-main.add_command(demo)
 
 add_verbosity_options(main)
 

@@ -31,8 +31,9 @@ CommandPath = tuple[str, ...]
 def every_command(command: click.Command, path: CommandPath = ()) -> Iterator[tuple[CommandPath, click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
-        for name, subcommand in command.commands.items():
-            yield from every_command(subcommand, (*path, name))
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            yield from every_command(command.get_command(context, name), (*path, name))
 
 
 def sections(doc: str) -> list[tuple[set[CommandPath], str]]:

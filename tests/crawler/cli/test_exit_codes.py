@@ -163,7 +163,9 @@ def test_version():
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*path, name)
         if isinstance(command, click.Group):
             yield from every_command(command, (*path, name))
