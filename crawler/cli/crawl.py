@@ -76,11 +76,9 @@ def crawl(
     verbose,
 ) -> None:
     """Resolve the snapshot's unflagged links (redirects, meta refresh), judging every hop before fetching it."""
-    from crawler.crawl import crawl_snapshot  # imports Scrapy: only when crawling
+    from crawler.crawl import CrawlOptions, crawl_snapshot  # imports Scrapy: only when crawling
 
-    summary = crawl_snapshot(
-        ctx.obj["db"],
-        snapshot,
+    options = CrawlOptions(
         concurrency=concurrency,
         per_host=per_host,
         max_content_bytes=max_content_bytes,
@@ -88,6 +86,11 @@ def crawl(
         obey_robots=obey_robots,
         user_agent=user_agent,
         assignments=extra,
+    )
+    summary = crawl_snapshot(
+        ctx.obj["db"],
+        snapshot,
+        options,
         processes=processes,
         limit=limit,
         recheck_after=recheck_after,

@@ -22,6 +22,22 @@ ALLOW_NETWORK_HELP = (
 )
 MAX_BYTES_HELP = "Size limit of a download, in bytes: a larger list fails and the list keeps its current version."
 
+# the options of every command that downloads a list: --force, --max-bytes, --allow-network
+download_options = (
+    click.option("--force", is_flag=True, help=FORCE_HELP),
+    click.option(
+        "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True, help=MAX_BYTES_HELP
+    ),
+    click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP),
+)
+
+
+def with_download_options(command):
+    """`command` with the options of every command that downloads a list (download_options)."""
+    for option in reversed(download_options):
+        command = option(command)
+    return command
+
 
 def print_report(parsed: NormalizedList, shown: int = SHOWN_LINES) -> None:
     """What a list file held: the counts, the format decision, and the first rejected/unsupported lines."""
@@ -67,11 +83,7 @@ def add_common_commands(group: click.Group, kind: str, formats: tuple[str, ...])
         default=None,
         help="Read it in this format from now on (default: the format the list was first loaded with).",
     )
-    @click.option("--force", is_flag=True, help=FORCE_HELP)
-    @click.option(
-        "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True, help=MAX_BYTES_HELP
-    )
-    @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
+    @with_download_options
     @click.pass_context
     def update(ctx, name, source, list_format, force, max_bytes, allow_network) -> None:
         """Fetch list NAME again from its URL (conditional GET) or re-read its file; a new version if it changed.

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.list_commands import (
-    ALLOW_NETWORK_HELP,
-    FORCE_HELP,
-    MAX_BYTES_HELP,
-    add_common_commands,
-    print_load,
-    print_report,
-)
-from pipelines.lists import DEFAULT_MAX_BYTES, FORMATS, add_list
+from crawler.cli.list_commands import add_common_commands, print_load, print_report, with_download_options
+from pipelines.lists import FORMATS, add_list
 
 EFFECTS = {
     "block": "flag what they match",
@@ -51,11 +44,7 @@ def list_group(list_type: str) -> click.Group:
         help="Load entries that are public suffixes or bare TLDs (com, co.uk, *.com), refused by default.",
     )
     @click.option("--allow-wide-networks", is_flag=True, help="Load IPv4 networks wider than /8, refused by default.")
-    @click.option("--force", is_flag=True, help=FORCE_HELP)
-    @click.option(
-        "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True, help=MAX_BYTES_HELP
-    )
-    @click.option("--allow-network", multiple=True, help=ALLOW_NETWORK_HELP)
+    @with_download_options
     @click.pass_context
     def add(
         ctx,

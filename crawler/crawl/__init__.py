@@ -4,10 +4,11 @@ The runner's names import Scrapy, which takes most of a second: they are importe
 that the command line pays for it only when it crawls.
 """
 
-from crawler.crawl.options import BadCrawlSetting, scrapy_settings
+from crawler.crawl.options import BadCrawlSetting, CrawlOptions, scrapy_settings
 
 __all__ = [
     "BadCrawlSetting",
+    "CrawlOptions",
     "crawl_snapshot",
     "run_crawl",
     "scrapy_settings",

@@ -8,6 +8,7 @@ every other command would pay.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -16,28 +17,32 @@ class BadCrawlSetting(ValueError):
     loaded, a size cap that is no positive number of bytes."""
 
 
-def scrapy_settings(
-    *,
-    concurrency: int,
-    per_host: int,
-    max_content_bytes: int,
-    timeout: float,
-    obey_robots: bool,
-    user_agent: str | None,
-    assignments: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The settings of a crawl: those its options name, then every `NAME=VALUE` of `assignments` (any Scrapy
-    setting, winning over the options). BadCrawlSetting names the first one the crawl cannot use."""
+@dataclass(frozen=True)
+class CrawlOptions:
+    """What a crawl's options ask of Scrapy; `assignments` are `NAME=VALUE` settings that win over the rest."""
+
+    concurrency: int = 64
+    per_host: int = 2
+    max_content_bytes: int = 10 * 1024 * 1024
+    timeout: float = 20.0
+    obey_robots: bool = False
+    user_agent: str | None = None
+    assignments: Sequence[str] = ()
+
+
+def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
+    """The Scrapy settings of a crawl: those its options name, then every `NAME=VALUE` of its assignments (any
+    Scrapy setting, winning over the options). BadCrawlSetting names the first one the crawl cannot use."""
     settings: dict[str, Any] = {
-        "CONCURRENT_REQUESTS": concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": per_host,
-        "DOWNLOAD_MAXSIZE": max_content_bytes,
-        "DOWNLOAD_TIMEOUT": timeout,
-        "ROBOTSTXT_OBEY": obey_robots,
+        "CONCURRENT_REQUESTS": options.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": options.per_host,
+        "DOWNLOAD_MAXSIZE": options.max_content_bytes,
+        "DOWNLOAD_TIMEOUT": options.timeout,
+        "ROBOTSTXT_OBEY": options.obey_robots,
     }
-    if user_agent:
-        settings["USER_AGENT"] = user_agent
-    for assignment in assignments:
+    if options.user_agent:
+        settings["USER_AGENT"] = options.user_agent
+    for assignment in options.assignments:
         name, equals, value = assignment.partition("=")
         if not equals:
             raise BadCrawlSetting(f"--set {assignment!r}: expected NAME=VALUE")

@@ -11,7 +11,6 @@ import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.crawl.settings as default_settings
-from crawler.crawl.options import BadCrawlSetting, scrapy_settings
+from crawler.crawl.options import BadCrawlSetting, CrawlOptions, scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
 from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, write_crawl_queue
@@ -272,14 +271,8 @@ def run_crawl(
 def crawl_snapshot(
     db_path: Path,
     snapshot: str,
+    options: CrawlOptions,
     *,
-    concurrency: int,
-    per_host: int,
-    max_content_bytes: int,
-    timeout: float,
-    obey_robots: bool,
-    user_agent: str | None,
-    assignments: Sequence[str] = (),
     hash_content: bool = False,
     hash_services: str | None = None,
     **crawl_args: Any,
@@ -296,15 +289,7 @@ def crawl_snapshot(
         NetworkPolicy.allowing(crawl_args.get("allow_network") or ())
     except ValueError as error:
         raise BadCrawlSetting(str(error)) from None
-    settings = scrapy_settings(
-        concurrency=concurrency,
-        per_host=per_host,
-        max_content_bytes=max_content_bytes,
-        timeout=timeout,
-        obey_robots=obey_robots,
-        user_agent=user_agent,
-        assignments=assignments,
-    )
+    settings = scrapy_settings(options)
     return run_crawl(
         db_path,
         snapshot,

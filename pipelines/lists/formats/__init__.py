@@ -10,31 +10,18 @@ parse.py is where a file is read.
 """
 
 from pipelines.lists.formats.common import FormatReport, ListFormatError, RawEntry
-from pipelines.lists.formats.hashes import (
-    HASH_ALGOS,
-    DuplicateHash,
-    HashLineParser,
-    HashListEntry,
-    HashListError,
-    HashListReport,
-    RejectedLine,
-    check_hash,
-)
+from pipelines.lists.formats.hashes import HASH_ALGOS, HashListError, HashListReport, check_hash
 from pipelines.lists.formats.parse import content_sha256, parse_hash_list, parse_list_file, sniff_format
 from pipelines.lists.formats.registry import FORMATS
 
 __all__ = [
-    "DuplicateHash",
     "FORMATS",
     "FormatReport",
     "HASH_ALGOS",
-    "HashLineParser",
-    "HashListEntry",
     "HashListError",
     "HashListReport",
     "ListFormatError",
     "RawEntry",
-    "RejectedLine",
     "check_hash",
     "content_sha256",
     "parse_hash_list",
