@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipelines.lists.formats.common import FormatReport, LineParser, ListFile, RawEntry, is_ip, looks_like_host
+from pipelines.lists.formats.common import (
+    ADBLOCK_COSMETIC_MARKERS,
+    FormatReport,
+    LineParser,
+    ListFile,
+    RawEntry,
+    is_ip,
+    looks_like_host,
+)
 from pipelines.lists.formats.reader import content_lines
 
 if TYPE_CHECKING:
     from pipelines.lists.formats.sample import Sample
 
 ADBLOCK_ALLOWED_OPTIONS = frozenset({"all", "document", "doc", "important"})
-ADBLOCK_COSMETIC_MARKERS = ("##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "#$?#", "#@$?#")
 ADBLOCK_OPTION_REASONS = {
     "badfilter": "cancels another rule",
     "redirect": "rewrites the request instead of blocking it",

@@ -10,6 +10,9 @@ from pathlib import Path
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
 
+# adblock's cosmetic-rule separators: a line starting with one of them is a rule, not a `#` comment
+ADBLOCK_COSMETIC_MARKERS = ("##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "#$?#", "#@$?#")
+
 
 class ListFormatError(ValueError):
     """A whole-file problem: unreadable, binary, missing CSV column, unknown format name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pipelines.lists.formats.adblock import ADBLOCK_COSMETIC_MARKERS
+from pipelines.lists.formats.common import ADBLOCK_COSMETIC_MARKERS
 
 SNIFF_SAMPLE_LINES = 200
 
