@@ -1,6 +1,7 @@
 """Reading one service's settings from the hash-services config: typed reads and the HTTP policy keys.
 
-Each client's `from_config` reads its own keys with a `ConfigReader`; errors name the service and the key.
+Each client's `from_config` goes through `service_from_config`, which reads the settings every HTTP service has
+and hands the `ConfigReader` to the client for its own; errors name the service and the key.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from pipelines.hashing.services.http_policy import HttpPolicy, positive
+from pipelines.hashing.services.http_service import DEFAULT_SIGNAL_TYPES
 
 
 class ConfigReader:
@@ -95,3 +97,27 @@ def policy_from_config(reader: ConfigReader, base: HttpPolicy | None) -> HttpPol
         if value is not None:
             changes[key] = value
     return reader.build(lambda: replace(base or HttpPolicy(), **changes))
+
+
+def service_from_config(
+    make: Callable[..., Any],
+    config: Mapping[str, Any],
+    kind: str,
+    policy: HttpPolicy | None,
+    own_settings: Callable[[ConfigReader], dict[str, Any]],
+) -> Any:
+    """Build a client from its config table: `name`, `url`, `auth_env`, `auth_header`, `signal_types` and the
+    policy keys (over `policy`), which every HTTP service has, and the keyword arguments `own_settings` reads.
+
+    Unknown keys and invalid values raise ValueError naming `kind`, the service and the key.
+    """
+    reader = ConfigReader(config, f"{kind} service")
+    name = reader.string("name", required=True)
+    reader.where = f"{kind} service {name!r}"
+    url = reader.string("url", required=True)
+    kwargs = {"auth_env": reader.string("auth_env"), "auth_header": reader.string("auth_header")}
+    kwargs.update(own_settings(reader))
+    kwargs["signal_types"] = or_default(reader.strings("signal_types"), DEFAULT_SIGNAL_TYPES)
+    built_policy = policy_from_config(reader, policy)
+    reader.finish()
+    return reader.build(lambda: make(name, url, policy=built_policy, **kwargs))

@@ -12,23 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from pipelines.hashing.services.config import ConfigReader, or_default, policy_from_config
+from pipelines.hashing.services.config import service_from_config
 from pipelines.hashing.services.http_policy import HttpPolicy, non_negative
-from pipelines.hashing.services.http_service import (
-    DEFAULT_SIGNAL_TYPES,
-    HttpService,
-    http_error,
-    parse_json,
-    service_url,
-)
-from pipelines.hashing.services.results import (
-    MATCH,
-    NO_MATCH,
-    LookupResult,
-    ServiceMatch,
-    Unanswered,
-    parse_distance,
-)
+from pipelines.hashing.services.http_service import DEFAULT_SIGNAL_TYPES, HttpService, json_answer, service_url
+from pipelines.hashing.services.results import LookupResult, ServiceMatch, Unanswered, parse_distance
 
 
 @dataclass(frozen=True)
@@ -163,18 +150,14 @@ class HmaClient(HttpService):
         if self.banks:
             params["banks"] = ",".join(self.banks)
         response = self._send("GET", f"{self.base_url}/m/raw_lookup", "raw_lookup", params=params)
-        with response:
-            if response.status_code != 200:
-                raise http_error(response, "raw_lookup")
-            hits = _parse_raw_lookup(parse_json(response, "raw_lookup"))
+        hits = _parse_raw_lookup(json_answer(response, "raw_lookup"))
         now = self._wall_clock()
         kept, disabled = [], []
         for hit in hits:
             state = self._content_state(hit)
             found = ServiceMatch(self.name, signal_type, signal, str(hit.content_id), state.bank, hit.distance)
             (kept if state.active(now) else disabled).append(found)
-        status = MATCH if kept else NO_MATCH
-        return LookupResult(status, tuple(kept), disabled=tuple(disabled), signal_type=signal_type, signal=signal)
+        return LookupResult.answered(tuple(kept), disabled=tuple(disabled), signal_type=signal_type, signal=signal)
 
     def _content_state(self, hit: _RawHit) -> _ContentState:
         with self._cache_lock:
@@ -188,12 +171,10 @@ class HmaClient(HttpService):
         for bank in candidates:
             url = f"{self.base_url}/c/bank/{quote(bank, safe='')}/content/{hit.content_id}"
             response = self._send("GET", url, "content check")
-            with response:
-                if response.status_code == 404:
-                    continue
-                if response.status_code != 200:
-                    raise http_error(response, "content check")
-                state = _parse_content(parse_json(response, "content check"), hit.content_id, bank)
+            if response.status_code == 404:
+                response.close()
+                continue
+            state = _parse_content(json_answer(response, "content check"), hit.content_id, bank)
             with self._cache_lock:
                 self._content[hit.content_id] = state
             return state
@@ -206,10 +187,7 @@ class HmaClient(HttpService):
             if self._all_banks is not None:
                 return self._all_banks
         response = self._send("GET", f"{self.base_url}/c/banks", "content check (bank list)")
-        with response:
-            if response.status_code != 200:
-                raise http_error(response, "content check (bank list)")
-            data = parse_json(response, "content check (bank list)")
+        data = json_answer(response, "content check (bank list)")
         names = (
             [item.get("name") if isinstance(item, dict) else item for item in data] if isinstance(data, list) else None
         )
@@ -222,16 +200,4 @@ class HmaClient(HttpService):
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, policy: HttpPolicy | None = None) -> HmaClient:
         """Build from `{"name", "url", "auth_env", "auth_header", "banks", "signal_types", policy keys}`."""
-        reader = ConfigReader(config, "hma service")
-        name = reader.string("name", required=True)
-        reader.where = f"hma service {name!r}"
-        url = reader.string("url", required=True)
-        kwargs = {
-            "auth_env": reader.string("auth_env"),
-            "auth_header": reader.string("auth_header"),
-            "banks": reader.strings("banks"),
-            "signal_types": or_default(reader.strings("signal_types"), DEFAULT_SIGNAL_TYPES),
-        }
-        built_policy = policy_from_config(reader, policy)
-        reader.finish()
-        return reader.build(lambda: cls(name, url, policy=built_policy, **kwargs))
+        return service_from_config(cls, config, "hma", policy, lambda reader: {"banks": reader.strings("banks")})

@@ -94,6 +94,14 @@ def http_error(response: requests.Response, what: str) -> Unanswered:
     return Unanswered(reason, failure=response.status_code not in REQUEST_ERROR_STATUSES)
 
 
+def json_answer(response: requests.Response, what: str) -> Any:
+    """The JSON of a 200 answer (the response is closed); `Unanswered` for any other status or a body not JSON."""
+    with response:
+        if response.status_code != 200:
+            raise http_error(response, what)
+        return parse_json(response, what)
+
+
 class HttpService:
     """What every client shares: signal-type check, circuit breaker, rate limit, retries, auth."""
 

@@ -7,24 +7,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipelines.hashing.services.config import ConfigReader, or_default, policy_from_config
+from pipelines.hashing.services.config import ConfigReader, service_from_config
 from pipelines.hashing.services.http_policy import HttpPolicy
 from pipelines.hashing.services.http_service import (
     DEFAULT_SIGNAL_TYPES,
     MESSAGE_LIMIT,
     HttpService,
-    http_error,
-    parse_json,
+    json_answer,
     service_url,
 )
-from pipelines.hashing.services.results import (
-    MATCH,
-    NO_MATCH,
-    LookupResult,
-    ServiceMatch,
-    Unanswered,
-    parse_distance,
-)
+from pipelines.hashing.services.results import LookupResult, ServiceMatch, Unanswered, parse_distance
 
 MATCH_FIELDS = ("content_id", "bank", "distance")
 _PLACEHOLDER = re.compile(r"\{(signal|signal_type)\}")
@@ -132,10 +124,7 @@ class JsonService(HttpService):
             response = self._send("GET", self.url, "lookup", params=filled)
         else:
             response = self._send("POST", self.url, "lookup", body=filled)
-        with response:
-            if response.status_code != 200:
-                raise http_error(response, "lookup")
-            data = parse_json(response, "lookup")
+        data = json_answer(response, "lookup")
         if not isinstance(data, dict):
             raise Unanswered("lookup: malformed response (not a JSON object)")
         confirmed = False
@@ -156,7 +145,7 @@ class JsonService(HttpService):
         if not isinstance(items, list):
             raise Unanswered(f"lookup: malformed response ({self.matches_path} is not a list)")
         matches = tuple(self._match(item, signal_type, signal) for item in items)
-        return LookupResult(MATCH if matches else NO_MATCH, matches, signal_type=signal_type, signal=signal)
+        return LookupResult.answered(matches, signal_type=signal_type, signal=signal)
 
     def _match(self, item: Any, signal_type: str, signal: str) -> ServiceMatch:
         if isinstance(item, str | int) and not isinstance(item, bool) and "content_id" not in self.match_fields:
@@ -187,23 +176,19 @@ class JsonService(HttpService):
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, policy: HttpPolicy | None = None) -> JsonService:
         """Build from `{"name", "url", "method", "request_template", "matches_path", "match_fields", ...}`."""
-        reader = ConfigReader(config, "json service")
-        name = reader.string("name", required=True)
-        reader.where = f"json service {name!r}"
-        url = reader.string("url", required=True)
-        kwargs: dict[str, Any] = {
-            "method": reader.string("method") or "POST",
-            "auth_env": reader.string("auth_env"),
-            "auth_header": reader.string("auth_header"),
-            "request_template": reader.table("request_template"),
-            "matches_path": reader.string("matches_path") or "matches",
-            "match_fields": reader.table("match_fields"),
-            "ok_path": reader.string("ok_path"),
-            "signal_types": or_default(reader.strings("signal_types"), DEFAULT_SIGNAL_TYPES),
-        }
-        if "ok_value" in config:
-            reader.used.add("ok_value")
-            kwargs["ok_value"] = config["ok_value"]
-        built_policy = policy_from_config(reader, policy)
-        reader.finish()
-        return reader.build(lambda: cls(name, url, policy=built_policy, **kwargs))
+        return service_from_config(cls, config, "json", policy, _own_settings)
+
+
+def _own_settings(reader: ConfigReader) -> dict[str, Any]:
+    """The keyword arguments of `JsonService` that only it has, from its config table."""
+    settings: dict[str, Any] = {
+        "method": reader.string("method") or "POST",
+        "request_template": reader.table("request_template"),
+        "matches_path": reader.string("matches_path") or "matches",
+        "match_fields": reader.table("match_fields"),
+        "ok_path": reader.string("ok_path"),
+    }
+    if "ok_value" in reader.raw:
+        reader.used.add("ok_value")
+        settings["ok_value"] = reader.raw["ok_value"]
+    return settings

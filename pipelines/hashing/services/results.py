@@ -50,6 +50,18 @@ class LookupResult:
         if self.status == UNCHECKED and not self.error:
             raise ValueError("an unchecked lookup result needs the reason in `error`")
 
+    @classmethod
+    def answered(
+        cls,
+        matches: tuple[ServiceMatch, ...],
+        *,
+        signal_type: str,
+        signal: str,
+        disabled: tuple[ServiceMatch, ...] = (),
+    ) -> LookupResult:
+        """A service's answer: `match` with its hits, else `no_match` (`disabled` hits never make a match)."""
+        return cls(MATCH if matches else NO_MATCH, matches, disabled=disabled, signal_type=signal_type, signal=signal)
+
 
 @runtime_checkable
 class HashService(Protocol):

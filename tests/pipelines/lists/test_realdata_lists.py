@@ -70,35 +70,35 @@ def assert_same_urls_flagged(*lists: NormalizedList) -> None:
         assert result == results[0], (parsed.path, sorted(result ^ results[0])[:5])
 
 
-def test_ransomware_list_in_four_formats(realdata):
-    folder = "blocklistproject"
-    assert_same_urls_flagged(
-        normalized(realdata, f"{folder}/ransomware-nl.txt", "domains"),
-        normalized(realdata, f"{folder}/ransomware-ags.txt", "adblock"),
-        normalized(realdata, f"{folder}/ransomware-dnsmasq.txt", "dnsmasq"),
-        # hosts files block the exact host unless told that the list means domains
-        normalized(realdata, f"{folder}/ransomware.txt", "hosts", subdomains=True),
-    )
+# The same data in several formats, as (file under blocklists/, format, parse options): each group flags the same
+# URLs. Hosts files block the exact host unless told that the list means domains (subdomains=True).
+SAME_DATA_IN_OTHER_FORMATS = {
+    "ransomware-in-four-formats": [
+        ("blocklistproject/ransomware-nl.txt", "domains", {}),
+        ("blocklistproject/ransomware-ags.txt", "adblock", {}),
+        ("blocklistproject/ransomware-dnsmasq.txt", "dnsmasq", {}),
+        ("blocklistproject/ransomware.txt", "hosts", {"subdomains": True}),
+    ],
+    "urlhaus-domain-forms": [
+        ("urlhaus-filter/urlhaus-filter-domains.txt", "domains", {}),
+        ("urlhaus-filter/urlhaus-filter-wildcard.txt", "wildcard", {}),
+        ("urlhaus-filter/urlhaus-filter-agh.txt", "adblock", {}),
+    ],
+    "urlhaus-hosts-and-dnsmasq": [
+        ("urlhaus-filter/urlhaus-filter-hosts.txt", "hosts", {"subdomains": True}),
+        ("urlhaus-filter/urlhaus-filter-dnsmasq.conf", "dnsmasq", {}),
+    ],
+    "urlhaus-online-urls-as-adblock-rules-and-as-csv": [
+        ("urlhaus-filter/urlhaus-filter-online.txt", "adblock", {}),
+        ("urlhaus-filter/urlhaus-filter-splunk-online.csv", "csv", {}),
+    ],
+}
 
 
-def test_urlhaus_filter_domain_forms(realdata):
-    folder = "urlhaus-filter"
+@pytest.mark.parametrize("forms", SAME_DATA_IN_OTHER_FORMATS.values(), ids=SAME_DATA_IN_OTHER_FORMATS)
+def test_the_same_data_in_other_formats_flags_the_same_urls(realdata, forms):
     assert_same_urls_flagged(
-        normalized(realdata, f"{folder}/urlhaus-filter-domains.txt", "domains"),
-        normalized(realdata, f"{folder}/urlhaus-filter-wildcard.txt", "wildcard"),
-        normalized(realdata, f"{folder}/urlhaus-filter-agh.txt", "adblock"),
-    )
-    assert_same_urls_flagged(
-        normalized(realdata, f"{folder}/urlhaus-filter-hosts.txt", "hosts", subdomains=True),
-        normalized(realdata, f"{folder}/urlhaus-filter-dnsmasq.conf", "dnsmasq"),
-    )
-
-
-def test_urlhaus_online_urls_as_adblock_rules_and_as_csv(realdata):
-    folder = "urlhaus-filter"
-    assert_same_urls_flagged(
-        normalized(realdata, f"{folder}/urlhaus-filter-online.txt", "adblock"),
-        normalized(realdata, f"{folder}/urlhaus-filter-splunk-online.csv", "csv"),
+        *(normalized(realdata, name, list_format, **options) for name, list_format, options in forms)
     )
 
 
