@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.lists.formats import FormatReport
+from pipelines.lists.formats import FormatReport, parse_list_file
 
 MULTI_ENTRY_FORMATS = {"hosts", "dnsmasq"}  # one line may name several hosts
 
@@ -14,6 +15,42 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     path = folder / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
+
+
+def parse_text(folder: Path, name: str, content: str | bytes, list_format: str = "auto", **options) -> FormatReport:
+    """Write the list file NAME into FOLDER and parse it."""
+    return parse_list_file(write(folder, name, content), list_format, **options)
+
+
+def list_text(lines: Sequence[tuple[str, str]]) -> str:
+    """The list file a table of lines stands for: the first item of each row, one a line."""
+    return "".join(f"{line}\n" for line, _ in lines)
+
+
+def check_lines(folder: Path, name: str, list_format: str, lines: Sequence[tuple[str, str]], **options) -> FormatReport:
+    """Parse a table of (line, what it comes to) as a list file and check that each line came out as its row says.
+
+    What a line comes to: "comment", "blank", "rejected: <reason>", "unsupported: <reason>", or its entries as
+    "[flag ...] <kind>: <value>[, <value> ...]", the flags ("exception", "exact") as `rows` shows them. Checks the
+    entries, the comment and blank counts, the reasons and the invariants; returns the report for the rest.
+    """
+    report = parse_text(folder, name, list_text(lines), list_format, **options)
+    expected_rows, counts, expected_reasons = [], {"comment": 0, "blank": 0}, {"rejected": [], "unsupported": []}
+    for line_no, (_, outcome) in enumerate(lines, start=1):
+        head, _, detail = outcome.partition(": ")
+        if head in counts:
+            counts[head] += 1
+        elif head in expected_reasons:
+            expected_reasons[head].append((line_no, detail))
+        else:
+            *flags, kind = head.split()
+            expected_rows += [(line_no, kind, value, *flags) for value in detail.split(", ")]
+    assert rows(report) == expected_rows
+    assert (report.comments, report.blank) == (counts["comment"], counts["blank"])
+    assert reasons(report.rejected) == expected_reasons["rejected"]
+    assert reasons(report.unsupported) == expected_reasons["unsupported"]
+    check_invariants(report, len(lines))
+    return report
 
 
 def rows(report: FormatReport) -> list[tuple]:

@@ -1,8 +1,5 @@
 """Reading list files whatever their format: gzip, line endings, BOM, undecodable bytes, whole-file errors, every
-line accounted for once.
-
-Synthetic fixtures use reserved names only (*.test, example.org/.com/.net) and documentation IPs.
-"""
+line accounted for once."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Auto-detection: the format `auto` picks, and the sentence saying why.
-
-Synthetic fixtures use reserved names only (*.test, example.org/.com/.net) and documentation IPs.
-"""
+"""Auto-detection: the format `auto` picks, and the sentence saying why."""
 
 from __future__ import annotations
 

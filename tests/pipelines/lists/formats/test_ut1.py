@@ -1,7 +1,4 @@
-"""The `ut1` format: a UT1 category folder, or one of its files.
-
-Synthetic fixtures use reserved names only (*.test, example.org/.com/.net) and documentation IPs.
-"""
+"""The `ut1` format: a UT1 category folder, or one of its files."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import hashlib
 import pytest
 
 from pipelines.lists.formats import ListFormatError, parse_list_file
-from tests.pipelines.lists.formats.report_checks import check_invariants, reasons, rows, write
+from tests.pipelines.lists.formats.report_checks import check_invariants, parse_text, reasons, rows, write
 
 
 def test_ut1_category_folder(tmp_path):
@@ -47,15 +44,14 @@ def test_ut1_category_folder(tmp_path):
 
 
 def test_ut1_single_files_by_name(tmp_path):
-    domains = write(tmp_path, "malware_domains", "bad.test\n")
-    assert rows(parse_list_file(domains, "ut1")) == [(1, "domain", "bad.test", "malware_domains")]
-    urls = write(tmp_path, "malware_urls.3", "bad.test/x\n")
-    assert rows(parse_list_file(urls, "ut1")) == [(1, "url", "bad.test/x", "malware_urls.3")]
-    expressions = write(tmp_path, "malware_expressions", "^a.*b$\n")
-    report = parse_list_file(expressions)
+    domains = parse_text(tmp_path, "malware_domains", "bad.test\n", "ut1")
+    assert rows(domains) == [(1, "domain", "bad.test", "malware_domains")]
+    urls = parse_text(tmp_path, "malware_urls.3", "bad.test/x\n", "ut1")
+    assert rows(urls) == [(1, "url", "bad.test/x", "malware_urls.3")]
+    report = parse_text(tmp_path, "malware_expressions", "^a.*b$\n")
     assert (report.format, report.entries, len(report.unsupported)) == ("ut1", [], 1)
     with pytest.raises(ListFormatError, match=r"blocked\.txt: not a UT1 file name"):
-        parse_list_file(write(tmp_path, "blocked.txt", "bad.test\n"), "ut1")
+        parse_text(tmp_path, "blocked.txt", "bad.test\n", "ut1")
     empty = tmp_path / "empty-category"
     empty.mkdir()
     with pytest.raises(ListFormatError, match="no UT1 domains, urls or expressions file"):
