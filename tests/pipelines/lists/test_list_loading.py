@@ -184,23 +184,20 @@ def transient_python_memory_of_a_load(tmp_path: Path, lines: int) -> int:
 
 def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatch):
     import gzip
+    import hashlib
 
-    from pipelines.lists.formats import parse_list_file
     from pipelines.lists.formats import reader as list_reader
 
-    files = {
-        "title.txt": ("domains", "My list of bad sites here\nbad.test\n\n# c\nbad.test/x\nworse.test\n"),
-        "hosts.txt": ("hosts", "127.0.0.1 localhost\n0.0.0.0 a.test b.test\r\n0.0.0.0\n0.0.0.0 c.test # x\n"),
-        "abp.txt": ("adblock", "[Adblock Plus]\n! c\n||a.test^\n||b.test^$third-party\nx.test##.ad\n@@||ok.test^\n"),
-        "urlhaus.csv": ("urlhaus-csv", "# c\n# id,dateadded,url,url_status\n1,d,http://a.test/x,online\n2,d\n"),
-        "generic.csv": ("csv", '# c\n\nname,url\nx,http://a.test/\ny,"http://b.test/\nz,c.test\n'),
-        "hashes.txt": ("sha1", "# c\n" + "a" * 40 + "\nnot-hex\n" + "b" * 40 + "\n"),
-        "undecodable.txt": ("domains", "a.test\n"),
-    }
-    for name, (_, text) in files.items():
-        data = text.encode()
-        if name == "undecodable.txt":
-            data = b"a.test\nb\xff.test\n\xef\xbb\xbfc.test\nlast.test"
+    samples = [  # (file, format, bytes): read a line and 3 bytes at a time, every line straddles a boundary
+        ("title.txt", "domains", b"My list of bad sites here\nbad.test\n\n# c\nbad.test/x\nworse.test\n"),
+        ("hosts.txt", "hosts", b"127.0.0.1 localhost\n0.0.0.0 a.test b.test\r\n0.0.0.0\n0.0.0.0 c.test # x\n"),
+        ("abp.txt", "adblock", b"[Adblock Plus]\n! c\n||a.test^\n||b.test^$third-party\nx.test##.ad\n@@||ok.test^\n"),
+        ("urlhaus.csv", "urlhaus-csv", b"# c\n# id,dateadded,url,url_status\n1,d,http://a.test/x,online\n2,d\n"),
+        ("generic.csv", "csv", b'# c\n\nname,url\nx,http://a.test/\ny,"http://b.test/\nz,c.test\n'),
+        ("hashes.txt", "sha1", b"# c\n" + b"a" * 40 + b"\nnot-hex\n" + b"b" * 40 + b"\n"),
+        ("undecodable.txt", "domains", b"a.test\nb\xff.test\n\xef\xbb\xbfc.test\nlast.test"),
+    ]
+    for name, _, data in samples:
         (tmp_path / name).write_bytes(data)
         (tmp_path / f"{name}.gz").write_bytes(gzip.compress(data))
     (tmp_path / "utf16.txt").write_bytes("a.test\r\nb.test\n".encode("utf-16"))
@@ -209,8 +206,8 @@ def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatc
     (ut1 / "domains").write_text("a.test\nb.test\nbad/x\n")
     (ut1 / "domains.1").write_text("b.test\nc.test\n")
     (ut1 / "urls").write_text("a.test/x\n")
-    paths = [(tmp_path / name, list_format) for name, (list_format, _) in files.items()]
-    paths += [(tmp_path / f"{name}.gz", list_format) for name, (list_format, _) in files.items()]
+    paths = [(tmp_path / name, list_format) for name, list_format, _ in samples]
+    paths += [(tmp_path / f"{name}.gz", list_format) for name, list_format, _ in samples]
     paths += [(tmp_path / "utf16.txt", "domains"), (ut1, "ut1")]
 
     def reports():
@@ -220,9 +217,8 @@ def test_batches_and_reads_of_any_size_give_the_same_report(tmp_path, monkeypatc
     monkeypatch.setattr(list_reader, "BATCH_LINES", 1)
     monkeypatch.setattr(list_reader, "READ_BYTES", 3)
     assert reports() == whole
-    assert [report.sha256 for report in whole[: len(files)]] == [
-        __import__("hashlib").sha256((tmp_path / name).read_bytes()).hexdigest() for name in files
-    ]
+    sha256s = [hashlib.sha256(data).hexdigest() for _, _, data in samples]
+    assert [report.sha256 for report in whole[: len(samples)]] == sha256s
 
 
 def test_a_load_that_fails_midway_leaves_no_entries_and_keeps_the_version(tmp_path, monkeypatch):
