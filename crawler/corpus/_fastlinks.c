@@ -406,6 +406,8 @@ typedef struct {
     Py_ssize_t soup_css_from; /* text before this offset is in a comment SVG reads over a </style>, in soup */
     Py_ssize_t soup_raw_end; /* where the text of the last outermost <style>, <title>, ... ends in HTML, in soup */
     Py_ssize_t soup_rescanned; /* bytes the tokenizer went back over (see soup_resume) */
+    /* per tag, in soup: where the latest search for its raw text's end started, and the end it found */
+    Py_ssize_t soup_text_from[T_COUNT], soup_text_end[T_COUNT];
     int lenient; /* what otherwise needs lexbor (<frameset>, <plaintext>, ...) is taken as best it can: for pages
                     too large to risk lexbor's worst case on */
     Attr *attrs;
@@ -2896,6 +2898,18 @@ static Py_ssize_t raw_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n, c
     }
 }
 
+/* In soup, where the raw text of the open `e` (a <textarea>, <title>, ...) read at `from` ends: its end tag, or
+   the page's end. Each tag's search only moves forward (a later element of the same tag inside the text found
+   last reuses it), so that soup stays linear whatever the nesting. */
+static Py_ssize_t soup_text_end(Parser *P, const Elem *e, Py_ssize_t from) {
+    int tag = e->tag;
+    if (P->soup_text_end[tag] > 0 && P->soup_text_from[tag] <= from && from <= P->soup_text_end[tag])
+        return P->soup_text_end[tag];
+    P->soup_text_from[tag] = from;
+    P->soup_text_end[tag] = raw_end(P->in, from, P->n, e->name, e->name_len);
+    return P->soup_text_end[tag];
+}
+
 /* The start of "</script" closing script data at p (with the escaped and double-escaped states), or n. */
 static Py_ssize_t script_end(const unsigned char *in, Py_ssize_t p, Py_ssize_t n) {
     static const unsigned char script[] = "script";
@@ -3088,7 +3102,18 @@ static void tokenize(Parser *P) {
                        as SVG's, the comment may hide that end tag from lexbor: it runs on, and soup_resume goes
                        back to the end tag and keeps the style open */
                     int svg_style = P->soup_css_node && current_tag(P) == T_STYLE;
-                    pos = comment_end(in, i + 4, P->soup && i < P->soup_raw_end && !svg_style ? P->soup_raw_end : n);
+                    Py_ssize_t limit = n;
+                    if (P->soup && !svg_style) {
+                        if (i < P->soup_raw_end) limit = P->soup_raw_end;
+                        /* a text container read inside an earlier one's text (an SVG view: a tag that breaks
+                           out of it, a <textarea> after) ends its own text first */
+                        const Elem *open = P->depth ? E(current(P)) : NULL;
+                        if (open && soup_text_container(open->tag) && open->tag != T_PLAINTEXT) {
+                            Py_ssize_t own = soup_text_end(P, open, i);
+                            if (own < limit) limit = own;
+                        }
+                    }
+                    pos = comment_end(in, i + 4, limit);
                     if (svg_style && i < P->soup_raw_end && pos > P->soup_raw_end) P->soup_css_from = pos;
                     t.type = TK_COMMENT;
                     process(P, &t);

@@ -176,6 +176,7 @@ def test_the_tokenizer_alone_ends_raw_text_whatever_it_read_as_markup_inside(htm
         "<svg><style>url(<!--</style>-->g)",
         "<svg><style>url(<e>.) .a{fill:url(fill:url(<!-- c -\x04->/c.png)}</style><-- c -->/c.png)}</style5</svg>",
         "<svg><style>url(<!--</style><a href=/x>-->g)</style></svg>",
+        "<svg><style><b><textarea><!--</textarea><a href=f>",  # <b> leaves SVG: the textarea's text ends first
     ],
 )
 def test_the_tokenizer_alone_reads_a_comment_over_an_svg_styles_end_tag_both_ways(html):
