@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.export import export_snapshot
+from pipelines.export import export_snapshot, manifest_path
 
 
 @click.command()
@@ -22,7 +22,8 @@ def export(ctx, snapshot, out) -> None:
     """Write the removal list (drop_document / strip_link rows with their evidence).
 
     CSV cells that a spreadsheet would run as a formula get a leading ' (docs/cli.md); Parquet and JSON lines
-    keep the exact values.
+    keep the exact values. FILE.manifest.json beside it says what the list was made from and holds its sha256
+    (`linksweep verify-export FILE`).
     """
     rows = export_snapshot(ctx.obj["db"], snapshot, out)
-    click.echo(f"wrote {rows:,} removals of snapshot {snapshot} to {out}")
+    click.echo(f"wrote {rows:,} removals of snapshot {snapshot} to {out} (manifest: {manifest_path(out)})")

@@ -2,6 +2,7 @@
 read-only query (`linksweep sql`)."""
 
 from pipelines.export.csv_safety import write_csv
+from pipelines.export.manifest import MANIFEST_SUFFIX, manifest_path, verify_export
 from pipelines.export.query import QUERY_FORMATS, QueryFailed, print_query
 from pipelines.export.removals import removal_query
 from pipelines.export.writer import (
@@ -14,13 +15,16 @@ from pipelines.export.writer import (
 
 __all__ = [
     "ExportNotWritable",
+    "MANIFEST_SUFFIX",
     "QUERY_FORMATS",
     "QueryFailed",
     "UnsupportedExportFormat",
     "export_format_for",
     "export_removals",
     "export_snapshot",
+    "manifest_path",
     "print_query",
     "removal_query",
+    "verify_export",
     "write_csv",
 ]

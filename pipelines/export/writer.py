@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.export.csv_safety import write_csv
+from pipelines.export.manifest import build_manifest, manifest_path, tool_version, write_manifest
 from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
 from pipelines.matching import require_snapshot
 from pipelines.store import open_store
@@ -116,11 +117,19 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
 
 
 def export_snapshot(db_path: Path, snapshot: str, out: Path) -> int:
-    """`linksweep export`: export_removals on a read-only connection to the store at `db_path`; an extension
-    that names no export format is refused before the store is opened."""
+    """`linksweep export`: export_removals on a read-only connection to the store at `db_path`, then the
+    manifest beside it (manifest.py); an extension that names no export format is refused before the store is
+    opened."""
     export_format_for(out)
     con = open_store(db_path, read_only=True)
     try:
-        return export_removals(con, snapshot, out)
+        rows = export_removals(con, snapshot, out)
+        try:
+            write_manifest(build_manifest(con, snapshot, out, rows, tool_version()), out)
+        except OSError as error:
+            raise ExportNotWritable(
+                f"{manifest_path(out)}: cannot write the manifest ({error.strerror or error})"
+            ) from None
+        return rows
     finally:
         con.close()
