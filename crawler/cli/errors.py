@@ -37,7 +37,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
     from crawler.crawl import BadCrawlSetting
     from crawler.ingest import MissingInput, RemoteSourceUnsupported
     from pipelines.crawl import UnknownWatchList
-    from pipelines.export import ExportNotWritable, QueryFailed, UnsupportedExportFormat
+    from pipelines.export import ExportNotWritable, QueryFailed, RedactionKeyMissing, UnsupportedExportFormat
     from pipelines.lists import (
         EmptyList,
         FetchError,
@@ -68,6 +68,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (EmptyList, ExitCode.INPUTS_FAILED),
         (SuspiciousVersion, ExitCode.INPUTS_FAILED),
         (UnsupportedExportFormat, ExitCode.USAGE),
+        (RedactionKeyMissing, ExitCode.USAGE),
         (MissingInput, ExitCode.USAGE),
         (RemoteSourceUnsupported, ExitCode.USAGE),
         (QueryFailed, ExitCode.USAGE),

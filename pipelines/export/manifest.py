@@ -54,9 +54,15 @@ def _content_check(manifest: dict[str, Any]) -> str:
 
 
 def build_manifest(
-    con: duckdb.DuckDBPyConnection, snapshot: str, out: Path, rows: int, tool_version: str
+    con: duckdb.DuckDBPyConnection,
+    snapshot: str,
+    out: Path,
+    rows: int,
+    tool_version: str,
+    hash_scheme: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The manifest of the removal list of `snapshot` just written to `out` (`rows` rows)."""
+    """The manifest of the removal list of `snapshot` just written to `out` (`rows` rows; `hash_scheme`: how
+    its URLs were redacted, None when they are in clear)."""
     lists = con.execute(
         f"""
         SELECT l.name, l.list_type, l.category, v.version_id, v.sha256
@@ -90,7 +96,7 @@ def build_manifest(
             for name, list_type, category, version, sha256 in lists
         ],
         "counts": {"rows": rows, "by_action": by_action, "by_category": by_category},
-        "hash_scheme": None,  # URLs in clear
+        "hash_scheme": hash_scheme,
         "file": {"name": out.name, "format": out.suffix.lower().lstrip("."), "sha256": file_sha256(out), "rows": rows},
         "meaning": MEANING,
     }

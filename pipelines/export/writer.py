@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from pipelines.export.csv_safety import write_csv
 from pipelines.export.manifest import build_manifest, manifest_path, tool_version, write_manifest
+from pipelines.export.redaction import Redaction
 from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
 from pipelines.matching import require_snapshot
 from pipelines.store import open_store
@@ -61,15 +62,20 @@ def _write_lines(batches: pa.RecordBatchReader, stream: BinaryIO) -> int:
     return rows
 
 
-# each row as a JSON object of the removal columns, in their order, built by DuckDB (not json.dumps per row)
-JSON_LINE = f"to_json(struct_pack({', '.join(f'{name} := {name}' for name in REMOVAL_COLUMNS)})) AS line"
-
-# extension: (what the query selects, None for the columns themselves; the writer of its batches)
-EXPORT_FORMATS: dict[str, tuple[str | None, Callable[[pa.RecordBatchReader, BinaryIO], int]]] = {
-    ".csv": (None, write_csv),  # formula-leading cells neutralized, lists joined (pipelines/export/csv_safety.py)
-    ".parquet": (None, _write_parquet),
-    ".jsonl": (JSON_LINE, _write_lines),
+# extension: (whether the query gives JSON lines, built by DuckDB rather than json.dumps per row; the writer
+# of its batches)
+EXPORT_FORMATS: dict[str, tuple[bool, Callable[[pa.RecordBatchReader, BinaryIO], int]]] = {
+    ".csv": (False, write_csv),  # formula-leading cells neutralized, lists joined (pipelines/export/csv_safety.py)
+    ".parquet": (False, _write_parquet),
+    ".jsonl": (True, _write_lines),
 }
+
+
+def _select(columns: list[tuple[str, str]], json_lines: bool) -> str:
+    """The select list of an export: each (name, SQL expression), or one JSON object of them a row."""
+    if json_lines:
+        return f"to_json(struct_pack({', '.join(f'{name} := {expression}' for name, expression in columns)})) AS line"
+    return ", ".join(f"{expression} AS {name}" for name, expression in columns)
 
 
 def export_format_for(out: Path) -> str:
@@ -82,20 +88,25 @@ def export_format_for(out: Path) -> str:
     return suffix
 
 
-def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) -> int:
-    """Write the removal list of `snapshot` to `out`; returns the number of rows.
+def export_removals(
+    con: duckdb.DuckDBPyConnection, snapshot: str, out: Path, redaction: Redaction | None = None
+) -> int:
+    """Write the removal list of `snapshot` to `out`, redacted when `redaction` is given (redaction.py);
+    returns the number of rows.
 
     The file is written beside its destination and renamed into place, so a reader never sees half a list.
     The writing is done here, not by DuckDB: a read-only connection reads and writes no
     file (pipelines/store/database.py).
     """
-    select, write = EXPORT_FORMATS[export_format_for(out)]
+    json_lines, write = EXPORT_FORMATS[export_format_for(out)]
     require_snapshot(con, snapshot)
     partial = out.with_name(f".{out.name}.partial")
     cursor = con.cursor()  # a query of its own: `con` may hold an unfinished result
+    columns = redaction.columns(cursor) if redaction else [(name, name) for name in REMOVAL_COLUMNS]
     batches = None
     try:
-        batches = cursor.sql(ordered_removal_query(select), params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
+        query = ordered_removal_query(_select(columns, json_lines))
+        batches = cursor.sql(query, params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as stream:
             rows = write(batches, stream)
@@ -116,16 +127,17 @@ def export_removals(con: duckdb.DuckDBPyConnection, snapshot: str, out: Path) ->
     return rows
 
 
-def export_snapshot(db_path: Path, snapshot: str, out: Path) -> int:
+def export_snapshot(db_path: Path, snapshot: str, out: Path, redaction: Redaction | None = None) -> int:
     """`linksweep export`: export_removals on a read-only connection to the store at `db_path`, then the
     manifest beside it (manifest.py); an extension that names no export format is refused before the store is
     opened."""
     export_format_for(out)
     con = open_store(db_path, read_only=True)
     try:
-        rows = export_removals(con, snapshot, out)
+        rows = export_removals(con, snapshot, out, redaction)
+        scheme = redaction.scheme() if redaction else None
         try:
-            write_manifest(build_manifest(con, snapshot, out, rows, tool_version()), out)
+            write_manifest(build_manifest(con, snapshot, out, rows, tool_version(), scheme), out)
         except OSError as error:
             raise ExportNotWritable(
                 f"{manifest_path(out)}: cannot write the manifest ({error.strerror or error})"
