@@ -9,6 +9,8 @@ import click
 
 from pipelines.export import Redaction, export_snapshot, manifest_path
 
+HMAC_HELP = "Also HMAC-SHA-256 hashes under the key in environment variable VAR (implies --redact)."
+
 
 @click.command()
 @click.option("--snapshot", required=True, help="Snapshot whose removals are written.")
@@ -19,12 +21,7 @@ from pipelines.export import Redaction, export_snapshot, manifest_path
     help="Output file: .csv, .parquet or .jsonl.",
 )
 @click.option("--redact", is_flag=True, help="No URL in clear: SHA-256 hashes of their lookup expressions instead.")
-@click.option(
-    "--hmac-key-env",
-    default=None,
-    metavar="VAR",
-    help="With --redact: also HMAC-SHA-256 hashes under the key in environment variable VAR (implies --redact).",
-)
+@click.option("--hmac-key-env", metavar="VAR", help=HMAC_HELP)
 @click.pass_context
 def export(ctx, snapshot, out, redact, hmac_key_env) -> None:
     """Write the removal list (drop_document / strip_link rows with their evidence).

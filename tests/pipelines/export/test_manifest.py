@@ -10,17 +10,12 @@ import pytest
 
 from pipelines.export.manifest import MEANING, count_rows, manifest_path, verify_export
 from tests.cli_runner import run
-
-SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
-SNAPSHOT = "SAMPLE-2026-01"
+from tests.pipelines.export.conftest import SAMPLE, SNAPSHOT
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("manifest")
-    db = folder / "sample.duckdb"
-    run(db, "demo", "--sample-dir", str(SAMPLE), "--out", str(folder / "demo.csv"))
-    return db
+def sample_db(demo_export):
+    return demo_export[0]
 
 
 def export(db: Path, out: Path) -> dict:

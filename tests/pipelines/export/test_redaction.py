@@ -14,20 +14,16 @@ import pytest
 from pipelines.export.manifest import manifest_path, verify_export
 from pipelines.urls import canonicalize
 from tests.cli_runner import run
+from tests.pipelines.export.conftest import SNAPSHOT
 
-SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
-SNAPSHOT = "SAMPLE-2026-01"
 KEY = "a key the data team holds"
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """The sample's removal list in clear (JSON lines), and the database it came from."""
-    folder = tmp_path_factory.mktemp("redaction")
-    db = folder / "sample.duckdb"
-    run(db, "demo", "--sample-dir", str(SAMPLE), "--out", str(folder / "plain.jsonl"))
-    rows = [json.loads(line) for line in (folder / "plain.jsonl").read_text().splitlines()]
-    return db, rows
+def exported(demo_export):
+    """The database of the sample, and the rows of its removal list in clear."""
+    db, plain = demo_export
+    return db, [json.loads(line) for line in plain.read_text().splitlines()]
 
 
 def read_rows(path: Path) -> list[dict]:
