@@ -4,7 +4,6 @@ refuses before it opens the store (a path that does not exist, a URL)."""
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -103,10 +102,3 @@ def not_corpus_reason(path: Path) -> str | None:
     if corpus_format.lacks_url_column(path, file_format):
         return "not a corpus file (a text name, and no URL column)"
     return None
-
-
-def sha256_of(path: Path) -> str:
-    # file_digest reads into one reused buffer: a fresh bytes object per chunk would fault in new pages, each
-    # one costly to touch first
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from crawler.corpus import SourceResult, SourceTask
 from crawler.ingest.commit import Committer
-from crawler.ingest.files import corpus_files, not_corpus_reason, refuse_remote_sources, sha256_of
+from crawler.ingest.files import corpus_files, not_corpus_reason, refuse_remote_sources
 from crawler.ingest.pool import ReaderPool, read_results
 from crawler.ingest.progress import progress_bar
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
     ensure_snapshot,
+    file_sha256,
     open_store,
     register_sources,
     remove_staging,
@@ -98,7 +99,7 @@ def ingest(
     hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
     # with reader processes (forked above: no thread may start before), the files are hashed while DuckDB opens
     # the store, part of every parallel run's serial start; a 1-worker ingest hashes after, on its one core
-    early_digests = [hashers.submit(sha256_of, path) for path in files] if pool is not None else None
+    early_digests = [hashers.submit(file_sha256, path) for path in files] if pool is not None else None
     try:
         con = open_store(db_path, row_group_size=BULK_ROW_GROUP_SIZE)
     except BaseException:
@@ -120,7 +121,7 @@ def ingest(
         ensure_snapshot(con, snapshot)
         with hashers:
             if early_digests is None:
-                digests = list(hashers.map(sha256_of, files))
+                digests = list(hashers.map(file_sha256, files))
             else:
                 digests = [future.result() for future in early_digests]
         stage_dir = staging_root(db_path) / _safe_name(snapshot)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from pipelines.export.removals import removal_query
 from pipelines.lists import CURRENT_VERSIONS_SQL
+from pipelines.store import file_sha256
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "linksweep-export-manifest/1"
@@ -41,11 +42,6 @@ def tool_version() -> str:
 
 def manifest_path(out: Path) -> Path:
     return out.with_name(out.name + MANIFEST_SUFFIX)
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _content_check(manifest: dict[str, Any]) -> str:

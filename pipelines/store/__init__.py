@@ -18,6 +18,7 @@ from pipelines.store.database import (
     resolve_db_path,
     staging_root,
 )
+from pipelines.store.digests import file_sha256
 from pipelines.store.queries import (
     CrawlState,
     ListState,
@@ -39,6 +40,7 @@ from pipelines.store.staging import StagedSource, read_staged
 from pipelines.store.transaction import memory_limit, transaction
 
 __all__ = [
+    "file_sha256",
     "BULK_ROW_GROUP_SIZE",
     "DB_ENVIRONMENT_VARIABLE",
     "LATEST_VERSION",

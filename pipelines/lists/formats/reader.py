@@ -4,13 +4,13 @@ the bytes as stored, and the feed of each batch to a format's line parser."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pipelines.lists.formats.common import FormatReport, LineParser, ListFormatError
+from pipelines.store import file_sha256 as stored_file_sha256
 
 BATCH_LINES = 50_000  # lines parsed at a time: what a large list costs in memory, whatever its length
 READ_BYTES = 1 << 20
@@ -141,11 +141,7 @@ def feed(
 
 def file_sha256(path: Path) -> str:
     """The sha256 of a file's bytes as stored."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(READ_BYTES):
-                digest.update(chunk)
+        return stored_file_sha256(path)
     except OSError as error:
         raise ListFormatError(f"{path}: cannot read the file ({error.strerror or error})") from None
-    return digest.hexdigest()
