@@ -67,22 +67,22 @@ def build_manifest(
         ORDER BY l.name
         """
     ).fetchall()
-    removals = f"({removal_query()}) AS removals"
-    by_action = dict(
-        con.execute(f"SELECT action, count(*) FROM {removals} GROUP BY 1 ORDER BY 1", {"snapshot": snapshot}).fetchall()
-    )
-    by_category = dict(
-        con.execute(
-            f"""
-            SELECT coalesce(category, '(none)'), count(*) FROM (
-                SELECT unnest(CASE WHEN len(coalesce(categories, [])) = 0 THEN [NULL] ELSE categories END)
-                    AS category
-                FROM {removals}
-            ) GROUP BY 1 ORDER BY 1
-            """,
-            {"snapshot": snapshot},
-        ).fetchall()
-    )
+    # both counts in one query: the removal list is worked out once more, not once a count
+    counts = con.execute(
+        f"""
+        WITH removals AS MATERIALIZED (SELECT action, categories FROM ({removal_query()}))
+        SELECT 'action', action, count(*) FROM removals GROUP BY action
+        UNION ALL
+        SELECT 'category', coalesce(category, '(none)'), count(*) FROM (
+            SELECT unnest(CASE WHEN len(coalesce(categories, [])) = 0 THEN [NULL] ELSE categories END) AS category
+            FROM removals
+        ) GROUP BY 2
+        ORDER BY 1, 2
+        """,
+        {"snapshot": snapshot},
+    ).fetchall()
+    by_action = {value: count for counted, value, count in counts if counted == "action"}
+    by_category = {value: count for counted, value, count in counts if counted == "category"}
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "tool": {"name": "linksweep", "version": tool_version},
