@@ -15,6 +15,7 @@ Dropped, as they may hold URLs or listed hosts in clear: `document_url`, `link_u
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -45,19 +46,22 @@ class RedactionKeyMissing(ValueError):
     """--hmac-key-env names an environment variable that is unset or empty."""
 
 
-def _expression(url: str) -> str | None:
+@functools.lru_cache(maxsize=65_536)
+def _expressions(url: str) -> tuple[str, str] | None:
+    """(full expression, host expression) of `url`, or None when it has no host; cached: a document's URL
+    stands in every row of its links, and each URL is hashed up to three ways."""
     canonical = canonicalize(url)
-    return canonical.key if canonical is not None else None
+    return (canonical.key, f"{canonical.host}/") if canonical is not None else None
 
 
 def url_sha256(url: str) -> str | None:
-    expression = _expression(url)
-    return hashlib.sha256(expression.encode()).hexdigest() if expression is not None else None
+    expressions = _expressions(url)
+    return hashlib.sha256(expressions[0].encode()).hexdigest() if expressions is not None else None
 
 
 def host_sha256(url: str) -> str | None:
-    canonical = canonicalize(url)
-    return hashlib.sha256(f"{canonical.host}/".encode()).hexdigest() if canonical is not None else None
+    expressions = _expressions(url)
+    return hashlib.sha256(expressions[1].encode()).hexdigest() if expressions is not None else None
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,10 @@ class Redaction:
         return hashlib.sha256(KEY_ID_PREFIX + self.hmac_key).hexdigest()[:16] if self.hmac_key else None
 
     def url_hmac(self, url: str) -> str | None:
-        expression = _expression(url)
-        if expression is None or self.hmac_key is None:
+        expressions = _expressions(url)
+        if expressions is None or self.hmac_key is None:
             return None
-        return hmac.new(self.hmac_key, expression.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.hmac_key, expressions[0].encode(), hashlib.sha256).hexdigest()
 
     def scheme(self) -> dict[str, Any]:
         """What the manifest says of the hashes."""
