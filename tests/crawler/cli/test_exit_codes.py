@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import main
+from tests.crawler.cli.test_docs import every_command
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "sample"
@@ -162,16 +162,9 @@ def test_version():
         assert "duckdb" in result.output
 
 
-def every_command(group: click.Group, path: tuple[str, ...] = ()):
-    context = click.Context(group)
-    for name in group.list_commands(context):
-        command = group.get_command(context, name)
-        yield (*path, name)
-        if isinstance(command, click.Group):
-            yield from every_command(command, (*path, name))
-
-
-@pytest.mark.parametrize("path", [(), *every_command(main)], ids=lambda path: " ".join(path) or "linksweep")
+@pytest.mark.parametrize(
+    "path", [path for path, _ in every_command(main)], ids=lambda path: " ".join(path) or "linksweep"
+)
 def test_quiet_and_verbose_on_every_command(path):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0, result.output
