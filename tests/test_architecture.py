@@ -21,9 +21,11 @@ LIBRARY_LAYERS = [
     "pipelines.store",
     "pipelines.lists",
     "pipelines.hashing",
+    "pipelines.verdicts",
     "pipelines.matching",
     "pipelines.crawl",
     "pipelines.export",
+    "pipelines.reports",
 ]
 APPLICATION_LAYERS = ["crawler.corpus", "crawler.ingest", "crawler.crawl", "crawler.cli"]
 SUBPACKAGES = LIBRARY_LAYERS + APPLICATION_LAYERS

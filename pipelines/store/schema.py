@@ -333,6 +333,122 @@ MIGRATIONS: list[Migration] = [
         WHERE lists.name = decided.list_name AND lists.format = 'auto' AND decided.format IS NOT NULL;
         """,
     ),
+    Migration(
+        6,
+        "verdicts with stable ids and states; review rules and the audit log; flood counts; the report ledger",
+        """
+        ALTER TABLE lists ADD COLUMN two_reviewers BOOLEAN DEFAULT false;  -- a rejection needs two reviewers
+        ALTER TABLE lists ADD COLUMN reportable BOOLEAN DEFAULT false;     -- auto verdicts may go to hotlines
+
+        -- one row per (snapshot, URL, decision): a list entry (or a hash service) flagging a URL of the
+        -- snapshot, detected one way (static, redirect, content-hash, hash-service); see docs/review.md
+        CREATE TABLE verdicts (
+            verdict_id      VARCHAR NOT NULL,   -- 'v' + 20 hex digits of SHA-256 over the identity (stable)
+            snapshot        VARCHAR NOT NULL,
+            url             VARCHAR NOT NULL,
+            host            VARCHAR,
+            list_name       VARCHAR NOT NULL,
+            category        VARCHAR,
+            entry           VARCHAR NOT NULL,   -- the list entry as recorded (url_matches.matched_rule)
+            entry_kind      VARCHAR NOT NULL,
+            detected_via    VARCHAR NOT NULL,
+            expression      VARCHAR,            -- the part of the URL that hit the entry
+            rule_expression VARCHAR,
+            version_id      INTEGER,            -- the list version that last stood behind it (0: a hash service)
+            list_version    INTEGER,            -- its number among the list's versions
+            evidence        VARCHAR,            -- JSON: redirect chain, content hash and distance, ...
+            origin          VARCHAR NOT NULL,   -- what the list made of it: auto, or needs_review (flood quarantine)
+            in_force        BOOLEAN NOT NULL,   -- false once no current list version (or an allowlist) holds it
+            state           VARCHAR NOT NULL,   -- auto, needs_review, confirmed, false_positive, suppressed, expired
+            rule_id         BIGINT,             -- the review rule that decides the state, if any
+            created_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            updated_at      TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+
+        -- when each snapshot's verdicts were last derived (exports refuse a snapshot never derived)
+        CREATE TABLE verdict_refreshes (
+            snapshot      VARCHAR PRIMARY KEY,
+            refreshed_at  TIMESTAMP NOT NULL
+        );
+
+        -- distinct URLs each list entry flagged when last counted: the history flood quarantine compares with
+        CREATE TABLE entry_counts (
+            list_name   VARCHAR NOT NULL,
+            entry_kind  VARCHAR NOT NULL,
+            entry       VARCHAR NOT NULL,
+            urls        BIGINT NOT NULL,
+            counted_at  TIMESTAMP NOT NULL
+        );
+
+        -- a reviewer's decision over the verdicts its scope covers, now and in later runs
+        CREATE SEQUENCE review_rule_id_seq START 1;
+        CREATE TABLE review_rules (
+            rule_id     BIGINT NOT NULL,
+            decision    VARCHAR NOT NULL,   -- confirm or reject
+            scope       VARCHAR NOT NULL,   -- verdict, entry, url or host
+            verdict_id  VARCHAR,            -- the verdict named (every scope)
+            snapshot    VARCHAR,
+            list_name   VARCHAR,            -- scope entry: the entry
+            entry_kind  VARCHAR,
+            entry       VARCHAR,
+            url         VARCHAR,            -- scope url
+            host        VARCHAR,            -- scope host
+            reason      VARCHAR,            -- reject: false_positive, benign_context, list_error, other
+            note        VARCHAR,
+            reviewers   VARCHAR[] NOT NULL, -- who decided; two-reviewer lists need two different names
+            created_at  TIMESTAMP NOT NULL,
+            until       TIMESTAMP,          -- the rule lapses then
+            revoked_at  TIMESTAMP           -- undone (review undo)
+        );
+
+        -- every review action, appended and never updated or deleted
+        CREATE SEQUENCE audit_id_seq START 1;
+        CREATE TABLE audit_log (
+            audit_id      BIGINT NOT NULL,
+            at            TIMESTAMP NOT NULL,
+            reviewer      VARCHAR NOT NULL,
+            action        VARCHAR NOT NULL,   -- confirm, reject, second-reject, undo, quarantine
+            target        VARCHAR NOT NULL,   -- a verdict id, or list:entry for quarantine
+            scope         VARCHAR,
+            reason        VARCHAR,
+            note          VARCHAR,
+            before_state  VARCHAR,
+            after_state   VARCHAR,
+            rule_id       BIGINT,
+            undoes        BIGINT,             -- undo: the audit_id undone
+            affected      BIGINT              -- verdicts whose state the action changed
+        );
+
+        -- hotline report bundles prepared (never sent), and the report-once ledger per (hotline, URL)
+        CREATE TABLE report_bundles (
+            bundle_id     VARCHAR NOT NULL,
+            hotline       VARCHAR NOT NULL,
+            profile       VARCHAR NOT NULL,
+            snapshot      VARCHAR NOT NULL,
+            path          VARCHAR NOT NULL,
+            items         INTEGER NOT NULL,
+            amendments    INTEGER NOT NULL,
+            sha256        VARCHAR,
+            prepared_at   TIMESTAMP NOT NULL,
+            status        VARCHAR NOT NULL,   -- prepared, filed, declined, retracted
+            external_id   VARCHAR,
+            updated_at    TIMESTAMP
+        );
+        CREATE TABLE report_ledger (
+            hotline        VARCHAR NOT NULL,
+            url_key        VARCHAR NOT NULL,  -- SHA-256 of the Safe Browsing canonical URL
+            url            VARCHAR NOT NULL,
+            bundle_id      VARCHAR NOT NULL,
+            kind           VARCHAR NOT NULL,  -- report or amendment
+            status         VARCHAR NOT NULL,  -- prepared, filed, declined, retracted
+            verdict_ids    VARCHAR[] NOT NULL,
+            evidence_sha256 VARCHAR NOT NULL, -- what the item said: new evidence makes an amendment
+            external_id    VARCHAR,
+            prepared_at    TIMESTAMP NOT NULL,
+            updated_at     TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
