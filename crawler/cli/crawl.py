@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from crawler.cli.errors import ExitCode
+from crawler.cli.errors import ExitCode, exit_with
 
 
 @click.command()
@@ -102,7 +100,12 @@ def crawl(
         hash_services=hash_services,
     )
     click.echo(summary.line())
+    for line in summary.verdicts.lines():
+        click.echo(line)
     for warning in summary.warnings():
         click.echo(warning, err=True)
-    if summary.not_crawled:
-        sys.exit(ExitCode.INPUTS_FAILED)
+    exit_with(
+        ExitCode.INPUTS_FAILED if summary.not_crawled else ExitCode.OK,
+        ExitCode.REVIEW_NEEDED if summary.verdicts.awaiting_review else ExitCode.OK,
+        ExitCode.UNCHECKED if summary.unchecked else ExitCode.OK,
+    )

@@ -28,6 +28,34 @@ class ExitCode(IntEnum):
     # a file could not be written or opened: an output folder without write permission, a full disk, a
     # database path that is not a DuckDB file, or a database of a newer linksweep
     FILE_ERROR = 4
+    # done, and new verdicts wait for a person (flood quarantine: `linksweep review list --state needs_review`)
+    REVIEW_NEEDED = 10
+    # done, but some items are unchecked (a hash service was down): the next run retries them
+    UNCHECKED = 20
+
+
+# When several conditions hold, the first of this order is the exit code.
+PRECEDENCE = (
+    ExitCode.STORE_IN_USE,
+    ExitCode.USAGE,
+    ExitCode.FILE_ERROR,
+    ExitCode.INPUTS_FAILED,
+    ExitCode.REVIEW_NEEDED,
+    ExitCode.UNCHECKED,
+    ExitCode.OK,
+)
+
+
+def outcome(*codes: ExitCode) -> ExitCode:
+    """The exit code of a command that met every condition of `codes` (PRECEDENCE decides)."""
+    return min((*codes, ExitCode.OK), key=PRECEDENCE.index)
+
+
+def exit_with(*codes: ExitCode) -> None:
+    """End a command that ran to its end with outcome(codes), when that is not OK."""
+    code = outcome(*codes)
+    if code != ExitCode.OK:
+        sys.exit(code)
 
 
 @functools.cache
@@ -37,7 +65,13 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
     from crawler.crawl import BadCrawlSetting
     from crawler.ingest import MissingInput, RemoteSourceUnsupported
     from pipelines.crawl import UnknownWatchList
-    from pipelines.export import ExportNotWritable, QueryFailed, RedactionKeyMissing, UnsupportedExportFormat
+    from pipelines.export import (
+        ExportNotWritable,
+        QueryFailed,
+        RedactionKeyMissing,
+        UnsupportedExportFormat,
+        VerdictsNotDerived,
+    )
     from pipelines.lists import (
         EmptyList,
         FetchError,
@@ -48,8 +82,8 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         UnknownList,
         WrongListKind,
     )
-    from pipelines.matching import UnknownSnapshot
-    from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable
+    from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable, UnknownSnapshot
+    from pipelines.verdicts import ReviewRefused, UnknownState, UnknownVerdict
 
     return (
         (StoreLocked, ExitCode.STORE_IN_USE),
@@ -73,6 +107,10 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (RemoteSourceUnsupported, ExitCode.USAGE),
         (QueryFailed, ExitCode.USAGE),
         (BadCrawlSetting, ExitCode.USAGE),
+        (VerdictsNotDerived, ExitCode.USAGE),
+        (UnknownVerdict, ExitCode.USAGE),
+        (UnknownState, ExitCode.USAGE),
+        (ReviewRefused, ExitCode.USAGE),
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.list_commands import FORCE_HELP, add_common_commands, print_load, print_report
+from crawler.cli.list_commands import FORCE_HELP, add_common_commands, print_load, print_report, with_review_options
 from pipelines.lists import HASH_ALGOS, add_list
 
 KIND = "hashlist"
@@ -29,8 +29,9 @@ def hashlist_group() -> click.Group:
     @click.option("--algo", type=click.Choice(HASH_ALGOS), required=True, help="The hash algorithm of the entries.")
     @click.option("--category", default=None, help="What the list holds; shown in removals.")
     @click.option("--force", is_flag=True, help=FORCE_HELP)
+    @with_review_options
     @click.pass_context
-    def add(ctx, name, path, algo, category, force) -> None:
+    def add(ctx, name, path, algo, category, force, two_reviewers, reportable) -> None:
         """Load the hash list PATH (one hash a line, md5sum output, or CSV) as the next version of NAME."""
         load = add_list(
             ctx.obj["db"],
@@ -40,6 +41,8 @@ def hashlist_group() -> click.Group:
             category=category,
             force=force,
             on_parsed=print_report,
+            two_reviewers=two_reviewers,
+            reportable=reportable,
         )
         print_load(load)
 

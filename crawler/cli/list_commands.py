@@ -141,3 +141,19 @@ def add_common_commands(group: click.Group, kind: str, formats: tuple[str, ...])
 
     data_command(list_)
     data_command(show)
+
+
+TWO_REVIEWERS_HELP = (
+    "A rejection of this list's verdicts takes effect only when a second, different reviewer rejects too (meant for"
+    " hotline-sourced lists); --one-reviewer undoes it. Default: as the list was."
+)
+REPORTABLE_HELP = (
+    "Its auto verdicts may go into hotline reports (`report prepare --include-auto`); --not-reportable undoes it."
+    " Default: as the list was."
+)
+
+
+def with_review_options(command):
+    """--two-reviewers/--one-reviewer and --reportable/--not-reportable of every `add`."""
+    command = click.option("--two-reviewers/--one-reviewer", default=None, help=TWO_REVIEWERS_HELP)(command)
+    return click.option("--reportable/--not-reportable", default=None, help=REPORTABLE_HELP)(command)

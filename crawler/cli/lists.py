@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.list_commands import add_common_commands, print_load, print_report, with_download_options
+from crawler.cli.list_commands import (
+    add_common_commands,
+    print_load,
+    print_report,
+    with_download_options,
+    with_review_options,
+)
 from pipelines.lists import FORMATS, add_list
 
 EFFECTS = {
@@ -45,6 +51,7 @@ def list_group(list_type: str) -> click.Group:
     )
     @click.option("--allow-wide-networks", is_flag=True, help="Load IPv4 networks wider than /8, refused by default.")
     @with_download_options
+    @with_review_options
     @click.pass_context
     def add(
         ctx,
@@ -60,6 +67,8 @@ def list_group(list_type: str) -> click.Group:
         force,
         max_bytes,
         allow_network,
+        two_reviewers,
+        reportable,
     ) -> None:
         """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
         load = add_list(
@@ -78,6 +87,8 @@ def list_group(list_type: str) -> click.Group:
             allow_network=allow_network,
             force=force,
             on_parsed=print_report,
+            two_reviewers=two_reviewers,
+            reportable=reportable,
         )
         print_load(load)
 

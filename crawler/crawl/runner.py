@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ import crawler.crawl.settings as default_settings
 from crawler.crawl.options import BadCrawlSetting, CrawlOptions, scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
-from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, write_crawl_queue
-from pipelines.matching import require_snapshot
-from pipelines.store import open_store, sql_string
+from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, unchecked_count, write_crawl_queue
+from pipelines.store import open_store, require_snapshot, sql_string
 from pipelines.urls import NetworkPolicy
+from pipelines.verdicts import VerdictSummary, refresh_verdicts
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class CrawlSummary:
     processes: int = 1
     ended: tuple[str, ...] = ()  # why a process ended its crawl early ("shutdown", "start_error", ...), if one did
     over_cap: int = 0  # responses whose body (compressed, or once decoded) passed --max-content-bytes
+    verdicts: VerdictSummary | None = None  # the snapshot's verdicts after the crawl's matches
+    unchecked: int = 0  # links whose content hash a hash service could not check (retried by the next crawl)
 
     @property
     def not_crawled(self) -> int:
@@ -53,6 +55,11 @@ class CrawlSummary:
             lines.append(
                 f"warning: {self.over_cap:,} responses over the --max-content-bytes cap (compressed or once "
                 f"decoded) were dropped unread; their links are recorded as error_class 'too-large'"
+            )
+        if self.unchecked:
+            lines.append(
+                f"warning: {self.unchecked:,} links have content hashes no hash service could check (service"
+                " down); they count as unchecked, never clean, and the next crawl asks again"
             )
         if self.not_crawled:
             why = f"the crawl ended early: {', '.join(self.ended)}" if self.ended else "see the log (-v)"
@@ -290,7 +297,7 @@ def crawl_snapshot(
     except ValueError as error:
         raise BadCrawlSetting(str(error)) from None
     settings = scrapy_settings(options)
-    return run_crawl(
+    summary = run_crawl(
         db_path,
         snapshot,
         settings=settings,
@@ -298,3 +305,9 @@ def crawl_snapshot(
         hash_services=hash_services,
         **crawl_args,
     )
+    con = open_store(db_path, wait_seconds=30)
+    try:
+        verdicts = refresh_verdicts(con, snapshot)
+        return replace(summary, verdicts=verdicts, unchecked=unchecked_count(con, snapshot))
+    finally:
+        con.close()

@@ -8,6 +8,7 @@ from pipelines.crawl.results import (
     evidence_json,
     merge_batches,
     merge_into_store,
+    unchecked_count,
 )
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "evidence_json",
     "merge_batches",
     "merge_into_store",
+    "unchecked_count",
     "write_crawl_queue",
 ]

@@ -203,3 +203,18 @@ def merge_into_store(db_path: Path, folder: Path, *, wait_seconds: float = 0.0) 
 
 def evidence_json(**fields: object) -> str:
     return json.dumps(fields, sort_keys=True, default=str)
+
+
+def unchecked_count(con: duckdb.DuckDBPyConnection, snapshot: str) -> int:
+    """Content hashes of the snapshot's links that a hash service could not check (it was down): the next crawl
+    asks again, and until then they are neither clean nor flagged."""
+    return con.execute(
+        """
+        SELECT count(DISTINCT url) FROM hash_checks
+        WHERE status = 'unchecked' AND url IN (
+            SELECT url FROM links
+            WHERE (doc_id >> 32)::INTEGER IN (SELECT source_id FROM sources WHERE snapshot = $snapshot)
+        )
+        """,
+        {"snapshot": snapshot},
+    ).fetchall()[0][0]

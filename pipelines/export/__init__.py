@@ -8,7 +8,9 @@ from pipelines.export.redaction import Redaction, RedactionKeyMissing, host_sha2
 from pipelines.export.removals import removal_query
 from pipelines.export.writer import (
     ExportNotWritable,
+    ExportResult,
     UnsupportedExportFormat,
+    VerdictsNotDerived,
     export_format_for,
     export_removals,
     export_snapshot,
@@ -16,12 +18,14 @@ from pipelines.export.writer import (
 
 __all__ = [
     "ExportNotWritable",
+    "ExportResult",
     "MANIFEST_SUFFIX",
     "QUERY_FORMATS",
     "QueryFailed",
     "Redaction",
     "RedactionKeyMissing",
     "UnsupportedExportFormat",
+    "VerdictsNotDerived",
     "export_format_for",
     "export_removals",
     "export_snapshot",

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from pipelines.export.removals import removal_query
 from pipelines.lists import CURRENT_VERSIONS_SQL
 from pipelines.store import file_sha256
+from pipelines.verdicts import EXPORTED_STATES
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "linksweep-export-manifest/1"
@@ -56,6 +57,7 @@ def build_manifest(
     rows: int,
     tool_version: str,
     hash_scheme: dict[str, Any] | None = None,
+    states: tuple[str, ...] = EXPORTED_STATES,
 ) -> dict[str, Any]:
     """The manifest of the removal list of `snapshot` just written to `out` (`rows` rows; `hash_scheme`: how
     its URLs were redacted, None when they are in clear)."""
@@ -70,8 +72,10 @@ def build_manifest(
     # both counts in one query: the removal list is worked out once more, not once a count
     counts = con.execute(
         f"""
-        WITH removals AS MATERIALIZED (SELECT action, categories FROM ({removal_query()}))
+        WITH removals AS MATERIALIZED (SELECT action, categories, state FROM ({removal_query(states)}))
         SELECT 'action', action, count(*) FROM removals GROUP BY action
+        UNION ALL
+        SELECT 'state', state, count(*) FROM removals GROUP BY state
         UNION ALL
         SELECT 'category', coalesce(category, '(none)'), count(*) FROM (
             SELECT unnest(CASE WHEN len(coalesce(categories, [])) = 0 THEN [NULL] ELSE categories END) AS category
@@ -83,6 +87,7 @@ def build_manifest(
     ).fetchall()
     by_action = {value: count for counted, value, count in counts if counted == "action"}
     by_category = {value: count for counted, value, count in counts if counted == "category"}
+    by_state = {value: count for counted, value, count in counts if counted == "state"}
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "tool": {"name": "linksweep", "version": tool_version},
@@ -91,7 +96,8 @@ def build_manifest(
             {"name": name, "type": list_type, "category": category, "version": version, "sha256": sha256}
             for name, list_type, category, version, sha256 in lists
         ],
-        "counts": {"rows": rows, "by_action": by_action, "by_category": by_category},
+        "verdict_states": list(states),
+        "counts": {"rows": rows, "by_action": by_action, "by_category": by_category, "by_state": by_state},
         "hash_scheme": hash_scheme,
         "file": {"name": out.name, "format": out.suffix.lower().lstrip("."), "sha256": file_sha256(out), "rows": rows},
         "meaning": MEANING,

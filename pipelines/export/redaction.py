@@ -39,6 +39,8 @@ KEPT_COLUMNS = (
     "link_kinds",
     "lists",
     "categories",
+    "verdict_ids",
+    "state",
 )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pipelines.lists import CURRENT_MATCHES_SQL
+from collections.abc import Sequence
+
+from pipelines.store import sql_string_list
+from pipelines.verdicts import EXPORTED_STATES
 
 # Columns of every removal list, in order, with their types: the same whatever the snapshot holds, an empty
 # one included (the first eight are the contract data teams rely on). Every column may be NULL where its value
@@ -26,37 +29,39 @@ REMOVAL_SCHEMA = (
     ("evidence", "VARCHAR"),  # a JSON array of the evidence objects (redirect chains, content hashes, ...)
     ("lists", "VARCHAR[]"),  # the names of the lists that flagged the URL
     ("categories", "VARCHAR[]"),  # their categories (lists without one add none)
+    ("verdict_ids", "VARCHAR[]"),  # the verdicts behind the row (docs/review.md)
+    ("state", "VARCHAR"),  # confirmed when a reviewer confirmed one of them, else auto (or needs_review)
 )
 REMOVAL_COLUMNS = tuple(name for name, _ in REMOVAL_SCHEMA)
 
 
-def removal_query() -> str:
+def removal_query(states: Sequence[str] = EXPORTED_STATES) -> str:
     """SQL (parameter $snapshot) for the removal list: one row per document to drop or link to strip, with the
     columns and types of REMOVAL_SCHEMA, in a stable order.
 
-    A document is dropped when its own URL is listed; otherwise each distinct listed URL it links to is
-    one `strip_link` row. Links inside dropped documents are not listed separately (the document goes).
+    A URL is listed when one of its verdicts in the snapshot is in one of `states` (by default auto and
+    confirmed: not those waiting for review, rejected, suppressed or expired). A document is dropped when its
+    own URL is listed; otherwise each distinct listed URL it links to is one `strip_link` row. Links inside
+    dropped documents are not listed separately (the document goes).
     """
     columns = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in REMOVAL_SCHEMA)
     return f"""
-    WITH current_matches AS (
-        -- list_version: the version's number among its list's versions (hash-service verdicts: 0)
-        SELECT m.*, coalesce(v.version, m.version_id) AS list_version
-        FROM ({CURRENT_MATCHES_SQL}) AS m LEFT JOIN list_versions AS v USING (version_id)
-    ),
-    listed AS (
+    WITH listed AS (
         SELECT url,
                array_to_string(list_sort(list(DISTINCT list_name || coalesce(' (' || category || ')', ''))), '; ')
                    AS reason,
-               array_to_string(list_sort(list(DISTINCT matched_rule)), '; ') AS matched_rule,
+               array_to_string(list_sort(list(DISTINCT entry)), '; ') AS matched_rule,
                list_sort(list(DISTINCT detected_via)) AS detected_via,
                list_sort(list(DISTINCT list_name || '@v' || list_version)) AS list_versions,
                list_sort(list(DISTINCT list_name)) AS lists,
                coalesce(list_sort(list(DISTINCT category) FILTER (WHERE category IS NOT NULL)), []) AS categories,
-               '[' || string_agg(DISTINCT evidence, ', ' ORDER BY evidence) || ']' AS evidence
-        FROM current_matches
-        -- an allowlist entry (or an @@ exception) overrides every blocklist
-        WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
+               -- the verdicts' evidence arrays, joined into one
+               '[' || string_agg(DISTINCT evidence[2:-2], ', ' ORDER BY evidence[2:-2]) || ']' AS evidence,
+               list_sort(list(verdict_id)) AS verdict_ids,
+               CASE WHEN bool_or(state = 'confirmed') THEN 'confirmed' WHEN bool_or(state = 'auto') THEN 'auto'
+                    ELSE min(state) END AS state
+        FROM verdicts
+        WHERE snapshot = $snapshot AND state IN (SELECT unnest({sql_string_list(list(states))}))
         GROUP BY url
     ),
     snapshot_documents AS (
@@ -81,13 +86,15 @@ def removal_query() -> str:
     removals AS (
         SELECT snapshot, source_file, record_id, target_uri AS document_url, NULL AS link_url,
                'drop_document' AS action, reason, matched_rule, detected_via, list_versions, record_offset,
-               NULL AS link_kinds, NULL AS link_raw_url, evidence, lists, categories, source_id, record_no
+               NULL AS link_kinds, NULL AS link_raw_url, evidence, lists, categories, verdict_ids, state, source_id,
+               record_no
         FROM dropped
         UNION ALL
         SELECT documents.snapshot, documents.source_file, documents.record_id, documents.target_uri,
                stripped.link_url, 'strip_link', listed.reason, listed.matched_rule, listed.detected_via,
                listed.list_versions, documents.record_offset, stripped.link_kinds, stripped.link_raw_url,
-               listed.evidence, listed.lists, listed.categories, documents.source_id, documents.record_no
+               listed.evidence, listed.lists, listed.categories, listed.verdict_ids, listed.state, documents.source_id,
+               documents.record_no
         FROM stripped
         JOIN snapshot_documents AS documents USING (doc_id)
         JOIN listed ON listed.url = stripped.link_url
@@ -96,10 +103,10 @@ def removal_query() -> str:
     """
 
 
-def ordered_removal_query(select: str | None = None) -> str:
-    """removal_query() in the order of every export (by file, record, action and link), selecting `select`
-    (an SQL select list over REMOVAL_COLUMNS; default: those columns)."""
+def ordered_removal_query(select: str | None = None, states: Sequence[str] = EXPORTED_STATES) -> str:
+    """removal_query(states) in the order of every export (by file, record, action and link), selecting
+    `select` (an SQL select list over REMOVAL_COLUMNS; default: those columns)."""
     return (
-        f"SELECT {select or ', '.join(REMOVAL_COLUMNS)} FROM ({removal_query()}) "
+        f"SELECT {select or ', '.join(REMOVAL_COLUMNS)} FROM ({removal_query(states)}) "
         "ORDER BY source_file, source_id, record_no, action, link_url"
     )

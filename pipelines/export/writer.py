@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,8 +17,8 @@ from pipelines.export.csv_safety import write_csv
 from pipelines.export.manifest import build_manifest, manifest_path, tool_version, write_manifest
 from pipelines.export.redaction import Redaction
 from pipelines.export.removals import REMOVAL_COLUMNS, ordered_removal_query
-from pipelines.matching import require_snapshot
-from pipelines.store import open_store
+from pipelines.store import open_store, require_snapshot
+from pipelines.verdicts import EXPORTED_STATES, REVIEW_STATES
 
 # Rows per Parquet row group. Row groups are cut from the rows, whatever batches DuckDB hands over, so that
 # the same data always gives the same bytes.
@@ -27,6 +28,23 @@ BATCH_ROWS = 8_192
 
 class UnsupportedExportFormat(ValueError):
     pass
+
+
+class VerdictsNotDerived(LookupError):
+    """A snapshot whose verdicts were never derived (no `match` since it was ingested, or since the store was
+    made by a linksweep without verdicts): its removal list would be empty, not clean."""
+
+
+def export_states(include_review: bool) -> tuple[str, ...]:
+    """The verdict states an export holds: auto and confirmed, and needs_review when asked for."""
+    return EXPORTED_STATES + (REVIEW_STATES if include_review else ())
+
+
+def require_verdicts(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
+    if not con.execute("SELECT count(*) FROM verdict_refreshes WHERE snapshot = ?", [snapshot]).fetchall()[0][0]:
+        raise VerdictsNotDerived(
+            f"snapshot {snapshot!r} has no verdicts yet: run `linksweep match --snapshot {snapshot}` first"
+        )
 
 
 class ExportNotWritable(OSError):
@@ -89,10 +107,14 @@ def export_format_for(out: Path) -> str:
 
 
 def export_removals(
-    con: duckdb.DuckDBPyConnection, snapshot: str, out: Path, redaction: Redaction | None = None
+    con: duckdb.DuckDBPyConnection,
+    snapshot: str,
+    out: Path,
+    redaction: Redaction | None = None,
+    states: tuple[str, ...] = EXPORTED_STATES,
 ) -> int:
-    """Write the removal list of `snapshot` to `out`, redacted when `redaction` is given (redaction.py);
-    returns the number of rows.
+    """Write the removal list of `snapshot` (its verdicts in `states`) to `out`, redacted when `redaction` is
+    given (redaction.py); returns the number of rows.
 
     The file is written beside its destination and renamed into place, so a reader never sees half a list.
     The writing is done here, not by DuckDB: a read-only connection reads and writes no
@@ -100,12 +122,13 @@ def export_removals(
     """
     json_lines, write = EXPORT_FORMATS[export_format_for(out)]
     require_snapshot(con, snapshot)
+    require_verdicts(con, snapshot)
     partial = out.with_name(f".{out.name}.partial")
     cursor = con.cursor()  # a query of its own: `con` may hold an unfinished result
     columns = redaction.columns(cursor) if redaction else [(name, name) for name in REMOVAL_COLUMNS]
     batches = None
     try:
-        query = ordered_removal_query(_select(columns, json_lines))
+        query = ordered_removal_query(_select(columns, json_lines), states)
         batches = cursor.sql(query, params={"snapshot": snapshot}).to_arrow_reader(BATCH_ROWS)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as stream:
@@ -127,21 +150,35 @@ def export_removals(
     return rows
 
 
-def export_snapshot(db_path: Path, snapshot: str, out: Path, redaction: Redaction | None = None) -> int:
+@dataclass(frozen=True)
+class ExportResult:
+    rows: int
+    awaiting_review: int  # verdicts of the snapshot left out because they wait for review
+    manifest: dict
+
+
+def export_snapshot(
+    db_path: Path, snapshot: str, out: Path, redaction: Redaction | None = None, include_review: bool = False
+) -> ExportResult:
     """`linksweep export`: export_removals on a read-only connection to the store at `db_path`, then the
     manifest beside it (manifest.py); an extension that names no export format is refused before the store is
     opened."""
     export_format_for(out)
     con = open_store(db_path, read_only=True)
     try:
-        rows = export_removals(con, snapshot, out, redaction)
+        states = export_states(include_review)
+        rows = export_removals(con, snapshot, out, redaction, states)
         scheme = redaction.scheme() if redaction else None
         try:
-            write_manifest(build_manifest(con, snapshot, out, rows, tool_version(), scheme), out)
+            manifest = build_manifest(con, snapshot, out, rows, tool_version(), scheme, states)
+            write_manifest(manifest, out)
         except OSError as error:
             raise ExportNotWritable(
                 f"{manifest_path(out)}: cannot write the manifest ({error.strerror or error})"
             ) from None
-        return rows
+        awaiting = con.execute(
+            "SELECT count(*) FROM verdicts WHERE snapshot = ? AND state = 'needs_review'", [snapshot]
+        ).fetchall()[0][0]
+        return ExportResult(rows, 0 if include_review else awaiting, manifest)
     finally:
         con.close()

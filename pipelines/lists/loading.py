@@ -71,6 +71,8 @@ def add_list(
     allow_network: Sequence[str] = (),
     force: bool = False,
     on_parsed: OnParsed | None = None,
+    two_reviewers: bool | None = None,
+    reportable: bool | None = None,
 ) -> ListLoad:
     """Load `source` (a file, a UT1 folder, or an http(s) URL, which `update` fetches again) as the next version
     of list `name`. Without `list_format`: the format the list was loaded with, or auto for a new list.
@@ -92,6 +94,8 @@ def add_list(
         column=column,
         allow_public_suffix=allow_public_suffix,
         allow_wide_networks=allow_wide_networks,
+        two_reviewers=two_reviewers,
+        reportable=reportable,
     )
     return _load_from(db_path, name, source, settings, max_bytes, (None, None), allow_network, force, on_parsed)
 

@@ -67,6 +67,8 @@ class ListSettings:
     column: str | None = None
     allow_public_suffix: bool = False  # load entries that are public suffixes (`com`, `co.uk`)
     allow_wide_networks: bool = False  # load IPv4 networks wider than /8
+    two_reviewers: bool | None = None  # a rejection of its verdicts needs two reviewers (None: keep as is)
+    reportable: bool | None = None  # its auto verdicts may go into hotline reports (None: keep as is)
 
     @property
     def kind(self) -> str:
@@ -113,8 +115,8 @@ def _upsert_list(con: duckdb.DuckDBPyConnection, name: str, settings: ListSettin
     existing = con.execute("SELECT list_type FROM lists WHERE name = ?", [name]).fetchone()
     if existing is None:
         con.execute(
-            "INSERT INTO lists (name, list_type, category, format, source_url, auth_env, options)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO lists (name, list_type, category, format, source_url, auth_env, options, two_reviewers,"
+            " reportable) VALUES (?, ?, ?, ?, ?, ?, ?, coalesce(?, false), coalesce(?, false))",
             [
                 name,
                 settings.list_type,
@@ -123,6 +125,8 @@ def _upsert_list(con: duckdb.DuckDBPyConnection, name: str, settings: ListSettin
                 settings.source_url,
                 settings.auth_env,
                 settings.options_json(),
+                settings.two_reviewers,
+                settings.reportable,
             ],
         )
         return
@@ -130,13 +134,16 @@ def _upsert_list(con: duckdb.DuckDBPyConnection, name: str, settings: ListSettin
         raise ListTypeMismatch(f"{name!r} is a {existing[0]}list; choose another name for a {settings.list_type}list")
     con.execute(
         "UPDATE lists SET category = coalesce(?, category), format = ?, source_url = coalesce(?, source_url),"
-        " auth_env = coalesce(?, auth_env), options = ? WHERE name = ?",
+        " auth_env = coalesce(?, auth_env), options = ?, two_reviewers = coalesce(?, two_reviewers),"
+        " reportable = coalesce(?, reportable) WHERE name = ?",
         [
             settings.category,
             settings.list_format,
             settings.source_url,
             settings.auth_env,
             settings.options_json(),
+            settings.two_reviewers,
+            settings.reportable,
             name,
         ],
     )

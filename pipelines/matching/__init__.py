@@ -1,16 +1,14 @@
 """Matching a snapshot's URLs against list versions: the driver, the SQL and compiled kernels, and the
 in-memory matcher the crawler uses on every hop."""
 
-from pipelines.matching.driver import UnknownSnapshot, match_snapshot, require_snapshot
+from pipelines.matching.driver import match_snapshot
 from pipelines.matching.in_memory import Hit, UrlMatcher
 from pipelines.matching.kernels import KERNEL_ENVIRONMENT_VARIABLE
 
 __all__ = [
     "Hit",
     "KERNEL_ENVIRONMENT_VARIABLE",
-    "UnknownSnapshot",
     "UrlMatcher",
     "compiled",
     "match_snapshot",
-    "require_snapshot",
 ]

@@ -14,13 +14,14 @@ entries it dropped are deleted and the rest are relabelled with the new version.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
 from pipelines.lists import CURRENT_MATCHES_SQL, CURRENT_VERSIONS_SQL
 from pipelines.matching.kernels import entry_kinds, kernel_for, run_kernel
-from pipelines.store import memory_limit, transaction
+from pipelines.store import memory_limit, require_snapshot, transaction
+from pipelines.verdicts import FloodPolicy, VerdictSummary, refresh_verdicts
 
 # The columns that identify an entry across versions of a list (its line number may move).
 ENTRY_IDENTITY = ("entry_kind", "expression", "exception", "subdomains", "hash_algorithm")
@@ -36,6 +37,7 @@ class MatchSummary:
     links_flagged: int
     lists_updated: tuple[str, ...] = ()
     sources_matched: int = 0
+    verdicts: VerdictSummary | None = None  # the snapshot's verdicts after the match
 
     def line(self) -> str:
         updated = f"; re-matched the changes of {', '.join(self.lists_updated)}" if self.lists_updated else ""
@@ -45,16 +47,6 @@ class MatchSummary:
             f"({self.urls_allowed:,} more overridden by allowlists); {self.documents_flagged:,} documents to drop, "
             f"{self.links_flagged:,} links to strip"
         )
-
-
-class UnknownSnapshot(LookupError):
-    pass
-
-
-def require_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
-    if con.execute("SELECT count(*) FROM snapshots WHERE name = ?", [snapshot]).fetchone()[0] == 0:
-        known = [row[0] for row in con.execute("SELECT name FROM snapshots ORDER BY name").fetchall()]
-        raise UnknownSnapshot(f"no snapshot {snapshot!r} (known: {', '.join(known) or 'none'})")
 
 
 # --- the kernel: entries (temp table match_entries) x URLs (temp table match_urls) -> url_matches ---------
@@ -198,11 +190,13 @@ def _urls_of_sources(
 MATCH_MEMORY_LIMIT = "2GB"
 
 
-def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:
-    """Bring the static matches of `snapshot`'s URLs up to date with the current version of every list."""
+def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str, flood: FloodPolicy | None = None) -> MatchSummary:
+    """Bring the static matches of `snapshot`'s URLs up to date with the current version of every list, then
+    the snapshot's verdicts (quarantining the new ones of entries that flood, see pipelines/verdicts)."""
     require_snapshot(con, snapshot)
     with memory_limit(con, MATCH_MEMORY_LIMIT):
-        return _match_snapshot(con, snapshot)
+        summary = _match_snapshot(con, snapshot)
+        return replace(summary, verdicts=refresh_verdicts(con, snapshot, flood))
 
 
 def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:

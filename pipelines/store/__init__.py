@@ -19,27 +19,32 @@ from pipelines.store.database import (
     staging_root,
 )
 from pipelines.store.digests import file_sha256
+from pipelines.store.migrate import SchemaTooNew
 from pipelines.store.queries import (
     CrawlState,
     ListState,
     SourceRun,
     SourceState,
     StoreStatus,
+    UnknownSnapshot,
     latest_entry_kinds,
     latest_list_versions,
     latest_rejects,
     list_kind,
     list_version_history,
+    require_snapshot,
     sources_finished_since,
     store_status,
     store_time,
 )
-from pipelines.store.schema import LATEST_VERSION, SchemaTooNew
+from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_identifier, sql_string, sql_string_list
 from pipelines.store.staging import StagedSource, read_staged
 from pipelines.store.transaction import memory_limit, transaction
 
 __all__ = [
+    "UnknownSnapshot",
+    "require_snapshot",
     "file_sha256",
     "BULK_ROW_GROUP_SIZE",
     "DB_ENVIRONMENT_VARIABLE",

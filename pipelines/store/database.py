@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.store.schema import LATEST_VERSION, SchemaTooNew, current_version, migrate
+from pipelines.store.migrate import SchemaTooNew, current_version, migrate
+from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_string
 from pipelines.store.staging import stream_staged
 from pipelines.store.transaction import transaction

@@ -199,3 +199,13 @@ def latest_rejects(con: duckdb.DuckDBPyConnection, name: str, limit: int) -> lis
         """,
         [name, limit],
     ).fetchall()
+
+
+class UnknownSnapshot(LookupError):
+    pass
+
+
+def require_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
+    if con.execute("SELECT count(*) FROM snapshots WHERE name = ?", [snapshot]).fetchone()[0] == 0:
+        known = [row[0] for row in con.execute("SELECT name FROM snapshots ORDER BY name").fetchall()]
+        raise UnknownSnapshot(f"no snapshot {snapshot!r} (known: {', '.join(known) or 'none'})")

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from pipelines.store.transaction import transaction
-
 
 @dataclass(frozen=True)
 class Migration:
@@ -49,25 +47,15 @@ def _backfill_private_domains(con: duckdb.DuckDBPyConnection) -> None:
 _URL_KEY_CHECK_TEXT = "linksweep url_key check"
 
 
-def _url_key_check(con: duckdb.DuckDBPyConnection) -> str:
+def url_key_check(con: duckdb.DuckDBPyConnection) -> str:
     return str(con.execute("SELECT hash(?)", [_URL_KEY_CHECK_TEXT]).fetchone()[0])
 
 
-def _record_url_key_check(con: duckdb.DuckDBPyConnection) -> None:
+def record_url_key_check(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT OR REPLACE INTO store_settings VALUES ('url_key_check', ?)",
-        [_url_key_check(con)],
+        [url_key_check(con)],
     )
-
-
-def _refresh_url_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute urls.url_key if this DuckDB's hash() is not the one that computed them."""
-    recorded = con.execute("SELECT value FROM store_settings WHERE name = 'url_key_check'").fetchone()
-    if recorded is not None and recorded[0] == _url_key_check(con):
-        return
-    with transaction(con):
-        con.execute("UPDATE urls SET url_key = hash(url)")
-        _record_url_key_check(con)
 
 
 # Append new migrations at the end; never edit one that has shipped.
@@ -306,7 +294,7 @@ MIGRATIONS: list[Migration] = [
         -- settings of the store itself (name, value)
         CREATE TABLE store_settings (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
         """,
-        backfill=_record_url_key_check,
+        backfill=record_url_key_check,
     ),
     Migration(
         5,
@@ -356,7 +344,7 @@ MIGRATIONS: list[Migration] = [
             rule_expression VARCHAR,
             version_id      INTEGER,            -- the list version that last stood behind it (0: a hash service)
             list_version    INTEGER,            -- its number among the list's versions
-            evidence        VARCHAR,            -- JSON: redirect chain, content hash and distance, ...
+            evidence        VARCHAR,            -- JSON array: redirect chains, content hashes and distances, ...
             origin          VARCHAR NOT NULL,   -- what the list made of it: auto, or needs_review (flood quarantine)
             in_force        BOOLEAN NOT NULL,   -- false once no current list version (or an allowlist) holds it
             state           VARCHAR NOT NULL,   -- auto, needs_review, confirmed, false_positive, suppressed, expired
@@ -405,7 +393,7 @@ MIGRATIONS: list[Migration] = [
         CREATE SEQUENCE audit_id_seq START 1;
         CREATE TABLE audit_log (
             audit_id      BIGINT NOT NULL,
-            at            TIMESTAMP NOT NULL,
+            acted_at      TIMESTAMP NOT NULL,
             reviewer      VARCHAR NOT NULL,
             action        VARCHAR NOT NULL,   -- confirm, reject, second-reject, undo, quarantine
             target        VARCHAR NOT NULL,   -- a verdict id, or list:entry for quarantine
@@ -452,51 +440,3 @@ MIGRATIONS: list[Migration] = [
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was written by a newer linksweep, whose schema this one does not know."""
-
-
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The schema version of a database, 0 for an empty one."""
-    # fetchall: DuckDB 2 keeps a result fetched with fetchone open, and refuses the connection's next query
-    [(exists,)] = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchall()
-    if not exists:
-        return 0
-    [(version,)] = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
-    return version
-
-
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every pending migration, each in its own transaction (all in one for a new store); returns the
-    resulting version."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL,"
-        " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
-    )
-    version = current_version(con)
-    if version > LATEST_VERSION:
-        raise SchemaTooNew(
-            f"database schema is version {version}, newer than this linksweep ({LATEST_VERSION}); upgrade linksweep"
-        )
-    pending = [migration for migration in MIGRATIONS if migration.version > version]
-    # a new store is created in one transaction (quicker than one per migration); an existing one is
-    # migrated one version at a time, each in its own transaction
-    for group in [pending] if version == 0 else [[migration] for migration in pending]:
-        with transaction(con):
-            for migration in group:
-                con.execute(migration.sql)
-                if migration.backfill is not None:
-                    migration.backfill(con)
-                con.execute(
-                    "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
-                    [migration.version, migration.description],
-                )
-                version = migration.version
-    if version >= 4:
-        _refresh_url_keys(con)
-    return version

@@ -186,7 +186,8 @@ def test_crawl_prints_its_own_lines_not_scrapys_log(crawled):
     assert stderr.startswith("crawling 11 queued links of snapshot S in 1 process\n")
     assert " INFO: " not in stderr and " DEBUG: " not in stderr
     assert "warning: 1 responses over the --max-content-bytes cap" in stderr
-    assert len(crawled["stdout"].splitlines()) == 1
+    assert len(crawled["stdout"].splitlines()) == 2  # the crawl's line and the verdicts'
+    assert crawled["stdout"].splitlines()[1].startswith("verdicts of snapshot S: ")
 
 
 def test_crawl_verbose_and_quiet(crawled):

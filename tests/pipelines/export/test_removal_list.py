@@ -26,6 +26,7 @@ def sample_db(tmp_path_factory):
     run(db, "demo", "--sample-dir", str(SAMPLE), "--out", str(folder / "demo.csv"))
     (folder / "nothing").mkdir()
     run(db, "ingest", "--snapshot", "EMPTY", str(folder / "nothing"))
+    run(db, "match", "--snapshot", "EMPTY")
     return db
 
 
@@ -53,6 +54,14 @@ def test_an_empty_snapshot_has_the_schema_of_a_full_one(sample_db, tmp_path):
     full_csv = export(sample_db, tmp_path / "full.csv").read_text().splitlines()
     assert empty_csv == full_csv[:1]  # the header alone
     assert export(sample_db, tmp_path / "empty.jsonl", snapshot="EMPTY").read_bytes() == b""
+
+
+def test_a_snapshot_never_matched_is_refused_not_exported_empty(sample_db, tmp_path):
+    """Without verdicts an export would say "nothing to remove" about a snapshot nobody checked."""
+    run(sample_db, "ingest", "--snapshot", "UNMATCHED", str(tmp_path))
+    done = run(sample_db, "export", "--snapshot", "UNMATCHED", "--out", str(tmp_path / "r.csv"), expect=2)
+    assert "snapshot 'UNMATCHED' has no verdicts yet: run `linksweep match --snapshot UNMATCHED` first" in done.output
+    assert not (tmp_path / "r.csv").exists()
 
 
 def test_drop_document_rows_have_no_link(sample_db, tmp_path):

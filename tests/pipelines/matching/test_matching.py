@@ -19,8 +19,8 @@ from pipelines.lists import (
     parse_list_file,
     remove_list,
 )
-from pipelines.matching.driver import UnknownSnapshot, match_snapshot
-from pipelines.store import open_store
+from pipelines.matching.driver import match_snapshot
+from pipelines.store import UnknownSnapshot, open_store
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from crawler.cli import main
 from pipelines.store.database import open_store
-from pipelines.store.schema import LATEST_VERSION, migrate
+from pipelines.store.migrate import migrate
+from pipelines.store.schema import LATEST_VERSION
 
 
 def test_migrations_are_recorded_and_idempotent(tmp_path):
