@@ -405,7 +405,7 @@ MIGRATIONS: list[Migration] = [
         CREATE SEQUENCE audit_id_seq START 1;
         CREATE TABLE audit_log (
             audit_id      BIGINT NOT NULL,
-            at            TIMESTAMP NOT NULL,
+            acted_at      TIMESTAMP NOT NULL,
             reviewer      VARCHAR NOT NULL,
             action        VARCHAR NOT NULL,   -- confirm, reject, second-reject, undo, quarantine
             target        VARCHAR NOT NULL,   -- a verdict id, or list:entry for quarantine
@@ -432,6 +432,7 @@ MIGRATIONS: list[Migration] = [
             prepared_at   TIMESTAMP NOT NULL,
             status        VARCHAR NOT NULL,   -- prepared, filed, declined, retracted
             external_id   VARCHAR,
+            note          VARCHAR,            -- what the person said when marking it declined or retracted
             updated_at    TIMESTAMP
         );
         CREATE TABLE report_ledger (
@@ -439,10 +440,11 @@ MIGRATIONS: list[Migration] = [
             url_key        VARCHAR NOT NULL,  -- SHA-256 of the Safe Browsing canonical URL
             url            VARCHAR NOT NULL,
             bundle_id      VARCHAR NOT NULL,
-            kind           VARCHAR NOT NULL,  -- report or amendment
+            kind           VARCHAR NOT NULL,  -- report, or amendment (of the report in bundle `amends`)
+            amends         VARCHAR,
             status         VARCHAR NOT NULL,  -- prepared, filed, declined, retracted
             verdict_ids    VARCHAR[] NOT NULL,
-            evidence_sha256 VARCHAR NOT NULL, -- what the item said: new evidence makes an amendment
+            evidence_keys  VARCHAR[] NOT NULL, -- a SHA-256 per piece of evidence said: new ones make an amendment
             external_id    VARCHAR,
             prepared_at    TIMESTAMP NOT NULL,
             updated_at     TIMESTAMP
