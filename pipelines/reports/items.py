@@ -134,10 +134,11 @@ class ReportItem:
         return [verdict.describe() for verdict in self.verdicts]
 
     def found_in(self) -> str:
+        """Where the snapshot holds the URL, as the end of a sentence starting "found ..."."""
         if self.source is None:
-            return "not found in a record of the snapshot (a URL known from the crawl only)"
+            return "in no record of the snapshot (a URL known from the crawl only)"
         more = f" (and {self.source.records - 1} more records)" if self.source.records > 1 else ""
-        return f"{self.source.path}, record {self.source.record_id}{more}"
+        return f"in {self.source.path}, record {self.source.record_id}{more}"
 
 
 def url_key(url: str) -> str:

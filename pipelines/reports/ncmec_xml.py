@@ -31,7 +31,7 @@ def _add(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
 def incident_info(content: BundleContent, item: ReportItem) -> str:
     """webPageIncident/additionalInfo: where the URL was found and how it was detected, line by line."""
     lines = [
-        f"linksweep detected this URL in corpus snapshot {content.snapshot}; found in {item.found_in()}.",
+        f"linksweep detected this URL in corpus snapshot {content.snapshot}; found {item.found_in()}.",
         "How it was detected:",
         *(f"- {line}" for line in item.how_detected()),
         f"linksweep verdicts: {', '.join(verdict.verdict_id for verdict in item.verdicts)}.",
