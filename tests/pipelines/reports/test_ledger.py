@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.reports import LedgerConflict, ReportConfigError, UnknownBundle, ledger_rows, mark_bundle, prepare_bundle
-from tests.pipelines.reports.conftest import NOW, SNAPSHOT
+from tests.report_helpers import NOW, SNAPSHOT
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.reports import BundleNotWritable, Reporter, mark_bundle, prepare_bundle
 from pipelines.reports.items import url_key
-from tests.pipelines.reports.conftest import CREATED, NOW, SNAPSHOT, add_verdict, build_store, confirm
+from tests.report_helpers import CREATED, NOW, SNAPSHOT, add_verdict, build_store, confirm
 
 REPORTER = Reporter(email="trust-safety@example.org")
 

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipelines.reports import InvalidReportDocument, ReportConfigError, Reporter, prepare_bundle
-from tests.pipelines.reports.conftest import NOW, SNAPSHOT, XSD, add_verdict
+from tests.report_helpers import NOW, SNAPSHOT, XSD, add_verdict
 
 REPORTER = Reporter(email="trust-safety@example.org", first_name="Test", company="Example template")
 

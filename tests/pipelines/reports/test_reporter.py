@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.reports import ReportConfigError, Reporter, load_reporter
-from tests.pipelines.reports.conftest import FIXTURES
+from tests.report_helpers import FIXTURES
 
 
 def test_the_fixture_reporter_loads():
