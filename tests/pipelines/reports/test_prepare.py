@@ -185,3 +185,15 @@ def test_confirming_more_verdicts_later_reports_only_those(store, tmp_path):
     mark_bundle(store, _prepare(store, tmp_path).path, "filed", external_id="TEST-1")
     confirm(store, "http://198.51.100.7/x")
     assert _urls(_prepare(store, tmp_path, now=NOW + timedelta(days=1))) == ["http://198.51.100.7/x"]
+
+
+def test_a_ledger_that_cannot_be_written_leaves_no_bundle_folder(store, tmp_path, monkeypatch):
+    from pipelines.reports import bundle as bundle_module
+
+    def broken(*args):
+        raise RuntimeError("the store refused the rows")
+
+    monkeypatch.setattr(bundle_module, "record_bundle", broken)
+    with pytest.raises(RuntimeError, match="refused"):
+        _prepare(store, tmp_path)
+    assert list((tmp_path / "out").iterdir()) == []
