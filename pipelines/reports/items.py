@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.export import url_sha256
+from pipelines.reports.reporter import Reporter
 
 NOT_VIEWED = "The content was neither viewed nor stored by the tool."
 HASH_NOTE = (
@@ -55,8 +56,7 @@ class Evidence:
         return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
     def as_dict(self) -> dict[str, Any]:
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return {**fields, "created_at": iso_utc(self.created_at)}
+        return {**asdict(self), "created_at": iso_utc(self.created_at)}
 
     def describe(self) -> str:
         """One line: how the URL was detected."""
@@ -213,7 +213,7 @@ class BundleContent:
     created_at: datetime
     tool_version: str
     items: list[ReportItem]
-    reporter: Any = None  # a pipelines.reports.reporter.Reporter, when one was given
+    reporter: Reporter | None = None
 
     def amendment_note(self, item: ReportItem) -> str | None:
         """What an amendment says of the report it adds to; None for a report."""
