@@ -82,6 +82,13 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         UnknownList,
         WrongListKind,
     )
+    from pipelines.reports import (
+        BundleNotWritable,
+        InvalidReportDocument,
+        LedgerConflict,
+        ReportConfigError,
+        UnknownBundle,
+    )
     from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable, UnknownSnapshot
     from pipelines.verdicts import ReviewRefused, UnknownState, UnknownVerdict
 
@@ -103,6 +110,11 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (SuspiciousVersion, ExitCode.INPUTS_FAILED),
         (UnsupportedExportFormat, ExitCode.USAGE),
         (RedactionKeyMissing, ExitCode.USAGE),
+        (ReportConfigError, ExitCode.USAGE),
+        (UnknownBundle, ExitCode.USAGE),
+        (LedgerConflict, ExitCode.USAGE),
+        (InvalidReportDocument, ExitCode.INPUTS_FAILED),
+        (BundleNotWritable, ExitCode.FILE_ERROR),
         (MissingInput, ExitCode.USAGE),
         (RemoteSourceUnsupported, ExitCode.USAGE),
         (QueryFailed, ExitCode.USAGE),

@@ -51,7 +51,7 @@ def list_group(list_type: str) -> click.Group:
     )
     @click.option("--allow-wide-networks", is_flag=True, help="Load IPv4 networks wider than /8, refused by default.")
     @with_download_options
-    @with_review_options
+    @(with_review_options if list_type == "block" else (lambda command: command))  # only blocklists flag
     @click.pass_context
     def add(
         ctx,
@@ -67,8 +67,8 @@ def list_group(list_type: str) -> click.Group:
         force,
         max_bytes,
         allow_network,
-        two_reviewers,
-        reportable,
+        two_reviewers=None,
+        reportable=None,
     ) -> None:
         """Load SOURCE (a file, a UT1 folder, or an https URL) as the next version of list NAME."""
         load = add_list(

@@ -2,7 +2,7 @@
 read-only query (`linksweep sql`)."""
 
 from pipelines.export.csv_safety import write_csv
-from pipelines.export.manifest import MANIFEST_SUFFIX, manifest_path, verify_export
+from pipelines.export.manifest import MANIFEST_SUFFIX, manifest_path, tool_version, verify_export
 from pipelines.export.query import QUERY_FORMATS, QueryFailed, print_query
 from pipelines.export.redaction import Redaction, RedactionKeyMissing, host_sha256, url_sha256
 from pipelines.export.removals import removal_query
@@ -33,6 +33,7 @@ __all__ = [
     "manifest_path",
     "print_query",
     "removal_query",
+    "tool_version",
     "url_sha256",
     "verify_export",
     "write_csv",

@@ -420,6 +420,7 @@ MIGRATIONS: list[Migration] = [
             prepared_at   TIMESTAMP NOT NULL,
             status        VARCHAR NOT NULL,   -- prepared, filed, declined, retracted
             external_id   VARCHAR,
+            note          VARCHAR,            -- what the person said when marking it declined or retracted
             updated_at    TIMESTAMP
         );
         CREATE TABLE report_ledger (
@@ -427,10 +428,11 @@ MIGRATIONS: list[Migration] = [
             url_key        VARCHAR NOT NULL,  -- SHA-256 of the Safe Browsing canonical URL
             url            VARCHAR NOT NULL,
             bundle_id      VARCHAR NOT NULL,
-            kind           VARCHAR NOT NULL,  -- report or amendment
+            kind           VARCHAR NOT NULL,  -- report, or amendment (of the report in bundle `amends`)
+            amends         VARCHAR,
             status         VARCHAR NOT NULL,  -- prepared, filed, declined, retracted
             verdict_ids    VARCHAR[] NOT NULL,
-            evidence_sha256 VARCHAR NOT NULL, -- what the item said: new evidence makes an amendment
+            evidence_keys  VARCHAR[] NOT NULL, -- a SHA-256 per piece of evidence said: new ones make an amendment
             external_id    VARCHAR,
             prepared_at    TIMESTAMP NOT NULL,
             updated_at     TIMESTAMP

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crawler.cli.errors import ExitCode
+from crawler.cli import ExitCode
 from tests.crawl_server import CrawlServer, Route
 from tests.snapshot_helpers import ingest_page
 

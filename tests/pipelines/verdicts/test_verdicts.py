@@ -44,7 +44,8 @@ def test_the_id_is_the_documented_hash_of_the_identity(tmp_path):
     with open_store(db) as con:
         match_snapshot(con, "S")
         row = con.execute(
-            f"SELECT verdict_id, {VERDICT_ID_SQL}, snapshot, url, list_name, entry_kind, entry, detected_via FROM verdicts"
+            f"SELECT verdict_id, {VERDICT_ID_SQL}, snapshot, url, list_name, entry_kind, entry, detected_via"
+            " FROM verdicts"
         ).fetchall()
         assert len(row) == 1
         stored, in_sql, *identity = row[0]
