@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from crawler.cli import PRECEDENCE, ExitCode
+from crawler.cli.errors import outcome
 from crawler.cli.main import main
 from tests.crawler.cli.test_docs import every_command
 
@@ -239,3 +241,28 @@ def test_a_duckdb_database_that_is_not_linksweep_s_is_left_alone(tmp_path):
 def test_a_crawl_setting_the_crawl_cannot_use_is_refused_before_it_starts(sample_db, args, phrase):
     # an --allow-network that is no IP network ended in a traceback inside the crawl, with exit 1
     assert_one_line(invoke(sample_db, "crawl", "--snapshot", "SAMPLE-2026-01", *args), 2, phrase)
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ((), 0),
+        ((ExitCode.UNCHECKED,), 20),
+        ((ExitCode.UNCHECKED, ExitCode.REVIEW_NEEDED), 10),  # a person is needed: that wins over "retry later"
+        ((ExitCode.REVIEW_NEEDED, ExitCode.INPUTS_FAILED), 1),
+        ((ExitCode.INPUTS_FAILED, ExitCode.FILE_ERROR), 4),
+        ((ExitCode.FILE_ERROR, ExitCode.USAGE, ExitCode.OK), 2),
+        ((ExitCode.USAGE, ExitCode.STORE_IN_USE), 3),
+    ],
+)
+def test_when_several_conditions_hold_the_table_says_which_code_wins(codes, expected):
+    assert outcome(*codes) == expected
+
+
+def test_every_exit_code_is_in_the_precedence_and_the_doc():
+    """The table in docs/cli.md lists every code (each is produced by a scenario: 0 and 2 here, 1 and 4 in
+    test_cli.py and test_report_cli.py, 3 above, 10 in test_review_cli.py, 20 in test_crawl_content.py)."""
+    assert set(PRECEDENCE) == set(ExitCode)
+    table = (ROOT / "docs" / "cli.md").read_text()
+    for code in ExitCode:
+        assert f"\n| {int(code)} | " in table, code

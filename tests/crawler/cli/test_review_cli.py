@@ -14,6 +14,7 @@ import pytest
 from crawler.cli.errors import ExitCode
 from crawler.corpus.synthetic import response_record, write_warc
 from tests.cli_runner import run
+from tests.report_helpers import FIXTURES, XSD
 
 PLANTED = {
     "fp": ["http://fp.example.org/a", "http://fp.example.org/b"],  # a false positive: listed by mistake
@@ -195,3 +196,21 @@ def test_show_explains_a_verdict_and_review_errors_are_one_line(store):
     run(store, "review", "undo", audit_id, "--reviewer", "ana")
     twice = run(store, "review", "undo", audit_id, "--reviewer", "ana", expect=ExitCode.USAGE)
     assert f"audit entry {audit_id} was already undone" in twice.output
+
+
+def test_confirmed_verdicts_are_reported_once(store, tmp_path):
+    """match -> review confirm -> report prepare (validated) -> filed by hand -> prepare again: nothing new."""
+    target = verdict_of(store, PLANTED["bad"][0])["verdict_id"]
+    ncmec = ["--profile", "ncmec-xml", "--reporter", str(FIXTURES / "reporter.toml"), "--xsd", str(XSD)]
+    prepare = ["report", "prepare", "--snapshot", "S1", "--out", str(tmp_path / "out"), *ncmec, "--json"]
+    assert json.loads(run(store, *prepare).output)["reports"] == 0  # nothing confirmed yet: auto is not reported
+    run(store, "review", "confirm", target, "--reviewer", "ana", "--note", "checked")
+    first = json.loads(run(store, *prepare).output)
+    assert (first["reports"], first["amendments"]) == (1, 0)
+    bundle = tmp_path / "out" / first["bundle_id"]
+    document = (bundle / "0001-report.xml").read_text()
+    assert PLANTED["bad"][0] in document and "fp.example.org" not in document
+    run(store, "report", "filed", str(bundle), "--external-id", "CT-TEST-9")
+    second = json.loads(run(store, *prepare).output)
+    assert (second["reports"], second["amendments"], second["skipped"]) == (0, 0, 1)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [first["bundle_id"]]
