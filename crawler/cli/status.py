@@ -30,6 +30,14 @@ def status(ctx, snapshot) -> None:
             f"{listed.kind} {listed.name}: version {listed.version}, {listed.accepted:,} entries, "
             f"{listed.list_format}: {listed.state}"
         )
+    for name, states in report.verdicts.items():
+        counts = ", ".join(f"{count:,} {state}" for state, count in states.items())
+        waiting = (
+            f"; review them: `linksweep review list --snapshot {name} --state needs_review`"
+            if states.get("needs_review")
+            else ""
+        )
+        click.echo(f"verdicts of {name}: {counts}{waiting}")
     if report.crawl is not None:
         outcomes = ", ".join(f"{count:,} {outcome}" for outcome, count in report.crawl.outcomes)
         click.echo(

@@ -6,7 +6,7 @@ open until then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -85,6 +85,7 @@ class StoreStatus:
     sources: list[SourceState]
     lists: list[ListState]
     crawl: CrawlState | None  # None before the first crawl
+    verdicts: dict[str, dict[str, int]] = field(default_factory=dict)  # snapshot -> state -> verdicts
 
 
 def store_status(
@@ -108,7 +109,14 @@ def store_status(
     sources = con.execute(
         f"SELECT snapshot, path, status, error FROM sources {where} {shown} ORDER BY snapshot, path", params
     ).fetchall()
-    return StoreStatus(snapshots, [SourceState(*row) for row in sources], _list_states(con), _crawl_state(con))
+    verdicts: dict[str, dict[str, int]] = {}
+    for name, state, count in con.execute(
+        f"SELECT snapshot, state, count(*) FROM verdicts {where} GROUP BY ALL ORDER BY snapshot, state", params
+    ).fetchall():
+        verdicts.setdefault(name, {})[state] = count
+    return StoreStatus(
+        snapshots, [SourceState(*row) for row in sources], _list_states(con), _crawl_state(con), verdicts
+    )
 
 
 def _list_states(con: duckdb.DuckDBPyConnection) -> list[ListState]:

@@ -126,6 +126,7 @@ def test_a_flooding_entry_waits_for_review_until_confirmed(store, tmp_path):
     assert not exported_links(store, "S1", out, ExitCode.REVIEW_NEEDED) & set(flood)
     assert len(exported_links(store, "S1", tmp_path / "all.csv", ExitCode.OK, "--include-review")) == 5_003
     run(store, "match", "--snapshot", "S1", expect=ExitCode.REVIEW_NEEDED)  # still waiting: still exit 10
+    assert "verdicts of S1: 3 auto, 5,000 needs_review; review them:" in run(store, "status").output
     held = verdicts(store, "--state", "needs_review")
     assert len(held) == 5_000 and {verdict["entry"] for verdict in held} == {"flood.test"}
     run(store, "review", "confirm", held[0]["verdict_id"], "--scope", "entry", "--note", "checked the entry")
