@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from pipelines.lists import CURRENT_MATCHES_SQL
 from pipelines.store import require_snapshot, transaction
 from pipelines.verdicts.audit import SYSTEM_REVIEWER, append_audit
 from pipelines.verdicts.identity import VERDICT_ID_SQL
@@ -44,6 +43,10 @@ class VerdictSummary:
 def _flagged(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
     """Temp tables `blocked` (the store's current block matches no allowlist overrides) and `flagged` (one row
     per verdict those matches make in the snapshot: URLs of its documents and of their links)."""
+    # imported here, not at the top: pipelines.lists (its fetching, formats) costs every `review` command
+    # ~70 ms of start-up through pipelines.verdicts, and only deriving needs it
+    from pipelines.lists import CURRENT_MATCHES_SQL
+
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE blocked AS
