@@ -77,10 +77,9 @@ SELECT i, e, CASE WHEN i % 2 = 0 THEN '{snapshot_a}' ELSE '{snapshot_b}' END AS 
 FROM gen;
 
 INSERT INTO verdicts (verdict_id, snapshot, url, host, list_name, category, entry, entry_kind, detected_via,
-                      expression, rule_expression, version_id, list_version, evidence, origin, in_force, state)
+                      expression, version_id, list_version, evidence, origin, in_force, state)
 SELECT {verdict_id_sql} AS verdict_id, snapshot, url, host, list_name, l.category, entry, entry_kind, detected_via,
        CASE WHEN entry_kind = 'sha256' THEN entry ELSE regexp_replace(host, '^(www|h[0-9])\\.', '') || '/' END,
-       CASE WHEN entry_kind = 'sha256' THEN entry ELSE entry || '/' END,
        v.version_id, v.version,
        CASE detected_via
            WHEN 'content-hash' THEN '[{{"algorithm": "sha256", "distance": 0, "hash": "' || entry || '"}}]'

@@ -5,12 +5,12 @@ The verdicts are INSERTed as the verdict code would write them, so these tests d
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
 
 from pipelines.store import open_store
+from pipelines.verdicts import verdict_id
 
 SNAPSHOT = "SYN-2026-01"
 FIXTURES = Path(__file__).resolve().parent / "pipelines" / "reports" / "fixtures"
@@ -33,20 +33,16 @@ VERDICTS = [
 ]  # fmt: skip
 
 
-def verdict_id(*parts: str) -> str:
-    return "v" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
-
-
 def add_verdict(con, url, list_name, entry, entry_kind, detected_via, evidence, state, snapshot=SNAPSHOT,
                 created=CREATED) -> str:  # fmt: skip
     """Insert one verdict (list version 1) and return its id."""
-    identity = verdict_id(snapshot, url, list_name, entry, detected_via)
+    identity = verdict_id(snapshot, url, list_name, entry_kind, entry, detected_via)
     con.execute(
         "INSERT INTO verdicts (verdict_id, snapshot, url, host, list_name, category, entry, entry_kind, detected_via,"
-        " expression, rule_expression, version_id, list_version, evidence, origin, in_force, state, created_at,"
-        " updated_at) VALUES (?, ?, ?, NULL, ?, 'csam', ?, ?, ?, ?, ?, 1, 1, ?, 'auto', true, ?, ?, ?)",
-        [identity, snapshot, url, list_name, entry, entry_kind, detected_via, entry, entry,
-         json.dumps(evidence, sort_keys=True) if evidence else None, state, created, created],
+        " expression, version_id, list_version, evidence, origin, in_force, state, created_at,"
+        " updated_at) VALUES (?, ?, ?, NULL, ?, 'csam', ?, ?, ?, ?, 1, 1, ?, 'auto', true, ?, ?, ?)",
+        [identity, snapshot, url, list_name, entry, entry_kind, detected_via, entry,
+         json.dumps([evidence], sort_keys=True) if evidence else None, state, created, created],
     )  # fmt: skip
     return identity
 

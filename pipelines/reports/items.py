@@ -21,7 +21,7 @@ HASH_NOTE = (
     "of it was kept."
 )
 # the facts of a verdict that make it evidence: the same facts in a later snapshot (or list version) are no news
-EVIDENCE_FACTS = ("list_name", "entry_kind", "entry", "detected_via", "expression", "rule_expression", "evidence")
+EVIDENCE_FACTS = ("list_name", "entry_kind", "entry", "detected_via", "expression", "evidence")
 
 
 def iso_utc(moment: datetime) -> str:
@@ -44,8 +44,7 @@ class Evidence:
     entry_kind: str
     detected_via: str
     expression: str | None
-    rule_expression: str | None
-    evidence: dict[str, Any] | None
+    evidence: list[dict[str, Any]] | None  # the verdict's evidence objects (a hash service: one per signal)
     state: str
     created_at: datetime
 
@@ -62,7 +61,11 @@ class Evidence:
         """One line: how the URL was detected."""
         listed = f"list {self.list_name!r}" + (f" version {self.list_version}" if self.list_version else "")
         entry = f"entry {self.entry!r} ({self.entry_kind})"
-        found = self.evidence or {}
+        if self.detected_via not in ("redirect", "content-hash", "hash-service"):
+            return f"static match: {listed}, {entry}, expression {self.expression!r}"
+        return "; ".join(self._describe_one(found, listed, entry) for found in self.evidence or [{}])
+
+    def _describe_one(self, found: dict[str, Any], listed: str, entry: str) -> str:
         if self.detected_via == "redirect":
             chain = " -> ".join(found.get("chain") or [self.url])
             return f"redirect: chain {chain}; hop {found.get('flagged_hop', '?')} matched {listed}, {entry}"
@@ -72,13 +75,11 @@ class Evidence:
                 f"content hash: {found.get('algo', '?')} {found.get('content_hash', '?')} matched {listed}, "
                 f"{entry}, list hash {found.get('list_hash', '?')}, distance {0 if distance is None else distance}"
             )
-        if self.detected_via == "hash-service":
-            return (
-                f"hash service {found.get('service', self.list_name)!r}: {found.get('signal_type', '?')} "
-                f"{found.get('signal', '?')} matched content id {found.get('content_id', '?')} "
-                f"(bank {found.get('bank')}, distance {found.get('distance')})"
-            )
-        return f"static match: {listed}, {entry}, expression {self.expression!r}"
+        return (
+            f"hash service {found.get('service', self.list_name)!r}: {found.get('signal_type', '?')} "
+            f"{found.get('signal', '?')} matched content id {found.get('content_id', '?')} "
+            f"(bank {found.get('bank')}, distance {found.get('distance')})"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def url_key(url: str) -> str:
 
 _VERDICTS = """
     SELECT v.verdict_id, v.url, v.list_name, v.list_version, v.category, v.entry, v.entry_kind, v.detected_via,
-           v.expression, v.rule_expression, v.evidence, v.state, v.created_at
+           v.expression, v.evidence, v.state, v.created_at
     FROM verdicts AS v LEFT JOIN lists AS l ON l.name = v.list_name
     WHERE v.snapshot = $snapshot
       AND (v.state = 'confirmed'

@@ -341,7 +341,6 @@ MIGRATIONS: list[Migration] = [
             entry_kind      VARCHAR NOT NULL,
             detected_via    VARCHAR NOT NULL,
             expression      VARCHAR,            -- the part of the URL that hit the entry
-            rule_expression VARCHAR,
             version_id      INTEGER,            -- the list version that last stood behind it (0: a hash service)
             list_version    INTEGER,            -- its number among the list's versions
             evidence        VARCHAR,            -- JSON array: redirect chains, content hashes and distances, ...

@@ -41,8 +41,9 @@ class VerdictSummary:
 
 
 def _flagged(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
-    """Temp tables `blocked` (the store's current block matches no allowlist overrides) and `flagged` (one row
-    per verdict those matches make in the snapshot: URLs of its documents and of their links)."""
+    """Temp tables `blocked` (the store's current block matches no allowlist overrides), `blocked_urls` (their
+    URLs) and `flagged` (one row per verdict those matches make in the snapshot: URLs of its documents and of
+    their links)."""
     # imported here, not at the top: pipelines.lists (its fetching, formats) costs every `review` command
     # ~70 ms of start-up through pipelines.verdicts, and only deriving needs it
     from pipelines.lists import CURRENT_MATCHES_SQL
@@ -52,34 +53,62 @@ def _flagged(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
         CREATE OR REPLACE TEMP TABLE blocked AS
         WITH current_matches AS ({CURRENT_MATCHES_SQL})
         SELECT url, list_name, category, matched_rule AS entry, coalesce(entry_kind, '') AS entry_kind,
-               detected_via, expression, rule_expression, version_id, evidence
+               detected_via, expression, version_id, evidence
         FROM current_matches
         WHERE effect = 'block' AND url NOT IN (SELECT url FROM current_matches WHERE effect = 'allow')
         """
     )
+    # A URL is in the snapshot when a document or link of the snapshot has it. The file that first recorded a
+    # URL (urls.first_source) answers that for most URLs without a scan of the links: only the URLs first
+    # recorded by another snapshot's file (or before version 2) are looked up in the snapshot's documents and
+    # links.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE blocked_urls AS
+        SELECT urls.url, urls.host,
+               urls.first_source IN (
+                   SELECT source_id FROM sources WHERE snapshot = $snapshot AND status IN ('done', 'partial')
+               ) AS recorded_here
+        FROM urls SEMI JOIN (SELECT DISTINCT url FROM blocked) AS b USING (url)
+        """,
+        {"snapshot": snapshot},
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE flagged AS
-        WITH blocked_urls AS (SELECT DISTINCT url FROM blocked),
+        WITH elsewhere AS (SELECT url FROM blocked_urls WHERE recorded_here IS NOT true),
         in_snapshot AS (
-            SELECT url FROM documents WHERE snapshot = $snapshot AND url IN (SELECT url FROM blocked_urls)
-            UNION
-            SELECT url FROM links
-            WHERE (doc_id >> 32)::INTEGER IN (SELECT source_id FROM sources WHERE snapshot = $snapshot)
-              AND url IN (SELECT url FROM blocked_urls)
+            SELECT url FROM blocked_urls WHERE recorded_here
+            UNION ALL
+            SELECT url FROM elsewhere WHERE url IN (
+                SELECT url FROM documents WHERE snapshot = $snapshot AND url IN (SELECT url FROM elsewhere)
+                UNION
+                SELECT url FROM links
+                WHERE (doc_id >> 32)::INTEGER IN (SELECT source_id FROM sources WHERE snapshot = $snapshot)
+                  AND url IN (SELECT url FROM elsewhere)
+            )
         ),
         decisions AS (
             SELECT $snapshot AS snapshot, b.url, b.list_name, b.entry_kind, b.entry, b.detected_via,
                    any_value(b.category) AS category, min(b.expression) AS expression,
-                   min(b.rule_expression) AS rule_expression, max(b.version_id) AS version_id,
-                   -- a JSON array of the evidence objects of its matches (a hash service: one per signal)
-                   '[' || string_agg(DISTINCT b.evidence, ', ' ORDER BY b.evidence) || ']' AS evidence
+                   max(b.version_id) AS version_id
             FROM blocked AS b SEMI JOIN in_snapshot USING (url)
             GROUP BY ALL
+        ),
+        -- a JSON array of the evidence objects of each decision's matches (a hash service: one per signal),
+        -- aggregated apart: most matches (static ones) have none
+        evidence AS (
+            SELECT url, list_name, entry_kind, entry, detected_via,
+                   '[' || array_to_string(list_sort(list(DISTINCT evidence)), ', ') || ']' AS evidence
+            FROM blocked WHERE evidence IS NOT NULL
+            GROUP BY ALL
         )
-        SELECT d.*, urls.host, coalesce(v.version, d.version_id) AS list_version
-        FROM (SELECT {VERDICT_ID_SQL} AS verdict_id, * FROM decisions) AS d
-        LEFT JOIN (SELECT DISTINCT url, host FROM urls) AS urls USING (url)
+        SELECT d.*, u.host, coalesce(v.version, d.version_id) AS list_version
+        FROM (
+            SELECT {VERDICT_ID_SQL} AS verdict_id, *
+            FROM decisions LEFT JOIN evidence USING (url, list_name, entry_kind, entry, detected_via)
+        ) AS d
+        JOIN blocked_urls AS u USING (url)
         LEFT JOIN list_versions AS v USING (version_id)
         """,
         {"snapshot": snapshot},
@@ -105,10 +134,10 @@ def refresh_verdicts(
         added = con.execute(
             """
             INSERT INTO verdicts (verdict_id, snapshot, url, host, list_name, category, entry, entry_kind,
-                                  detected_via, expression, rule_expression, version_id, list_version, evidence,
+                                  detected_via, expression, version_id, list_version, evidence,
                                   origin, in_force, state)
             SELECT verdict_id, snapshot, url, host, list_name, category, entry, entry_kind, detected_via,
-                   expression, rule_expression, version_id, list_version, evidence, origin, true, origin
+                   expression, version_id, list_version, evidence, origin, true, origin
             FROM (
                 SELECT n.*, CASE WHEN EXISTS (
                                 SELECT 1 FROM flooding_entries AS f
@@ -121,7 +150,7 @@ def refresh_verdicts(
         con.execute(
             """
             UPDATE verdicts SET version_id = f.version_id, list_version = f.list_version, category = f.category,
-                   evidence = f.evidence, expression = f.expression, rule_expression = f.rule_expression,
+                   evidence = f.evidence, expression = f.expression,
                    host = f.host, in_force = true, updated_at = current_timestamp::TIMESTAMP
             FROM flagged AS f
             WHERE verdicts.verdict_id = f.verdict_id AND verdicts.snapshot = $snapshot
@@ -151,7 +180,7 @@ def refresh_verdicts(
                 affected=flood.held,
             )
         con.execute("INSERT OR REPLACE INTO verdict_refreshes VALUES (?, current_timestamp::TIMESTAMP)", [snapshot])
-        for table in ("blocked", "flagged", "new_verdicts", "flooding_entries"):
+        for table in ("blocked", "blocked_urls", "flagged", "new_verdicts", "flooding_entries"):
             con.execute(f"DROP TABLE {table}")
     states = dict(
         con.execute("SELECT state, count(*) FROM verdicts WHERE snapshot = ? GROUP BY state", [snapshot]).fetchall()

@@ -29,7 +29,6 @@ LIST_COLUMNS = (
 SHOW_COLUMNS = LIST_COLUMNS + (
     "entry_kind",
     "expression",
-    "rule_expression",
     "version_id",
     "evidence",
     "origin",

@@ -63,6 +63,16 @@ def _rule_hits(where: str) -> str:
 def apply_rules(con: duckdb.DuckDBPyConnection, where: str = "true", parameters: dict | None = None) -> int:
     """Bring the state of the verdicts selected by `where` (SQL over `v`, the verdicts) up to date with the
     rules; returns how many changed. Call inside the caller's transaction."""
+    if not con.execute("SELECT count(*) FROM review_rules").fetchall()[0][0]:  # no review yet: the lists decide
+        return con.execute(
+            f"""
+            UPDATE verdicts AS v SET state = CASE WHEN in_force THEN origin ELSE 'expired' END, rule_id = NULL,
+                   updated_at = current_timestamp::TIMESTAMP
+            WHERE ({where}) AND (state IS DISTINCT FROM CASE WHEN in_force THEN origin ELSE 'expired' END
+                                 OR rule_id IS NOT NULL)
+            """,
+            parameters or {},
+        ).fetchone()[0]
     con.execute(f"CREATE OR REPLACE TEMP TABLE decided_states AS {_rule_hits(where)}", parameters or {})
     changed = con.execute(
         """

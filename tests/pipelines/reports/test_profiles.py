@@ -144,10 +144,10 @@ def test_generic_json_holds_every_verdict_with_its_evidence(store, tmp_path):
     document = json.loads((_bundle(store, tmp_path, "generic-json", reporter=REPORTER) / "report.json").read_text())
     hashed = document["items"][1]
     [verdict] = hashed["verdicts"]
-    assert verdict["evidence"] == {
+    assert verdict["evidence"] == [{
         "algo": "pdq", "content_hash": "f" * 64, "distance": 12, "final_url": "https://cdn.example.org/pic.png",
         "list_hash": "e" * 64,
-    }  # fmt: skip
+    }]  # fmt: skip
     assert (verdict["list_name"], verdict["entry"], verdict["detected_via"]) == (
         "hotline-hashes", "pdq-entry-1", "content-hash"
     )  # fmt: skip
