@@ -164,7 +164,7 @@ def generate(folder: Path, shape: dict) -> None:
     con = open_store(folder / "review.duckdb")
     for snapshot in SNAPSHOTS:
         con.execute("INSERT INTO snapshots (name) VALUES (?)", [snapshot])
-        con.execute("INSERT INTO verdict_refreshes VALUES (?, TIMESTAMP '2026-12-01')", [snapshot])
+        con.execute("INSERT INTO verdict_refreshes VALUES (?, TIMESTAMP '2026-12-01', NULL)", [snapshot])
     version_id = 0
     for name, list_type, category, list_format, two_reviewers, versions in LISTS:
         con.execute(

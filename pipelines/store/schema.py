@@ -355,7 +355,8 @@ MIGRATIONS: list[Migration] = [
         -- when each snapshot's verdicts were last derived (exports refuse a snapshot never derived)
         CREATE TABLE verdict_refreshes (
             snapshot      VARCHAR PRIMARY KEY,
-            refreshed_at  TIMESTAMP NOT NULL
+            refreshed_at  TIMESTAMP NOT NULL,
+            inputs        VARCHAR            -- a digest of what they were derived from (unchanged: nothing to do)
         );
 
         -- distinct URLs each list entry flagged when last counted: the history flood quarantine compares with

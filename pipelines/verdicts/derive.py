@@ -115,6 +115,32 @@ def _flagged(con: duckdb.DuckDBPyConnection, snapshot: str) -> None:
     )
 
 
+# A digest of everything the verdicts of a snapshot are derived from: the matches (and their evidence), the
+# list versions and the snapshot's files. Sums of 64-bit row hashes: order-free, and a change of any row changes
+# them (up to hash collisions, which a full scan of these rows would be the price to rule out).
+_INPUTS_SQL = """
+SELECT concat_ws('/',
+    (SELECT count(*) || ':' || coalesce(sum(hash(url, version_id, list_name, category, matched_rule, expression,
+                                                 detected_via, effect, entry_kind, evidence)::HUGEINT), 0)
+     FROM url_matches),
+    (SELECT count(*) || ':' || coalesce(sum(hash(version_id, list_name, version)::HUGEINT), 0) FROM list_versions),
+    (SELECT count(*) || ':' || coalesce(sum(hash(source_id, status, finished_at)::HUGEINT), 0)
+     FROM sources WHERE snapshot = $snapshot))
+"""
+
+
+def _verdict_count(con: duckdb.DuckDBPyConnection, snapshot: str) -> int:
+    return con.execute("SELECT count(*) FROM verdicts WHERE snapshot = ?", [snapshot]).fetchall()[0][0]
+
+
+def _unchanged_since_last_refresh(con: duckdb.DuckDBPyConnection, snapshot: str) -> tuple[bool, str]:
+    """Whether the inputs, and the number of verdicts derived from them, are those of the last refresh; the
+    digest of the inputs."""
+    inputs = con.execute(_INPUTS_SQL, {"snapshot": snapshot}).fetchall()[0][0]
+    last = con.execute("SELECT inputs FROM verdict_refreshes WHERE snapshot = ?", [snapshot]).fetchall()
+    return bool(last) and last[0][0] == f"{inputs}/{_verdict_count(con, snapshot)}", inputs
+
+
 def refresh_verdicts(
     con: duckdb.DuckDBPyConnection, snapshot: str, policy: FloodPolicy | None = None
 ) -> VerdictSummary:
@@ -122,6 +148,10 @@ def refresh_verdicts(
     require_snapshot(con, snapshot)
     policy = policy or FloodPolicy()
     with transaction(con):
+        unchanged, inputs = _unchanged_since_last_refresh(con, snapshot)
+        if unchanged:  # nothing to derive again; rules may have lapsed since
+            apply_rules(con, "v.snapshot = $snapshot", {"snapshot": snapshot})
+            return _summary(con, snapshot, 0, 0, ())
         _flagged(con, snapshot)
         con.execute(
             """
@@ -179,10 +209,19 @@ def refresh_verdicts(
                 after_state="needs_review",
                 affected=flood.held,
             )
-        con.execute("INSERT OR REPLACE INTO verdict_refreshes VALUES (?, current_timestamp::TIMESTAMP)", [snapshot])
+        con.execute(
+            "INSERT OR REPLACE INTO verdict_refreshes VALUES (?, current_timestamp::TIMESTAMP, ?)",
+            [snapshot, f"{inputs}/{_verdict_count(con, snapshot)}"],
+        )
         for table in ("blocked", "blocked_urls", "flagged", "new_verdicts", "flooding_entries"):
             con.execute(f"DROP TABLE {table}")
+    return _summary(con, snapshot, added, expired, tuple(floods))
+
+
+def _summary(
+    con: duckdb.DuckDBPyConnection, snapshot: str, added: int, expired: int, floods: tuple[Flood, ...]
+) -> VerdictSummary:
     states = dict(
         con.execute("SELECT state, count(*) FROM verdicts WHERE snapshot = ? GROUP BY state", [snapshot]).fetchall()
     )
-    return VerdictSummary(snapshot, added, expired, tuple(floods), states)
+    return VerdictSummary(snapshot, added, expired, floods, states)

@@ -119,3 +119,17 @@ def test_bad_review_input_is_refused(tmp_path):
         with pytest.raises(UnknownVerdict, match="no verdict 'vmissing'"):
             confirm(con, [row["verdict_id"], "vmissing"], reviewer="ana")
         assert con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0  # nothing half done
+
+
+def test_a_rerun_with_nothing_new_derives_nothing_and_a_new_version_is_seen(tmp_path):
+    db = build(tmp_path, ["http://a.test/1"], "a.test\n")
+    with open_store(db) as con:
+        match_snapshot(con, "S")
+        stamp = con.execute("SELECT refreshed_at, inputs FROM verdict_refreshes").fetchall()
+        assert match_snapshot(con, "S").verdicts.states == {"auto": 1}
+        assert con.execute("SELECT refreshed_at, inputs FROM verdict_refreshes").fetchall() == stamp  # skipped
+    (tmp_path / "list.txt").write_text("# the same entry, a new version\na.test\n")
+    add_list(db, "block", str(tmp_path / "list.txt"))
+    with open_store(db) as con:
+        match_snapshot(con, "S")  # the same counts, other versions: derived again
+        assert con.execute("SELECT list_version, in_force, state FROM verdicts").fetchall() == [(2, True, "auto")]
