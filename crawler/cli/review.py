@@ -10,6 +10,7 @@ from datetime import datetime
 
 import click
 
+from crawler.cli.output import data_command
 from pipelines.store import open_store
 from pipelines.verdicts import (
     CONFIRM_SCOPES,
@@ -200,3 +201,7 @@ def log_command(ctx, target, limit, as_json) -> None:
             f"{'  undoes ' + str(entry['undoes']) if entry['undoes'] else ''}"
             f"{'  ' + entry['reason'] if entry['reason'] else ''}{'  ' + entry['note'] if entry['note'] else ''}"
         )
+
+
+for _command in (list_command, show_command, log_command):  # their output is what was asked for: -q keeps it
+    data_command(_command)

@@ -215,3 +215,11 @@ def test_confirmed_verdicts_are_reported_once(store, tmp_path):
     second = json.loads(run(store, *prepare).output)
     assert (second["reports"], second["amendments"], second["skipped"]) == (0, 0, 1)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [first["bundle_id"]]
+
+
+def test_quiet_keeps_what_was_asked_for(store):
+    assert json.loads(run(store, "-q", "review", "list", "--json").output)["total"] == 3
+    assert run(store, "-q", "review", "log").output == ""  # an empty log: nothing to print
+    target = verdict_of(store, PLANTED["bad"][0])["verdict_id"]
+    assert run(store, "-q", "review", "confirm", target).output == ""  # an action: -q silences its summary
+    assert target in run(store, "review", "log", "-q").output
