@@ -439,6 +439,47 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        7,
+        "runs of `linksweep run` with their stages; where a remote corpus file came from",
+        """
+        -- a corpus file read over the network: its URL, validator and advertised length (NULL for local files)
+        ALTER TABLE sources ADD COLUMN remote_url VARCHAR;
+        ALTER TABLE sources ADD COLUMN etag VARCHAR;
+        ALTER TABLE sources ADD COLUMN remote_length BIGINT;
+
+        -- one row per `linksweep run` (a rerun that resumes an unfinished run continues its row)
+        CREATE SEQUENCE run_id_seq START 1;
+        CREATE TABLE runs (
+            run_id         BIGINT NOT NULL,
+            config_path    VARCHAR,
+            config_sha256  VARCHAR NOT NULL,
+            snapshot       VARCHAR,
+            tool_version   VARCHAR,
+            list_versions  VARCHAR,            -- JSON: list -> version, as the run left them
+            inputs         VARCHAR,            -- JSON: the corpus sources the config expanded to
+            status         VARCHAR NOT NULL,   -- running, done, failed
+            exit_code      INTEGER,
+            pid            INTEGER,
+            hostname       VARCHAR,
+            started_at     TIMESTAMP NOT NULL,
+            finished_at    TIMESTAMP,
+            summary        VARCHAR             -- JSON: what `run --json` printed
+        );
+        -- one row per stage of a run: a stage with status done is not run again when the run resumes
+        CREATE TABLE run_stages (
+            run_id       BIGINT NOT NULL,
+            stage        VARCHAR NOT NULL,   -- lists, ingest, match, crawl, exports, reports, html
+            status       VARCHAR NOT NULL,   -- running, done, failed, skipped
+            exit_code    INTEGER,
+            counts       VARCHAR,            -- JSON
+            error        VARCHAR,
+            started_at   TIMESTAMP NOT NULL,
+            finished_at  TIMESTAMP,
+            seconds      DOUBLE
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
