@@ -1,19 +1,19 @@
-"""`linksweep demo`: the whole job on the bundled sample, as the commands themselves run it."""
+"""`linksweep demo`: the run of the bundled sample's config (data/sample/linksweep.toml)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from crawler.cli.errors import ExitCode, fail
-from crawler.cli.export import export
-from crawler.cli.ingest import ingest
-from crawler.cli.match import match
-from pipelines.lists import DEFAULT_MAX_BYTES
+from crawler.cli.errors import ExitCode, exit_with, fail
+from crawler.cli.output import verbosity
+from crawler.cli.run import run_paths
+from crawler.run import run_config
 
 SAMPLE_DIR = Path("data/sample")
-SAMPLE_SNAPSHOT = "SAMPLE-2026-01"
+SAMPLE_CONFIG = "linksweep.toml"
 
 
 @click.command()
@@ -22,37 +22,25 @@ SAMPLE_SNAPSHOT = "SAMPLE-2026-01"
     type=click.Path(file_okay=False, path_type=Path),
     default=SAMPLE_DIR,
     show_default=True,
-    help="The sample: corpus/ and lists/sample-blocklist.txt.",
+    help="The sample: linksweep.toml, corpus/ and lists/.",
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("data/out/sample-removals.csv"),
-    show_default=True,
-    help="Where the removal list goes.",
+    default=None,
+    help="Where the removal list goes (default: the config's, data/out/sample-removals.csv).",
 )
 @click.pass_context
 def demo(ctx, sample_dir, out) -> None:
-    """Run the whole job on the bundled sample: ingest, load the sample list, match, export."""
-    corpus, sample_list = sample_dir / "corpus", sample_dir / "lists" / "sample-blocklist.txt"
-    if not corpus.is_dir() or not sample_list.is_file():
+    """Run the whole job on the bundled sample: `linksweep run` of its config (lists, ingest, match, export,
+    report)."""
+    config_path = sample_dir / SAMPLE_CONFIG
+    if not config_path.is_file():
         fail(f"sample data not found under {sample_dir} (run from the repository root)", ExitCode.USAGE)
-    root = ctx.find_root()
-    blocklist_add = root.command.get_command(root, "blocklist").commands["add"]
-    ctx.invoke(
-        ingest, snapshot=SAMPLE_SNAPSHOT, workers=None, force=False, url_column=None, progress=None, paths=(corpus,)
-    )
-    ctx.invoke(
-        blocklist_add,
-        name="sample-blocklist",
-        source=str(sample_list),
-        list_format="domains",
-        category="sample-harm",
-        subdomains=False,
-        column=None,
-        auth_env=None,
-        max_bytes=DEFAULT_MAX_BYTES,
-    )
-    ctx.invoke(match, snapshot=SAMPLE_SNAPSHOT)
-    ctx.invoke(export, snapshot=SAMPLE_SNAPSHOT, out=out)
-    click.echo(f"removal list: {out.resolve()}")
+    config, db = run_paths(ctx, config_path, None)
+    if out is not None:
+        config = replace(config, exports=(replace(config.exports[0], path=str(out.resolve())), *config.exports[1:]))
+    echo = (lambda line: None) if verbosity(ctx) < 0 else click.echo
+    result = run_config(config, db, echo=echo)
+    click.echo(f"removal list: {config.resolve(config.exports[0].path).resolve()}")
+    exit_with(result.exit_code)

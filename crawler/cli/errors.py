@@ -10,45 +10,13 @@ from __future__ import annotations
 
 import functools
 import sys
-from enum import IntEnum
 from typing import NoReturn
 
 import click
 
+from crawler.run import PRECEDENCE, ExitCode, outcome
 
-class ExitCode(IntEnum):
-    OK = 0
-    # the command ran to its end, but some of its inputs failed (files that failed or stopped early, a list
-    # download that failed or held no usable entry, ...)
-    INPUTS_FAILED = 1
-    # nothing was done: an option, path, snapshot, list, database or query the command cannot use
-    USAGE = 2
-    # the database stayed in use by another process for longer than the wait ($LINKSWEEP_LOCK_WAIT)
-    STORE_IN_USE = 3
-    # a file could not be written or opened: an output folder without write permission, a full disk, a
-    # database path that is not a DuckDB file, or a database of a newer linksweep
-    FILE_ERROR = 4
-    # done, and new verdicts wait for a person (flood quarantine: `linksweep review list --state needs_review`)
-    REVIEW_NEEDED = 10
-    # done, but some items are unchecked (a hash service was down): the next run retries them
-    UNCHECKED = 20
-
-
-# When several conditions hold, the first of this order is the exit code.
-PRECEDENCE = (
-    ExitCode.STORE_IN_USE,
-    ExitCode.USAGE,
-    ExitCode.FILE_ERROR,
-    ExitCode.INPUTS_FAILED,
-    ExitCode.REVIEW_NEEDED,
-    ExitCode.UNCHECKED,
-    ExitCode.OK,
-)
-
-
-def outcome(*codes: ExitCode) -> ExitCode:
-    """The exit code of a command that met every condition of `codes` (PRECEDENCE decides)."""
-    return min((*codes, ExitCode.OK), key=PRECEDENCE.index)
+__all__ = ["PRECEDENCE", "ExitCode", "exit_code_for", "exit_with", "fail", "outcome"]
 
 
 def exit_with(*codes: ExitCode) -> None:
@@ -64,6 +32,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
     the classes come from every part of linksweep, and a command imports only the parts it uses."""
     from crawler.crawl import BadCrawlSetting
     from crawler.ingest import MissingInput, RemoteSourceUnsupported
+    from crawler.run import ConfigError, UnknownStage
     from pipelines.crawl import UnknownWatchList
     from pipelines.export import (
         ExportNotWritable,
@@ -123,6 +92,8 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (UnknownVerdict, ExitCode.USAGE),
         (UnknownState, ExitCode.USAGE),
         (ReviewRefused, ExitCode.USAGE),
+        (ConfigError, ExitCode.USAGE),
+        (UnknownStage, ExitCode.USAGE),
     )
 
 

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, tuple | None]] = {
     "demo": ("crawler.cli.demo", "demo", None),
     "verify-export": ("crawler.cli.verify_export", "verify_export_command", None),
     "review": ("crawler.cli.review", "review_group", None),
+    "run": ("crawler.cli.run", "run", None),
+    "runs": ("crawler.cli.runs", "runs_group", None),
     "report": ("crawler.cli.report", "report_group", None),
 }
 # commands whose output is the data asked for: -q keeps it (crawler/cli/output.py)
