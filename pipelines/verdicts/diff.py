@@ -97,7 +97,7 @@ def diff_snapshots(
     items: dict[str, dict[str, list[str]]] = {}
     for column in ("url", "host"):
         presence = _presence("1 AS everything", column)
-        totals += con.execute(f"SELECT {_COUNTS} FROM ({presence})", params).fetchone()
+        totals += con.execute(f"SELECT {_COUNTS} FROM ({presence})", params).fetchall()[0]
         first = "" if limit is None else f"QUALIFY row_number() OVER (PARTITION BY change ORDER BY item) <= {limit:d}"
         rows = con.execute(
             f"SELECT {_CHANGE_OF} AS change, item FROM ({presence}) {first} ORDER BY change, item", params

@@ -85,15 +85,15 @@ class ReportData:
 
 def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> str | None:
     """The snapshot created just before `snapshot` (by creation time, then name), or None."""
-    row = con.execute(
+    rows = con.execute(
         """
         SELECT s.name FROM snapshots AS s, (SELECT created_at, name FROM snapshots WHERE name = $s) AS this
         WHERE s.created_at < this.created_at OR (s.created_at = this.created_at AND s.name < this.name)
         ORDER BY s.created_at DESC, s.name DESC LIMIT 1
         """,
         {"s": snapshot},
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, snapshot: str, previous: str | None = None) -> ReportData:
@@ -166,7 +166,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, snapshot: str, previous: st
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> int:
-    return con.execute(query, params).fetchone()[0]
+    return con.execute(query, params).fetchall()[0][0]
 
 
 def _list_verdicts(con: duckdb.DuckDBPyConnection, snapshot: str) -> list[ListVerdicts]:
@@ -186,14 +186,14 @@ def _latest_run(con: duckdb.DuckDBPyConnection, snapshot: str) -> RunTimings | N
     )
     if has_runs < 2:
         return None
-    row = con.execute(
+    rows = con.execute(
         "SELECT run_id, status, exit_code, started_at FROM runs WHERE snapshot = ?"
         " ORDER BY started_at DESC, run_id DESC LIMIT 1",
         [snapshot],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None
-    run_id, status, exit_code, started_at = row
+    run_id, status, exit_code, started_at = rows[0]
     stages = [
         StageTiming(*stage)
         for stage in con.execute(
