@@ -257,7 +257,7 @@ def _run(page: _Page) -> str:
     run = page.data.run
     head = '<section id="run"><h2>Run timings</h2>'
     if run is None:
-        return head + '<p class="note">No run of `linksweep run` is recorded for this snapshot.</p></section>'
+        return head + '<p class="note">No run of linksweep run is recorded for this snapshot.</p></section>'
     timed = [(stage.stage, stage.seconds or 0.0) for stage in run.stages]
     rows = [
         f"<tr><td>{escape(s.stage)}</td><td>{escape(s.status)}</td>"
