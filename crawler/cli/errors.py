@@ -56,6 +56,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         InvalidReportDocument,
         LedgerConflict,
         ReportConfigError,
+        ReportNotWritable,
         UnknownBundle,
     )
     from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable, UnknownSnapshot
@@ -84,6 +85,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (LedgerConflict, ExitCode.USAGE),
         (InvalidReportDocument, ExitCode.INPUTS_FAILED),
         (BundleNotWritable, ExitCode.FILE_ERROR),
+        (ReportNotWritable, ExitCode.FILE_ERROR),
         (MissingInput, ExitCode.USAGE),
         (RemoteSourceUnsupported, ExitCode.USAGE),
         (QueryFailed, ExitCode.USAGE),

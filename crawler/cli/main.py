@@ -32,9 +32,10 @@ COMMANDS: dict[str, tuple[str, str, tuple | None]] = {
     "run": ("crawler.cli.run", "run", None),
     "runs": ("crawler.cli.runs", "runs_group", None),
     "report": ("crawler.cli.report", "report_group", None),
+    "diff": ("crawler.cli.diff", "diff", None),
 }
 # commands whose output is the data asked for: -q keeps it (crawler/cli/output.py)
-DATA_COMMANDS = {"status", "sql"}
+DATA_COMMANDS = {"status", "sql", "diff"}
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -17,6 +17,7 @@ from pipelines.reports import (
     load_reporter,
     mark_bundle,
     prepare_bundle,
+    write_html_report,
 )
 from pipelines.store import open_store
 
@@ -30,6 +31,21 @@ HOTLINES = sorted({profile.hotline for profile in REPORT_PROFILES.values()})
 )
 def report_group() -> None:
     pass
+
+
+@report_group.command("html")
+@click.option("--snapshot", required=True, help="Snapshot the report is about.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write.")
+@click.option("--redact", is_flag=True, help="Show hosts and URLs only as SHA-256 hashes (as redacted exports).")
+@click.option("--previous", help="Snapshot to diff against (default: the one created before --snapshot).")
+@click.pass_context
+def html(ctx, snapshot, out, redact, previous) -> None:
+    """Write one self-contained HTML page (inline SVG plots, no script, nothing loaded from the network) on the
+    snapshot: verdicts by list, category and state, the trend across snapshots, the diff against the previous
+    snapshot, flagged hosts, crawl outcomes, the review queue, failed files and the latest run's timings."""
+    with open_store(ctx.obj["db"], read_only=True) as con:
+        written = write_html_report(con, snapshot, out, redact=redact, previous=previous)
+    click.echo(f"HTML report of {snapshot}: {written.resolve()}")
 
 
 @report_group.command("prepare")

@@ -22,3 +22,7 @@ class LedgerConflict(ValueError):
 
 class BundleNotWritable(OSError):
     """The bundle folder cannot be written where it was asked to go."""
+
+
+class ReportNotWritable(OSError):
+    """The HTML report cannot be written where it was asked to go."""

@@ -147,7 +147,7 @@ def _crawl_state(con: duckdb.DuckDBPyConnection) -> CrawlState | None:
     ).fetchall()
     if not crawled:
         return None
-    unchecked = con.execute("SELECT count(DISTINCT url) FROM hash_checks WHERE status = 'unchecked'").fetchone()[0]
+    unchecked = con.execute("SELECT count(DISTINCT url) FROM hash_checks WHERE status = 'unchecked'").fetchall()[0][0]
     return CrawlState([(outcome, count) for outcome, count, _ in crawled], max(row[2] for row in crawled), unchecked)
 
 
