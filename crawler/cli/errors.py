@@ -31,7 +31,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
     """(error class, exit code): the first class the error is an instance of decides. Built at the first error:
     the classes come from every part of linksweep, and a command imports only the parts it uses."""
     from crawler.crawl import BadCrawlSetting
-    from crawler.ingest import MissingInput, RemoteSourceUnsupported
+    from crawler.ingest import MissingInput, RemoteReadError, SourceSpecError
     from crawler.run import ConfigError, UnknownStage
     from pipelines.crawl import UnknownWatchList
     from pipelines.export import (
@@ -87,7 +87,8 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (BundleNotWritable, ExitCode.FILE_ERROR),
         (ReportNotWritable, ExitCode.FILE_ERROR),
         (MissingInput, ExitCode.USAGE),
-        (RemoteSourceUnsupported, ExitCode.USAGE),
+        (SourceSpecError, ExitCode.USAGE),
+        (RemoteReadError, ExitCode.INPUTS_FAILED),
         (QueryFailed, ExitCode.USAGE),
         (BadCrawlSetting, ExitCode.USAGE),
         (VerdictsNotDerived, ExitCode.USAGE),

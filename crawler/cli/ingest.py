@@ -8,6 +8,7 @@ import click
 
 from crawler.cli.errors import ExitCode
 from crawler.cli.output import verbosity
+from crawler.ingest import DEFAULT_CC_BASE_URL, RemoteOptions
 from crawler.ingest import ingest as ingest_files
 from pipelines.store import open_store, sources_finished_since, store_time
 
@@ -22,10 +23,45 @@ from pipelines.store import open_store, sources_finished_since, store_time
     "--include", multiple=True, metavar="PATTERN", help="Only files of folders whose path matches (repeatable)."
 )
 @click.option("--exclude", multiple=True, metavar="PATTERN", help="Leave out files of folders that match (repeatable).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="cc: sources: this many files, sampled.")
+@click.option("--seed", type=int, default=0, show_default=True, help="cc: sources: the sample's seed.")
+@click.option(
+    "--cc-base-url", default=DEFAULT_CC_BASE_URL, show_default=True, help="Where cc: sources' crawl-data/ lives."
+)
+@click.option("--allow-http", is_flag=True, help="Accept plain http:// sources beyond loopback addresses.")
+@click.option(
+    "--allow-network",
+    multiple=True,
+    metavar="CIDR",
+    help="Open a network the address policy refuses (loopback, private) to sources (repeatable).",
+)
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True, help="Requests/s per host."
+)
+@click.argument("paths", nargs=-1, required=True, metavar="SOURCES...")
 @click.pass_context
-def ingest(ctx, snapshot, workers, force, url_column, progress, include, exclude, paths) -> None:
-    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables (files or folders).
+def ingest(
+    ctx,
+    snapshot,
+    workers,
+    force,
+    url_column,
+    progress,
+    include,
+    exclude,
+    sample,
+    seed,
+    cc_base_url,
+    allow_http,
+    allow_network,
+    rate,
+    paths,
+) -> None:
+    """Record every document and outgoing link of WARC/ARC/WAT files and URL tables.
+
+    SOURCES are files, folders or globs; https:// URLs of corpus files; @FILE, a file listing URLs or paths one
+    a line; or cc:CRAWL/SUBSET (warc, wat, wet), the files of a Common Crawl crawl's SUBSET.paths.gz under
+    --cc-base-url (all, or --sample N of them with --seed S). Remote files are streamed, never stored on disk.
 
     PATTERNs are shell patterns matched against a file's path within its folder or its name (`*.warc.gz`,
     `sub/*`). Files of folders that are clearly no corpus files (README, LICENSE, SOURCE.txt, *.md with no
@@ -34,10 +70,19 @@ def ingest(ctx, snapshot, workers, force, url_column, progress, include, exclude
     if verbosity(ctx) < 0 and progress is None:
         progress = False
     started = store_time() if verbosity(ctx) > 0 else None
+    try:
+        remote = RemoteOptions(allow_http=allow_http, allow_network=tuple(allow_network), rate=rate)
+        remote.policy  # noqa: B018 - a bad CIDR is a usage error before anything is read
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--allow-network") from None
     summary = ingest_files(
         db,
         snapshot,
-        paths,  # as given: a URL is refused as one
+        paths,
+        remote=remote,
+        sample=sample,
+        seed=seed,
+        cc_base_url=cc_base_url,
         workers=workers,
         force=force,
         url_column=url_column,

@@ -2,11 +2,29 @@
 
 from crawler.corpus.html_links import refresh_url
 from crawler.corpus.readers import reader_for
+from crawler.corpus.remote import (
+    USER_AGENT,
+    RemoteFile,
+    RemoteInfo,
+    RemoteOptions,
+    RemoteReadError,
+    check_url,
+    is_url,
+    probe_remote,
+)
 from crawler.corpus.sniff import UnknownFormat, sniff
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
 from crawler.corpus.tables import URL_COLUMN_CANDIDATES
 
 __all__ = [
+    "RemoteFile",
+    "RemoteInfo",
+    "RemoteOptions",
+    "RemoteReadError",
+    "USER_AGENT",
+    "check_url",
+    "is_url",
+    "probe_remote",
     "SourceResult",
     "SourceTask",
     "URL_COLUMN_CANDIDATES",

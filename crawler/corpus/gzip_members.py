@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import io
+from typing import BinaryIO
 
 try:  # python-isal: ISA-L's inflate, faster than the one FastWARC has built in
     from isal import isal_zlib
@@ -37,11 +38,12 @@ class GzipMembers(io.RawIOBase):
     # Decompressed bytes inflated at a time at most: a member of zeros inflates a thousandfold
     OUTPUT_BYTES = 1 << 20
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | BinaryIO) -> None:
         super().__init__()
         if isal_zlib is None:  # pragma: no cover
             raise RuntimeError("python-isal is not installed")
-        self.fileobj = open(path, "rb", buffering=0)  # noqa: SIM115 - closed with this stream
+        # a path, or a stream already open (a remote file): closed with this stream either way
+        self.fileobj = open(path, "rb", buffering=0) if isinstance(path, str) else path  # noqa: SIM115
         self._window = bytearray(self.WINDOW_BYTES)
         self._view = memoryview(self._window)
         self._filled = 0  # bytes of the window holding file data

@@ -19,26 +19,29 @@ from crawler.corpus.gzip_members import GzipMembers
 from crawler.corpus.sniff import FileFormat, UnknownFormat
 from crawler.corpus.tables import csv_names_url_column, csv_urls, jsonl_urls, parquet_urls
 
-# An opener is given the path and the format sniff() found in the file's first bytes.
-Opener = Callable[[str, FileFormat], contextlib.AbstractContextManager]
+# An opener is given the path (or the stream of a remote file, which it then owns) and the format sniff() found in
+# the file's first bytes.
+Opener = Callable[[str | BinaryIO, FileFormat], contextlib.AbstractContextManager]
 # (row index, the URL cell or the Exception that made the row unreadable) of every row of a table: path,
 # the URL column the user named (None: the first of URL_COLUMN_CANDIDATES found), whether the file is gzipped
 TableRows = Callable[[Path, str | None, bool], Iterator[tuple[int, object]]]
 
 
-def _open_raw(path: str, file_format: FileFormat) -> BinaryIO:
-    return open(path, "rb")
+def _open_raw(path: str | BinaryIO, file_format: FileFormat) -> BinaryIO:
+    return open(path, "rb") if isinstance(path, str) else path
 
 
-def _fastwarc_input(path: str, file_format: FileFormat) -> contextlib.AbstractContextManager[str | GzipMembers]:
+def _fastwarc_input(
+    path: str | BinaryIO, file_format: FileFormat
+) -> contextlib.AbstractContextManager[str | BinaryIO | GzipMembers]:
     # a gzipped file is inflated by ISA-L member by member (faster than FastWARC's own inflate); anything else
     # FastWARC opens itself, faster than through a Python file object
     if file_format.gzipped and gzip_members.available():
         return GzipMembers(path)
-    return contextlib.nullcontext(path)
+    return contextlib.nullcontext(path) if isinstance(path, str) else path
 
 
-def _open_gunzipped(path: str, file_format: FileFormat) -> BinaryIO:
+def _open_gunzipped(path: str | BinaryIO, file_format: FileFormat) -> BinaryIO:
     # for files gzipped as one member instead of one member per record, which record readers refuse
     return gzip.open(path, "rb")
 

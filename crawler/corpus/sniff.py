@@ -59,6 +59,11 @@ def sniff(path: str | Path) -> FileFormat:
     """The format of `path`, from its magic bytes (and, for gzip, its first decompressed bytes)."""
     with open(path, "rb") as stream:
         head = stream.read(65536)
+    return sniff_bytes(head)
+
+
+def sniff_bytes(head: bytes) -> FileFormat:
+    """The format of a file that starts with `head` (its first 64 KB, or all of a shorter file)."""
     if not head:
         raise UnknownFormat("file is empty")
     if head.startswith(PARQUET_MAGIC):

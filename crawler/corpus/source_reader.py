@@ -11,7 +11,8 @@ from typing import BinaryIO
 
 from crawler.corpus.documents import record_document
 from crawler.corpus.readers import RECORD_READERS, ArchiveFormat, RecordReader, TableFormat, reader_for
-from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff
+from crawler.corpus.remote import SNIFF_BYTES, RemoteFile, RemoteInfo, RemoteOptions, RemoteReadError
+from crawler.corpus.sniff import FileFormat, UnknownFormat, sniff, sniff_bytes
 from crawler.corpus.tables import TableCutOff, TableError
 from pipelines.store import StagedSource
 from pipelines.urls import normalize
@@ -31,6 +32,13 @@ class SourceTask:
     staging_dir: str
     url_column: str | None = None
     readers: tuple[str, ...] | None = None  # force a chain of RECORD_READERS (tests, parity checks)
+    # a remote file: `path` is its URL, fetched with these options, expected with this ETag and length
+    remote: RemoteOptions | None = None
+    etag: str | None = None
+    size: int | None = None
+
+    def file_size(self) -> int:
+        return self.size if self.size is not None else Path(self.path).stat().st_size
 
 
 @dataclass
@@ -49,6 +57,7 @@ class SourceResult:
     bad_record_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     staged: dict[str, str] = field(default_factory=dict)
+    sha256: str | None = None  # of a remote file's bytes, computed as they arrived (when they all did)
 
     def note_warning(self, message: str) -> None:
         """Keep a remark on a record that was still read (a reader's, a cap's, a hostile page's): counted in
@@ -95,6 +104,7 @@ class _Progress:
 
 def _read_archive(
     task: SourceTask,
+    source: str | BinaryIO,
     file_format: FileFormat,
     archive: ArchiveFormat,
     reader: RecordReader,
@@ -102,8 +112,8 @@ def _read_archive(
     result: SourceResult,
     on_progress: ProgressCallback | None,
 ) -> None:
-    with reader.open(task.path, file_format) as stream:
-        progress = _Progress(stream, on_progress, Path(task.path).stat().st_size)
+    with reader.open(source, file_format) as stream:
+        progress = _Progress(stream, on_progress, task.file_size())
         record_no = 0
         try:
             records = reader.read_records(stream)
@@ -138,6 +148,8 @@ def _read_archive(
                     )
                 if record_no % PROGRESS_EVERY_RECORDS == 0:
                     progress.update(record.offset)
+        except RemoteReadError:
+            raise  # the file did not arrive whole: no other reader can do better
         except Exception as error:
             stopped = f"{reader.name} stopped after {result.records} records: {_describe(error)}"
             result.error = f"{result.error}; {stopped}" if result.error else stopped
@@ -184,7 +196,7 @@ def read_source(task: SourceTask, on_progress: ProgressCallback | None = None) -
         return _read_source(task, progress)
     finally:
         with contextlib.suppress(OSError):
-            progress(Path(task.path).stat().st_size - progress.total)
+            progress(task.file_size() - progress.total)
 
 
 class _ByteCount:
@@ -199,15 +211,82 @@ class _ByteCount:
 
 def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResult:
     started = time.perf_counter()
-    result = SourceResult(source_id=task.source_id, path=task.path)
-    try:
-        file_format = sniff(task.path)
-        corpus_format = reader_for(file_format)
-    except (UnknownFormat, OSError) as error:
-        result.status, result.error = "failed", str(error)
-        result.seconds = time.perf_counter() - started
-        return result
-    result.format = file_format.name
+    if task.remote is not None:
+        result = _read_remote(task, on_progress)
+    else:
+        try:
+            file_format = sniff(task.path)
+            corpus_format = reader_for(file_format)
+        except (UnknownFormat, OSError) as error:
+            result = SourceResult(source_id=task.source_id, path=task.path, status="failed", error=str(error))
+        else:
+            result = _read_file(task, file_format, corpus_format, on_progress, None)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _read_remote(task: SourceTask, on_progress: ProgressCallback) -> SourceResult:
+    """A remote file: its format sniffed from the first stream's first bytes, which the first reader then reads
+    on; failed as a whole when it does not arrive whole."""
+    with _RemoteStreams(task) as opened:
+        try:
+            file_format = sniff_bytes(opened.first().peek(SNIFF_BYTES))
+            corpus_format = reader_for(file_format)
+            if isinstance(corpus_format, TableFormat):
+                raise UnknownFormat(f"{file_format.name}: URL tables are read from local files only; download first")
+            return _read_file(task, file_format, corpus_format, on_progress, opened)
+        except (UnknownFormat, RemoteReadError) as error:
+            opened.discard()
+            return SourceResult(source_id=task.source_id, path=task.path, status="failed", error=str(error))
+
+
+class _RemoteStreams:
+    """The streams of a remote file: the first, opened to sniff its format, goes to the first reader; a fallback
+    reader gets a new one. Keeps the digest of whichever stream arrived whole, and what to discard on failure."""
+
+    def __init__(self, task: SourceTask) -> None:
+        self.task = task
+        self.expect = RemoteInfo(task.path, task.etag, task.size) if task.size is not None else None
+        self.streams: list[RemoteFile] = []
+        self.staged: list[StagedSource] = []
+        self.first_taken = False
+
+    def first(self) -> RemoteFile:
+        if not self.streams:
+            self.streams.append(RemoteFile(self.task.path, self.task.remote, self.expect))
+        return self.streams[0]
+
+    def next(self) -> RemoteFile:
+        if not self.first_taken:
+            self.first_taken = True
+            return self.first()
+        self.streams.append(RemoteFile(self.task.path, self.task.remote, self.expect))
+        return self.streams[-1]
+
+    @property
+    def sha256(self) -> str | None:
+        return next((stream.sha256 for stream in self.streams if stream.sha256), None)
+
+    def discard(self) -> None:
+        for staged in self.staged:
+            staged.discard()
+
+    def __enter__(self) -> _RemoteStreams:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for stream in self.streams:
+            stream.close()
+
+
+def _read_file(
+    task: SourceTask,
+    file_format: FileFormat,
+    corpus_format: ArchiveFormat | TableFormat,
+    on_progress: ProgressCallback,
+    remote: _RemoteStreams | None,
+) -> SourceResult:
+    result = SourceResult(source_id=task.source_id, path=task.path, format=file_format.name)
     staging_root = Path(task.staging_dir)
 
     if isinstance(corpus_format, TableFormat):
@@ -223,10 +302,24 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
                 source_id=task.source_id, path=task.path, format=file_format.name, reader=reader.name
             )
             staged = StagedSource(staging_root / reader.name, task.source_id, task.snapshot)
+            source: str | BinaryIO = task.path
+            if remote is not None:
+                remote.staged.append(staged)
+                source = remote.next()
             # progress is reported for the first attempt only, so retries do not count bytes twice
-            _read_archive(
-                task, file_format, corpus_format, reader, staged, attempt, on_progress if not attempts else None
-            )
+            with source if remote is not None else contextlib.nullcontext():
+                _read_archive(
+                    task,
+                    source,
+                    file_format,
+                    corpus_format,
+                    reader,
+                    staged,
+                    attempt,
+                    on_progress if not attempts else None,
+                )
+                if remote is not None and source.error:  # a reader that swallowed the stream's exception
+                    raise RemoteReadError(source.error)
             attempts.append((attempt, staged))
             if attempt.error is None:
                 break
@@ -250,5 +343,6 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
             del best_result.bad_record_errors[KEPT_RECORD_ERRORS:]
         _finish(best_result, best_staged)
         result = best_result
-    result.seconds = time.perf_counter() - started
+        if remote is not None:
+            result.sha256 = remote.sha256
     return result

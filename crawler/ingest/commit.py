@@ -24,6 +24,7 @@ def _outcome(result: SourceResult) -> SourceOutcome:
         error=result.error,
         bad_record_errors=result.bad_record_errors,
         seconds=result.seconds,
+        sha256=result.sha256,
     )
 
 

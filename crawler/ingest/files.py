@@ -1,10 +1,9 @@
-"""Which files an ingest reads: the files named and those found in the named folders, and their digests; what it
-refuses before it opens the store (a path that does not exist, a URL)."""
+"""Which local files an ingest reads: the files named and those found in the named folders; what it refuses
+before it opens the store (a path that does not exist)."""
 
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,22 +12,6 @@ from crawler.corpus import UnknownFormat, reader_for, sniff
 
 class MissingInput(FileNotFoundError):
     """A path given to ingest does not exist."""
-
-
-URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class RemoteSourceUnsupported(ValueError):
-    """A URL was given where a local file or folder is expected."""
-
-
-def refuse_remote_sources(paths: Iterable[str | Path]) -> None:
-    """RemoteSourceUnsupported for the first of `paths` that is a URL."""
-    for path in paths:
-        if URL_SCHEME.match(str(path)):
-            raise RemoteSourceUnsupported(
-                f"{path}: remote sources are not supported yet; download the file and give its local path"
-            )
 
 
 def corpus_files(paths: Iterable[str | Path], include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Path]:

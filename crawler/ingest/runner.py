@@ -8,19 +8,21 @@ import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from crawler.corpus import SourceResult, SourceTask
+from crawler.corpus import RemoteInfo, RemoteOptions, RemoteReadError, SourceResult, SourceTask, probe_remote
 from crawler.ingest.commit import Committer
-from crawler.ingest.files import corpus_files, not_corpus_reason, refuse_remote_sources
+from crawler.ingest.files import corpus_files, not_corpus_reason
 from crawler.ingest.pool import ReaderPool, read_results
 from crawler.ingest.progress import progress_bar
+from crawler.ingest.sources import DEFAULT_CC_BASE_URL, RemoteSource, expand_sources
 from pipelines.store import (
     BULK_ROW_GROUP_SIZE,
     ensure_snapshot,
     file_sha256,
     open_store,
+    register_remote_sources,
     register_sources,
     remove_staging,
     sql_string,
@@ -71,7 +73,7 @@ def _safe_name(snapshot: str) -> str:
 def ingest(
     db_path: Path,
     snapshot: str,
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path | RemoteSource],
     *,
     workers: int | None = None,
     force: bool = False,
@@ -79,23 +81,36 @@ def ingest(
     show_progress: bool | None = None,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
+    remote: RemoteOptions | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    cc_base_url: str = DEFAULT_CC_BASE_URL,
 ) -> IngestSummary:
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
-    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files. A URL
-    among `paths` is refused before anything is read (RemoteSourceUnsupported)."""
+    files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files.
+
+    `paths` are source specs (see expand_sources: paths, globs, URLs, @FILE, cc:CRAWL/SUBSET with `sample`,
+    `seed`, `cc_base_url`); remote files are fetched with `remote` (default: RemoteOptions()), streamed into
+    the readers in the same worker processes, and skipped when (URL, ETag, length) was already ingested."""
     started = time.perf_counter()
-    paths = list(paths)
-    refuse_remote_sources(paths)
+    remote = remote or RemoteOptions()
+    sources = expand_sources(paths, sample=sample, seed=seed, cc_base_url=cc_base_url, options=remote)
+    local = [source for source in sources if isinstance(source, Path)]
     workers = workers or os.cpu_count() or 1
-    files = corpus_files(paths, include, exclude)
+    files = corpus_files(local, include, exclude)
     summary = IngestSummary()
-    named = {Path(given).resolve() for given in paths if Path(given).is_file()}
+    named = {given.resolve() for given in local if given.is_file()}
     for path in [path for path in files if path not in named]:
         reason = not_corpus_reason(path)
         if reason is not None:
             summary.not_corpus.append((str(path), reason))
             files.remove(path)
-    pool = ReaderPool(min(workers, len(files))) if workers > 1 and len(files) > 1 else None
+    remote_files = _probe(
+        [source.url for source in sources if isinstance(source, RemoteSource)], remote, summary, show_progress
+    )
+    readable = len(files) + len(remote_files)
+    pool = ReaderPool(min(workers, readable)) if workers > 1 and readable > 1 else None
+    remote = replace(remote, share=min(workers, readable) if pool is not None else 1)
     hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
     # with reader processes (forked above: no thread may start before), the files are hashed while DuckDB opens
     # the store, part of every parallel run's serial start; a 1-worker ingest hashes after, on its one core
@@ -131,21 +146,33 @@ def ingest(
             snapshot,
             [(str(path), path.stat().st_size, digest) for path, digest in zip(files, digests, strict=True)],
         )
+        registrations += register_remote_sources(
+            con, snapshot, [(info.url, info.length, info.etag) for info in remote_files]
+        )
+        remote_by_id = {
+            registered.source_id: info
+            for info, registered in zip(remote_files, registrations[len(files) :], strict=True)
+        }
         queued: set[int] = set()
-        for path, registered in zip(files, registrations, strict=True):
-            if registered.source_id in queued or (registered.status != "pending" and not force):
+        for path, registered in zip([*files, *(info.url for info in remote_files)], registrations, strict=True):
+            # a remote file that failed (a transfer that broke off) is tried again; a local one as it is, with --force
+            to_read = ("pending", "failed") if registered.source_id in remote_by_id else ("pending",)
+            if registered.source_id in queued or (registered.status not in to_read and not force):
                 summary.skipped += 1  # already ingested, or the same content as another file of this run
                 continue
             queued.add(registered.source_id)
-            tasks.append(
-                SourceTask(
-                    registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column
-                )
+            task = SourceTask(
+                registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column
             )
+            info = remote_by_id.get(registered.source_id)
+            if info is not None:
+                task = replace(task, remote=remote, etag=info.etag, size=info.length)
+            tasks.append(task)
         # committed in source order whatever order readers finish in: which file first recorded a URL
         # (urls.first_source) is then the same in every run, interrupted or not
         tasks.sort(key=lambda task: task.source_id)
-        total_bytes = sum(Path(task.path).stat().st_size for task in tasks)
+        sizes = {task.source_id: task.file_size() for task in tasks}
+        total_bytes = sum(sizes.values())
         if show_progress is None:
             show_progress = sys.stderr.isatty()
         with progress_bar(show_progress, total_bytes, f"ingest {snapshot}") as bar:
@@ -158,7 +185,7 @@ def ingest(
                 summary.links += result.links
                 summary.bad_records += result.bad_records
                 summary.warnings += result.warnings
-                summary.bytes_read += Path(result.path).stat().st_size
+                summary.bytes_read += sizes[result.source_id]
                 if result.status != "done":
                     summary.problems.append((result.path, result.status, result.error or ""))
                     bar.write(f"{result.path}: {result.status}: {result.error}", file=sys.stderr)
@@ -178,3 +205,16 @@ def ingest(
             pool.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _probe(urls: list[str], options: RemoteOptions, summary: IngestSummary, show_progress: bool | None) -> list:
+    """The ETag and length of each remote file (what its identity is made of), before the store opens; a file
+    that cannot be probed is a failed source of the summary."""
+    found: list[RemoteInfo] = []
+    for url in urls:
+        try:
+            found.append(probe_remote(url, options))
+        except RemoteReadError as error:
+            summary.problems.append((url, "failed", str(error)))
+            print(f"{url}: failed: {error}", file=sys.stderr)
+    return found

@@ -6,6 +6,7 @@ or a wrong type is a ConfigError naming the file, the key and its line. Paths ar
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class CorpusSource:
     seed: int = 0
     base_url: str | None = None
     allow_http: bool = False
+    allow_network: tuple[str, ...] = ()  # networks the address policy opens for corpus downloads (a local mirror)
 
     def specs(self) -> list[str]:
         """The sources as `linksweep ingest` takes them on its command line."""
@@ -112,7 +114,7 @@ class RunConfig:
     def resolve(self, path: str) -> Path:
         """A path of the config, relative to the config file's folder."""
         given = Path(path)
-        return given if given.is_absolute() else self.path.parent / given
+        return given if given.is_absolute() else Path(os.path.normpath(self.path.parent / given))
 
 
 # table -> key -> (type(s), required); a type tuple accepts any of them
@@ -129,6 +131,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "seed": ((int,), False),
         "base_url": ((str,), False),
         "allow_http": ((bool,), False),
+        "allow_network": ((list,), False),
     },
     "lists": {
         "kind": ((str,), True),
@@ -275,6 +278,7 @@ def load_config(path: Path) -> RunConfig:
                 seed=values.get("seed", 0),
                 base_url=values.get("base_url"),
                 allow_http=values.get("allow_http", False),
+                allow_network=tuple(values.get("allow_network", ())),
             )
         )
     lists = []

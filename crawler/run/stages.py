@@ -9,7 +9,7 @@ import glob
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crawler.run.config import RunConfig
@@ -77,9 +77,23 @@ def corpus_paths(config: RunConfig) -> list[str]:
 
 
 def ingest_stage(config: RunConfig, db: Path) -> StageResult:
-    from crawler.ingest import ingest
+    from crawler.ingest import DEFAULT_CC_BASE_URL, RemoteOptions, expand_sources, ingest
 
-    summary = ingest(db, config.snapshot, corpus_paths(config), workers=config.workers, show_progress=None)
+    sources: list = []
+    for corpus in config.corpus:  # each [[corpus]] with its own sample, seed, base URL and network rules
+        options = RemoteOptions(allow_http=corpus.allow_http, allow_network=corpus.allow_network)
+        sources += expand_sources(
+            corpus_paths(replace(config, corpus=(corpus,))),
+            sample=corpus.sample,
+            seed=corpus.seed,
+            cc_base_url=corpus.base_url or DEFAULT_CC_BASE_URL,
+            options=options,
+        )
+    remote = RemoteOptions(
+        allow_http=any(corpus.allow_http for corpus in config.corpus),
+        allow_network=tuple(dict.fromkeys(network for corpus in config.corpus for network in corpus.allow_network)),
+    )
+    summary = ingest(db, config.snapshot, sources, workers=config.workers, show_progress=None, remote=remote)
     counts = {
         "files": summary.files,
         "skipped": summary.skipped,
@@ -188,15 +202,12 @@ def bundles_stage(config: RunConfig, db: Path) -> StageResult:
 def html_stage(config: RunConfig, db: Path) -> StageResult:
     if not config.report.html:
         return StageResult({"written": False}, ExitCode.OK, ["html: no [report] html in the config"])
-    from pipelines import reports
+    from pipelines.reports import write_html_report
     from pipelines.store import open_store
 
-    write = getattr(reports, "write_html_report", None)
-    if write is None:
-        return StageResult({"written": False}, ExitCode.OK, ["html: this linksweep has no HTML report yet"])
     out = config.resolve(config.report.html)
     with open_store(db, read_only=True) as con:
-        write(con, config.snapshot, out, redact=config.report.redact)
+        write_html_report(con, config.snapshot, out, redact=config.report.redact)
     return StageResult({"written": True}, ExitCode.OK, [f"wrote the report {out}"])
 
 

@@ -3,7 +3,19 @@ a download, and what `show` tells of one."""
 
 from pipelines.lists.details import ListDetails, list_details
 from pipelines.lists.entries import EmptyList, NormalizedList, host_entry, normalize_list
-from pipelines.lists.fetch import DEFAULT_MAX_BYTES, Downloaded, FetchError, download_list
+from pipelines.lists.fetch import (
+    DEFAULT_MAX_BYTES,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    CheckedTarget,
+    Downloaded,
+    FetchError,
+    auth_headers,
+    check_target,
+    download_list,
+    redirect_location,
+    send_request,
+)
 from pipelines.lists.formats import (
     FORMATS,
     HASH_ALGOS,
@@ -36,8 +48,11 @@ from pipelines.lists.versions import (
 __all__ = [
     "CURRENT_MATCHES_SQL",
     "CURRENT_VERSIONS_SQL",
+    "CheckedTarget",
     "DEFAULT_MAX_BYTES",
     "Downloaded",
+    "MAX_REDIRECTS",
+    "REDIRECT_STATUSES",
     "EmptyList",
     "FORMATS",
     "FetchError",
@@ -58,6 +73,10 @@ __all__ = [
     "UnknownList",
     "WrongListKind",
     "add_list",
+    "auth_headers",
+    "check_target",
+    "redirect_location",
+    "send_request",
     "add_list_version",
     "check_hash",
     "download_list",

@@ -17,6 +17,7 @@ import ipaddress
 import os
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -67,7 +68,7 @@ def auth_headers(auth_env: str | None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Target:
+class CheckedTarget:
     """A checked hop: where to connect and what to ask for."""
 
     scheme: str
@@ -99,8 +100,23 @@ def _in_opened_network(address: str, policy: NetworkPolicy) -> bool:
     return any(ip in network for network in policy.allowed if network.version == ip.version)
 
 
-def check_target(url: str, policy: NetworkPolicy) -> _Target:
-    """The hop `url` after checking its scheme and every address of its host; FetchError says why it is refused."""
+# Whether plain HTTP may go to the addresses a host resolved to (the policy allows them all already), or why not;
+# asked first with None before the host is resolved, where a refusal is certain without them.
+PlainHttpRule = Callable[[list[str] | None, NetworkPolicy], str | None]
+
+
+def plain_http_to_opened_networks(addresses: list[str] | None, policy: NetworkPolicy) -> str | None:
+    """The lists' rule: plain HTTP only to networks the user opened with --allow-network."""
+    if policy.allowed and (addresses is None or all(_in_opened_network(address, policy) for address in addresses)):
+        return None
+    return "lists are fetched over HTTPS only (plain HTTP only to a network opened with --allow-network)"
+
+
+def check_target(
+    url: str, policy: NetworkPolicy, plain_http: PlainHttpRule = plain_http_to_opened_networks
+) -> CheckedTarget:
+    """The hop `url` after checking its scheme and every address of its host; FetchError says why it is refused.
+    `plain_http` decides whether an http:// hop may go to the addresses its host resolved to."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -108,18 +124,16 @@ def check_target(url: str, policy: NetworkPolicy) -> _Target:
         raise FetchError(f"{url}: not a valid URL ({error})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchError(f"{url}: lists are fetched over HTTPS only")
+        raise FetchError(f"{url}: only https:// (and plain http:// where allowed) can be fetched")
     if parts.username is not None or parts.password is not None:
         raise FetchError(f"{url}: credentials in the URL are refused; give an auth header with --auth-env")
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise FetchError(f"{url}: no host in the URL")
     port = port or (443 if scheme == "https" else 80)
-    plain_refused = FetchError(
-        f"{url}: lists are fetched over HTTPS only (plain HTTP only to a network opened with --allow-network)"
-    )
-    if scheme == "http" and not policy.allowed:
-        raise plain_refused
+    refusal = plain_http(None, policy) if scheme == "http" else None
+    if refusal is not None:
+        raise FetchError(f"{url}: {refusal}")
     addresses = _resolve(url, host, port)
     if not addresses:
         raise FetchError(f"{url}: {host} has no address")
@@ -127,21 +141,22 @@ def check_target(url: str, policy: NetworkPolicy) -> _Target:
         refusal = policy.refusal(address)
         if refusal is not None:
             raise FetchError(
-                f"{url}: refused by the address policy ({refusal}); list downloads follow the crawl's policy, "
+                f"{url}: refused by the address policy ({refusal}); downloads follow the crawl's policy, "
                 "--allow-network CIDR opens a network"
             )
-    if scheme == "http" and not all(_in_opened_network(address, policy) for address in addresses):
-        raise plain_refused
+    refusal = plain_http(addresses, policy) if scheme == "http" else None
+    if refusal is not None:
+        raise FetchError(f"{url}: {refusal}")
     request_target = parts.path or "/"
     if parts.query:
         request_target += "?" + parts.query
     netloc_host = f"[{host}]" if ":" in host else host
     default_port = parts.port is None or parts.port == (443 if scheme == "https" else 80)
     host_header = netloc_host if default_port else f"{netloc_host}:{port}"
-    return _Target(scheme, host, port, addresses[0], request_target, host_header)
+    return CheckedTarget(scheme, host, port, addresses[0], request_target, host_header)
 
 
-def _location(response: urllib3.BaseHTTPResponse, current: str) -> str:
+def redirect_location(response: urllib3.BaseHTTPResponse, current: str) -> str:
     location = response.headers.get("Location")
     if not location:
         raise FetchError(f"{current}: HTTP {response.status} redirect without a Location header")
@@ -150,7 +165,10 @@ def _location(response: urllib3.BaseHTTPResponse, current: str) -> str:
     return requote_uri(urljoin(current, location.strip()))
 
 
-def _request(target: _Target, headers: dict[str, str], timeout: float) -> urllib3.BaseHTTPResponse:
+def send_request(
+    target: CheckedTarget, headers: dict[str, str], timeout: float, method: str = "GET"
+) -> urllib3.BaseHTTPResponse:
+    """One request to the checked address of `target`, no redirect followed, the body left to stream."""
     options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
     if target.scheme == "https":
         pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
@@ -165,7 +183,7 @@ def _request(target: _Target, headers: dict[str, str], timeout: float) -> urllib
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, **options)
     return pool.urlopen(
-        "GET",
+        method,
         target.request_target,
         headers={**headers, "Host": target.host_header},
         redirect=False,
@@ -199,12 +217,12 @@ def download_list(
     for hop in range(MAX_REDIRECTS + 1):
         headers = {**base, **credentials} if target.origin == first.origin else base
         try:
-            response = _request(target, headers, timeout)
+            response = send_request(target, headers, timeout)
         except urllib3.exceptions.HTTPError as error:
             raise FetchError(f"{current}: download failed: {type(error).__name__}: {error}") from None
         if response.status not in REDIRECT_STATUSES:
             break
-        following = _location(response, current)
+        following = redirect_location(response, current)
         response.release_conn()
         if hop == MAX_REDIRECTS:
             raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
@@ -236,6 +237,59 @@ def register_sources(
     return [RegisteredSource(*row) for row in rows]
 
 
+def register_remote_sources(
+    con: duckdb.DuckDBPyConnection, snapshot: str, files: Sequence[tuple[str, int, str | None]]
+) -> list[RegisteredSource]:
+    """The source row of each remote file (url, advertised length, ETag) in this snapshot, new ones created as
+    `pending`, ids given as register_sources gives them.
+
+    A remote file cannot be hashed before it is read: its identity is (snapshot, URL, ETag, length). Until its
+    bytes are read, its `sha256` holds a stand-in derived from that identity ("remote:..."); commit_source_rows
+    replaces it with the digest of the bytes read.
+    """
+    incoming = pa.table(
+        {
+            "ordinal": pa.array(range(len(files)), pa.int64()),
+            "url": pa.array([url for url, _, _ in files], pa.string()),
+            "length": pa.array([length for _, length, _ in files], pa.int64()),
+            "etag": pa.array([etag for _, _, etag in files], pa.string()),
+            "stand_in": pa.array(
+                [f"remote:{hashlib.sha256(f'{url} {etag} {size}'.encode()).hexdigest()}" for url, size, etag in files],
+                pa.string(),
+            ),
+        }
+    )
+    same_file = """sources.snapshot = $snapshot AND sources.remote_url = {t}.url
+        AND sources.etag IS NOT DISTINCT FROM {t}.etag AND sources.remote_length = {t}.length"""
+    con.register("incoming_remote", incoming)
+    try:
+        with transaction(con):
+            con.execute(
+                f"""
+                INSERT INTO sources (source_id, snapshot, path, size, sha256, status, remote_url, etag, remote_length)
+                SELECT (SELECT coalesce(max(source_id), 0) FROM sources) + row_number() OVER (ORDER BY first_ordinal),
+                       $snapshot, url, length, stand_in, 'pending', url, etag, length
+                FROM (
+                    SELECT url, etag, length, any_value(stand_in) AS stand_in, min(ordinal) AS first_ordinal
+                    FROM incoming_remote GROUP BY url, etag, length
+                ) AS first_of_file
+                WHERE NOT EXISTS (SELECT 1 FROM sources WHERE {same_file.format(t="first_of_file")})
+                """,
+                {"snapshot": snapshot},
+            )
+            rows = con.execute(
+                f"""
+                SELECT sources.source_id, sources.status, sources.path
+                FROM incoming_remote JOIN sources ON {same_file.format(t="incoming_remote")}
+                ORDER BY incoming_remote.ordinal
+                """,
+                {"snapshot": snapshot},
+            ).fetchall()
+    finally:
+        con.unregister("incoming_remote")
+    return [RegisteredSource(*row) for row in rows]
+
+
 def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     low, high = source_id << 32, ((source_id + 1) << 32) - 1
     con.execute("DELETE FROM links WHERE doc_id BETWEEN ? AND ?", [low, high])
@@ -312,6 +366,7 @@ class SourceOutcome:
     error: str | None
     bad_record_errors: Sequence[str]
     seconds: float
+    sha256: str | None = None  # a remote file's digest, known once read: replaces its stand-in
 
 
 def commit_source_rows(
@@ -360,6 +415,17 @@ def commit_source_rows(
                 source_id,
             ],
         )
+        if outcome.sha256 is not None:
+            # the same bytes already ingested from elsewhere in this snapshot keep their row; this one its stand-in
+            con.execute(
+                """
+                UPDATE sources SET sha256 = $digest WHERE source_id = $source_id AND NOT EXISTS (
+                    SELECT 1 FROM sources AS other
+                    WHERE other.snapshot = sources.snapshot AND other.sha256 = $digest
+                )
+                """,
+                {"digest": outcome.sha256, "source_id": source_id},
+            )
 
 
 def finish_source(con: duckdb.DuckDBPyConnection, source_id: int, status: str) -> None:

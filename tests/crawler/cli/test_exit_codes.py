@@ -144,11 +144,18 @@ def test_a_database_that_is_not_one(tmp_path):
         assert_one_line(invoke(db, *args), 4, str(db), "not a valid DuckDB database")
 
 
-@pytest.mark.parametrize("source", ["http://example.org/x.warc.gz", "https://example.org/crawl/", "s3://bucket/x"])
-def test_ingest_of_a_url_says_remote_sources_are_not_supported(tmp_path, source):
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("http://192.0.2.1/x.warc.gz", "address policy"),
+        ("https://10.1.2.3/crawl/x.warc.gz", "address policy"),
+        ("s3://bucket/x", "only https://"),
+    ],
+)
+def test_ingest_of_a_refused_url_is_a_usage_error(tmp_path, source, reason):
     db = tmp_path / "r.duckdb"
     result = invoke(db, "ingest", "--snapshot", "S", source)
-    assert_one_line(result, 2, source, "remote sources are not supported yet")
+    assert_one_line(result, 2, source, reason)
     assert not db.exists()
 
 
