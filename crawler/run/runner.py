@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crawler.run.config import RunConfig
@@ -21,6 +22,8 @@ from crawler.run.lock import name_run, run_lock
 from crawler.run.outcome import ExitCode, outcome
 from crawler.run.stages import STAGE_FUNCTIONS, STAGES, StageResult
 from pipelines.store import open_store
+
+HEARTBEAT_SECONDS = 60.0
 
 
 class UnknownStage(ValueError):
@@ -33,9 +36,55 @@ class RunResult:
     resumed: bool
     stages: dict[str, dict] = field(default_factory=dict)  # stage -> status, exit code, counts, seconds
     exit_code: ExitCode = ExitCode.OK
+    diff: dict | None = None  # flagged URLs and hosts against the previous snapshot (counts), when there is one
 
     def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "resumed": self.resumed, "exit_code": int(self.exit_code), "stages": self.stages}
+        return {
+            "run_id": self.run_id,
+            "resumed": self.resumed,
+            "exit_code": int(self.exit_code),
+            "stages": self.stages,
+            "diff": self.diff,
+        }
+
+
+def _diff_line(db: Path, snapshot: str) -> tuple[dict | None, str | None]:
+    """The counts of `linksweep diff` from the previous snapshot to this one, and a line saying them."""
+    from pipelines.verdicts import diff_snapshots, previous_snapshot
+
+    with open_store(db, read_only=True) as con:
+        previous = previous_snapshot(con, snapshot)
+        if previous is None:
+            return None, None
+        totals = diff_snapshots(con, previous, snapshot, limit=0).totals
+    counts = {"from": previous, **asdict(totals)}
+    line = (
+        f"against {previous}: {totals.new_urls:,} flagged URLs new, {totals.persisting_urls:,} persisting,"
+        f" {totals.gone_urls:,} gone; {totals.new_hosts:,} hosts new, {totals.gone_hosts:,} gone"
+    )
+    return counts, line
+
+
+class _Heartbeat:
+    """A line every `every` seconds while a stage runs (a log with no progress bar still shows it is alive)."""
+
+    def __init__(self, stage: str, echo: Callable[[str], None], every: float = HEARTBEAT_SECONDS) -> None:
+        self.stage, self.echo, self.every = stage, echo, every
+        self.started = time.monotonic()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            self.echo(f"[{self.stage}] still running ({time.monotonic() - self.started:,.0f} s)")
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def select_stages(stages: Sequence[str] | None = None, until: str | None = None) -> list[str]:
@@ -157,7 +206,8 @@ def run_config(
             echo(f"[{stage}] ...")
             started = time.monotonic()
             try:
-                stage_result: StageResult = STAGE_FUNCTIONS[stage](config, db)
+                with _Heartbeat(stage, echo):
+                    stage_result: StageResult = STAGE_FUNCTIONS[stage](config, db)
             except BaseException as error:
                 seconds = time.monotonic() - started
                 _record_stage(db, run_id, stage, "failed", error=f"{type(error).__name__}: {error}", seconds=seconds)
@@ -177,5 +227,9 @@ def run_config(
                 echo(f"[{stage}] {line}")
             echo(f"[{stage}] done in {seconds:.1f} s" + (f" (exit code {int(code)})" if code else ""))
         result.exit_code = outcome(*(ExitCode(stage.get("exit_code") or 0) for stage in result.stages.values()))
+        if "match" in result.stages:
+            result.diff, line = _diff_line(db, config.snapshot)
+            if line:
+                echo(f"[diff] {line}")
         _finish(db, run_id, "done", int(result.exit_code), result.as_dict())
     return result

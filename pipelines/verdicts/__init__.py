@@ -3,7 +3,7 @@ flood quarantine, and the review that confirms or rejects them, recorded in an a
 
 from pipelines.verdicts.audit import SYSTEM_REVIEWER, audit_entries
 from pipelines.verdicts.derive import VerdictSummary, refresh_verdicts
-from pipelines.verdicts.diff import CHANGES, SnapshotDiff, diff_snapshots
+from pipelines.verdicts.diff import CHANGES, SnapshotDiff, diff_snapshots, previous_snapshot
 from pipelines.verdicts.identity import VERDICT_ID_SQL, verdict_id
 from pipelines.verdicts.quarantine import DEFAULT_FLOOD_FACTOR, DEFAULT_FLOOD_URLS, Flood, FloodPolicy
 from pipelines.verdicts.queries import UnknownState, VerdictPage, list_verdicts, show_verdict
@@ -45,6 +45,7 @@ __all__ = [
     "audit_entries",
     "confirm",
     "list_verdicts",
+    "previous_snapshot",
     "refresh_verdicts",
     "reject",
     "show_verdict",

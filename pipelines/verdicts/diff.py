@@ -114,3 +114,16 @@ def diff_snapshots(
         items["url"],
         items["host"],
     )
+
+
+def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> str | None:
+    """The snapshot created just before `snapshot` (by creation time, then name), or None."""
+    rows = con.execute(
+        """
+        SELECT s.name FROM snapshots AS s, (SELECT created_at, name FROM snapshots WHERE name = $s) AS this
+        WHERE s.created_at < this.created_at OR (s.created_at = this.created_at AND s.name < this.name)
+        ORDER BY s.created_at DESC, s.name DESC LIMIT 1
+        """,
+        {"s": snapshot},
+    ).fetchall()
+    return rows[0][0] if rows else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.store import SourceState, require_snapshot, store_status
-from pipelines.verdicts import EXPORTED_STATES, REVIEW_STATES, STATES, SnapshotDiff, diff_snapshots
+from pipelines.verdicts import EXPORTED_STATES, REVIEW_STATES, STATES, SnapshotDiff, diff_snapshots, previous_snapshot
 
 TOP_HOSTS = 20
 TOP_WAITING = 10
@@ -81,19 +81,6 @@ class ReportData:
     waiting: list[WaitingEntry]
     failed_files: list[SourceState]
     run: RunTimings | None
-
-
-def previous_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> str | None:
-    """The snapshot created just before `snapshot` (by creation time, then name), or None."""
-    rows = con.execute(
-        """
-        SELECT s.name FROM snapshots AS s, (SELECT created_at, name FROM snapshots WHERE name = $s) AS this
-        WHERE s.created_at < this.created_at OR (s.created_at = this.created_at AND s.name < this.name)
-        ORDER BY s.created_at DESC, s.name DESC LIMIT 1
-        """,
-        {"s": snapshot},
-    ).fetchall()
-    return rows[0][0] if rows else None
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, snapshot: str, previous: str | None = None) -> ReportData:

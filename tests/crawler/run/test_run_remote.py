@@ -1,5 +1,5 @@
 """`linksweep run` against loopback servers only: a Common-Crawl-like mirror (a sample of `cc:` files streamed,
-matched, exported, reported in HTML), and a crawl whose hash service is down (exit 20)."""
+matched, exported, bundled for a hotline, reported in HTML), and a crawl whose hash service is down (exit 20)."""
 
 from __future__ import annotations
 
@@ -49,9 +49,14 @@ def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path
                 name = "every-seventh"
                 source = "block.txt"
                 category = "test-harm"
+                reportable = true
                 [[exports]]
                 path = "out/removals.parquet"
                 redact = true
+                [[bundles]]
+                profile = "generic-json"
+                out = "out/bundles"
+                include_auto = true
                 [report]
                 html = "out/report.html"
                 redact = true
@@ -70,6 +75,9 @@ def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path
     con.close()
     assert remote == (3, 3, 3) and verdicts > 0
     assert summary["stages"]["exports"]["counts"]["rows"] > 0
+    assert summary["stages"]["bundles"]["counts"]["bundles"] == 1  # prepared, never sent
+    [bundle] = (tmp_path / "out" / "bundles").iterdir()
+    assert sorted(path.name for path in bundle.iterdir()) == ["bundle.json", "report.json"]
     page = (tmp_path / "out" / "report.html").read_text().replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "seconds per stage" in page  # the run's own timings
     assert "example.org" not in page.replace("site", "")  # redacted: flagged hosts only as hashes

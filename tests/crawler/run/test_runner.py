@@ -187,3 +187,27 @@ def test_a_second_run_exits_3_naming_the_holder_and_a_dead_holder_s_lock_is_take
     assert taken.returncode == 0, taken.stderr
     assert json.loads(taken.stdout)["resumed"] and not lock.exists()
     assert os.path.exists(tmp_path / "out" / "removals.csv")
+
+
+def test_the_next_snapshot_s_run_says_what_changed(tmp_path):
+    config = make_config(tmp_path)
+    first = json.loads(linksweep("run", "--config", str(config), "--json").stdout)
+    assert first["diff"] is None  # no snapshot before it
+    page = b"<a href='http://new.bad.test/z'>x</a>"
+    write_warc(
+        tmp_path / "corpus" / "part-9.warc.gz", [response_record("https://www.example.org/p9", page)], gzipped=True
+    )
+    done = linksweep("run", "--config", str(config), "--snapshot", "SYN-2099-02", "--json")
+    assert done.returncode == 0, done.stderr
+    diff = json.loads(done.stdout)["diff"]
+    assert (diff["from"], diff["new_urls"], diff["persisting_urls"], diff["gone_urls"]) == ("SYN-2099-01", 1, 3, 0)
+    assert "[diff] against SYN-2099-01: 1 flagged URLs new, 3 persisting, 0 gone" in done.stderr
+
+
+def test_a_long_stage_says_it_is_alive():
+    from crawler.run.runner import _Heartbeat
+
+    lines: list[str] = []
+    with _Heartbeat("ingest", lines.append, every=0.05):
+        time.sleep(0.3)
+    assert len(lines) >= 2 and all(line.startswith("[ingest] still running (") for line in lines)
