@@ -55,10 +55,23 @@ class CorpusMirror:
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._served: dict[str, int] = {}  # GET requests answered, by path
+        self._etags: dict[tuple[str, int, int], str] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="corpus-mirror", daemon=True)
+
+    def _etag(self, file: Path) -> str:
+        """The file's ETag: a digest of its bytes, computed once per size and modification time."""
+        stat = file.stat()
+        key = (str(file), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            cached = self._etags.get(key)
+        if cached is None:
+            cached = f'"{hashlib.sha256(file.read_bytes()).hexdigest()[:16]}"'
+            with self._lock:
+                self._etags[key] = cached
+        return cached
 
     def url(self, relative: str | Path) -> str:
         return f"{self.base_url}/{Path(relative).as_posix()}"
@@ -96,11 +109,11 @@ class CorpusMirror:
                 if body and faults.unavailable.get(path, 0) > 0:
                     faults.unavailable[path] -= 1
                     return self._status(logged, 503, {"Retry-After": faults.retry_after})
-                data = file.read_bytes()
-                etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+                size = file.stat().st_size
+                etag = mirror._etag(file)
                 if path in faults.changed_after_first and count > 0:
                     etag = f'"changed-{count}"'
-                length = len(data) + faults.short_by.get(path, 0)
+                length = size + faults.short_by.get(path, 0)
                 start = 0
                 found = _RANGE.match(self.headers.get("Range", ""))
                 ranged = found is not None and path not in faults.ignore_range
@@ -122,16 +135,17 @@ class CorpusMirror:
                 self.end_headers()
                 if not body:
                     return
-                payload = data[start:]
+                end = size  # the bytes sent: [start, end)
                 drop_at = faults.drop_at.get(path)
                 if drop_at is not None and faults.drops.get(path, 1) > 0 and start < drop_at:
                     faults.drops[path] = faults.drops.get(path, 1) - 1
-                    payload = payload[: drop_at - start]
+                    end = min(end, drop_at)
                     self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.wfile.write(payload)
+                with contextlib.suppress(OSError), open(file, "rb") as source:
                     self.wfile.flush()
-                if len(payload) < length - start:
+                    if end > start:  # straight from the file to the socket: the mirror spends little CPU
+                        self.connection.sendfile(source, offset=start, count=end - start)
+                if end - start < length - start:
                     self.close_connection = True  # the client is left short of the advertised length
 
             def _status(self, logged: LoggedRequest, status: int, headers: dict[str, str] | None = None) -> None:
