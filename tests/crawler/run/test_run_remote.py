@@ -3,6 +3,7 @@ matched, exported, bundled for a hotline, reported in HTML), and a crawl whose h
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import duckdb
 
 from crawler.cli import ExitCode
 from crawler.corpus.synthetic import response_record, write_warc
-from tests.corpus_mirror import CRAWL, build_cc_tree, corpus_mirror
+from tests.corpus_mirror import CRAWL, corpus_mirror
 from tests.crawl_server import CrawlServer, Route
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,9 +26,26 @@ def linksweep(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path):
-    build_cc_tree(tmp_path / "mirror", warcs=5, wats=0, pages=10)
-    (tmp_path / "block.txt").write_text("".join(f"h{number}.example.org\n" for number in range(0, 500, 7)))
+def cc_tree_linking_to(root: Path, web: str, files: int = 5) -> None:
+    """A Common-Crawl-like tree whose pages link to listed hosts and to the loopback web at `web`."""
+    listing = []
+    for number in range(files):
+        relative = f"crawl-data/{CRAWL}/segments/1.{number}/warc/part-{number:05d}.warc.gz"
+        links = [f"https://h{number}.example.org/p", f"https://bad{number}.example.org/x", f"{web}/start/{number}"]
+        page = "".join(f"<a href='{link}'>x</a>" for link in links).encode()
+        (root / relative).parent.mkdir(parents=True)
+        write_warc(root / relative, [response_record(f"https://site{number}.example.org/", page)], gzipped=True)
+        listing.append(relative)
+    (root / "crawl-data" / CRAWL / "warc.paths.gz").write_bytes(gzip.compress("\n".join(listing).encode() + b"\n"))
+
+
+def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_crawls_and_reports_it(tmp_path):
+    web = CrawlServer(["127.0.0.1"])
+    port = web.port("127.0.0.1")
+    web.routes.update({f"/start/{number}": Route(302, {"Location": "/final"}, b"") for number in range(5)})
+    web.routes["/final"] = Route(200, {"Content-Type": "text/html"}, b"<p>synthetic benign page</p>")
+    cc_tree_linking_to(tmp_path / "mirror", f"http://web.test:{port}")
+    (tmp_path / "block.txt").write_text("".join(f"bad{number}.example.org\n" for number in range(5)))
     with corpus_mirror(tmp_path / "mirror") as mirror:
         config = tmp_path / "job.toml"
         config.write_text(
@@ -50,6 +68,10 @@ def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path
                 source = "block.txt"
                 category = "test-harm"
                 reportable = true
+                [crawl]
+                enabled = true
+                allow_network = ["127.0.0.1/32"]
+                static_hosts = {{ "web.test" = "127.0.0.1" }}
                 [[exports]]
                 path = "out/removals.parquet"
                 redact = true
@@ -63,7 +85,10 @@ def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path
                 """
             )
         )
-        done = linksweep("run", "--config", str(config), "--json")
+        try:
+            done = linksweep("run", "--config", str(config), "--json")
+        finally:
+            web.close()
         fetched = [request.path for request in mirror.requests]
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -74,7 +99,8 @@ def test_a_run_ingests_a_sample_of_a_crawl_from_a_mirror_and_reports_it(tmp_path
     verdicts = con.execute("SELECT count(*) FROM verdicts WHERE state = 'auto'").fetchone()[0]
     con.close()
     assert remote == (3, 3, 3) and verdicts > 0
-    assert summary["stages"]["exports"]["counts"]["rows"] > 0
+    assert summary["stages"]["crawl"]["counts"]["outcomes"]["resolved"] == 3  # the loopback links of the sample
+    assert summary["stages"]["exports"]["counts"]["rows"] == 3  # one listed link in each sampled file
     assert summary["stages"]["bundles"]["counts"]["bundles"] == 1  # prepared, never sent
     [bundle] = (tmp_path / "out" / "bundles").iterdir()
     assert sorted(path.name for path in bundle.iterdir()) == ["bundle.json", "report.json"]
