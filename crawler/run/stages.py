@@ -6,6 +6,7 @@ crawl are incremental, exports and bundles are written atomically and bundles ar
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -101,6 +102,11 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
         "links": summary.links,
     }
     counts["problems"] = len(summary.problems)
+    # the inputs the sources expanded to (a crawl's sample can be thousands of files): how many, and a digest
+    # of their sorted names, so that two runs can be told to have read the same inputs
+    names = sorted(str(getattr(source, "url", source)) for source in sources)
+    counts["sources"] = len(names)
+    counts["sources_sha256"] = hashlib.sha256("\n".join(names).encode()).hexdigest()
     return StageResult(counts, ExitCode.INPUTS_FAILED if summary.failed else ExitCode.OK, [summary.line()])
 
 
