@@ -75,6 +75,15 @@ def test_s3_objects_give_the_same_rows_as_the_local_files(tree, s3, tmp_path):
     assert all(etag and length == size for _url, etag, length, size in recorded)
 
 
+def test_the_endpoint_may_come_from_the_environment(tree, s3, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.url)
+    from_env = RemoteOptions(allow_network=("127.0.0.0/8",), rate=1000)
+    summary = ingest(tmp_path / "s3.duckdb", "S", [f"{BUCKET_URL}/{tree[1][2]}"], remote=from_env, workers=1)
+    assert summary.files == 1 and not summary.failed and s3.requests
+    with pytest.raises(SourceSpecError, match="address policy"):
+        expand_sources([f"{BUCKET_URL}/{tree[1][2]}"])  # the same endpoint, loopback not opened
+
+
 def test_a_prefix_names_every_object_under_it_sorted(tree, s3):
     found = expand_sources([f"{BUCKET_URL}/crawl-data/{CRAWL}/segments/"], options=options(s3))
     expected = sorted(f"{BUCKET_URL}/{path}" for path in tree[2] if "/segments/" in path)
