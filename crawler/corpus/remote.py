@@ -1,5 +1,6 @@
-"""A corpus file read over HTTP(S) as a stream: address-checked, polite, resumed where a connection drops, and
-complete only when every advertised byte arrived.
+"""A corpus file read over HTTP(S) or from S3 as a stream: address-checked, polite, resumed where a connection
+drops, and complete only when every advertised byte arrived. RemoteFile keeps those guarantees; a transport
+(HTTP here, S3 in `s3.py`) opens the bytes from an offset and says the file's ETag and length.
 
 Every hop (redirects included) is checked as list downloads are (`pipelines.lists.check_target`): the scheme,
 every address the host resolves to against the crawl's address policy, and the connection goes to the address
