@@ -36,6 +36,12 @@ from pipelines.store import open_store, sources_finished_since, store_time
     help="Open a network the address policy refuses (loopback, private) to sources (repeatable).",
 )
 @click.option(
+    "--s3-endpoint-url",
+    default=None,
+    metavar="URL",
+    help="s3:// sources: the S3 endpoint (default: AWS_ENDPOINT_URL, else AWS).",
+)
+@click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True, help="Requests/s per host."
 )
 @click.argument("paths", nargs=-1, required=True, metavar="SOURCES...")
@@ -54,14 +60,17 @@ def ingest(
     cc_base_url,
     allow_http,
     allow_network,
+    s3_endpoint_url,
     rate,
     paths,
 ) -> None:
     """Record every document and outgoing link of WARC/ARC/WAT files and URL tables.
 
-    SOURCES are files, folders or globs; https:// URLs of corpus files; @FILE, a file listing URLs or paths one
-    a line; or cc:CRAWL/SUBSET (warc, wat, wet), the files of a Common Crawl crawl's SUBSET.paths.gz under
-    --cc-base-url (all, or --sample N of them with --seed S). Remote files are streamed, never stored on disk.
+    SOURCES are files, folders or globs; https:// URLs of corpus files; s3://BUCKET/KEY objects or
+    s3://BUCKET/PREFIX/ (every object under it; needs the s3 extra, credentials from the environment); @FILE, a
+    file listing URLs or paths one a line; or cc:CRAWL/SUBSET (warc, wat, wet), the files of a Common Crawl
+    crawl's SUBSET.paths.gz under --cc-base-url (https:// or s3://; all, or --sample N of them with --seed S).
+    Remote files are streamed, never stored on disk.
 
     PATTERNs are shell patterns matched against a file's path within its folder or its name (`*.warc.gz`,
     `sub/*`). Files of folders that are clearly no corpus files (README, LICENSE, SOURCE.txt, *.md with no
@@ -71,7 +80,9 @@ def ingest(
         progress = False
     started = store_time() if verbosity(ctx) > 0 else None
     try:
-        remote = RemoteOptions(allow_http=allow_http, allow_network=tuple(allow_network), rate=rate)
+        remote = RemoteOptions(
+            allow_http=allow_http, allow_network=tuple(allow_network), rate=rate, s3_endpoint_url=s3_endpoint_url
+        )
         remote.policy  # noqa: B018 - a bad CIDR is a usage error before anything is read
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--allow-network") from None

@@ -12,6 +12,7 @@ from crawler.corpus.remote import (
     is_url,
     probe_remote,
 )
+from crawler.corpus.s3 import list_s3_prefix
 from crawler.corpus.sniff import UnknownFormat, sniff
 from crawler.corpus.source_reader import SourceResult, SourceTask, read_source
 from crawler.corpus.tables import URL_COLUMN_CANDIDATES
@@ -24,6 +25,7 @@ __all__ = [
     "USER_AGENT",
     "check_url",
     "is_url",
+    "list_s3_prefix",
     "probe_remote",
     "SourceResult",
     "SourceTask",

@@ -1,5 +1,6 @@
-"""A corpus file read over HTTP(S) as a stream: address-checked, polite, resumed where a connection drops, and
-complete only when every advertised byte arrived.
+"""A corpus file read over HTTP(S) or from S3 as a stream: address-checked, polite, resumed where a connection
+drops, and complete only when every advertised byte arrived. RemoteFile keeps those guarantees; a transport
+(HTTP here, S3 in `s3.py`) opens the bytes from an offset and says the file's ETag and length.
 
 Every hop (redirects included) is checked as list downloads are (`pipelines.lists.check_target`): the scheme,
 every address the host resolves to against the crawl's address policy, and the connection goes to the address
@@ -74,6 +75,7 @@ class RemoteOptions:
     backoff: float = 0.5  # seconds before the first retry, doubled at each one after
     max_retry_after: float = 120.0  # a longer Retry-After is cut to this
     timeout: float = 60.0
+    s3_endpoint_url: str | None = None  # s3:// sources: the S3 endpoint (default: AWS_ENDPOINT_URL, else AWS)
 
     @property
     def policy(self) -> NetworkPolicy:
@@ -94,8 +96,17 @@ def plain_http_rule(allow_http: bool):
     return rule
 
 
+def is_s3(url: str) -> bool:
+    return url.startswith("s3://")
+
+
 def check_url(url: str, options: RemoteOptions) -> CheckedTarget:
-    """The checked first hop of `url`; RemoteReadError says why it is refused."""
+    """The checked first hop of `url` (of an s3:// URL, the S3 endpoint's); RemoteReadError says why it is
+    refused."""
+    if is_s3(url):
+        from crawler.corpus.s3 import check_s3  # boto3 only when an s3:// source is met
+
+        return check_s3(url, options)
     try:
         return check_target(url, options.policy, plain_http_rule(options.allow_http))
     except FetchError as error:
@@ -225,6 +236,10 @@ def _answer_or_retry(response, url: str, options: RemoteOptions) -> None:
 
 def probe_remote(url: str, options: RemoteOptions) -> RemoteInfo:
     """The ETag and advertised length of `url` (a HEAD request), before anything is read."""
+    if is_s3(url):
+        from crawler.corpus.s3 import probe_s3
+
+        return probe_s3(url, options)
 
     def attempt() -> RemoteInfo:
         try:
@@ -256,7 +271,8 @@ class RemoteFile(io.RawIOBase):
         self.error: str | None = None  # set when the stream failed, whatever the reader made of the exception
         self._digest = hashlib.sha256()
         self._head = b""  # peeked bytes not yet read
-        self._response = None
+        self._body = None
+        self._transport = _transport_for(url, options)
         self._connect()
 
     @property
@@ -293,7 +309,7 @@ class RemoteFile(io.RawIOBase):
         failures = 0
         while True:
             try:
-                chunk = self._response.read(size) if self._response is not None else b""
+                chunk = self._body.read(size) if self._body is not None else b""
             except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
                 chunk, reason = b"", f"{type(error).__name__}: {error}"
             else:
@@ -321,71 +337,105 @@ class RemoteFile(io.RawIOBase):
 
     def _connect(self) -> None:
         try:
-            self._response = _with_retries(self.url, self.options, self._attempt)
+            self._body = _with_retries(self.url, self.options, self._attempt)
         except RemoteReadError as error:
             self.error = self.error or str(error)
             raise
 
     def _attempt(self):
         start = self.position
-        headers = {}
-        if start > 0:
-            validator = self.etag
-            if not validator:
-                raise RemoteReadError(f"{self.url}: dropped at byte {start:,}; no ETag to resume it safely with")
-            headers = {"Range": f"bytes={start}-", "If-Range": validator}
-        try:
-            response, _final = _request(self.url, self.options, headers)
-        except urllib3.exceptions.HTTPError as error:
-            raise _Retry(f"{type(error).__name__}: {error}") from None
-        _answer_or_retry(response, self.url, self.options)
-        etag = response.headers.get("ETag")
-        if self.etag is not None and etag != self.etag:
-            response.release_conn()
-            raise RemoteReadError(
-                f"{self.url}: the file changed (ETag {etag} where {self.etag} was read); at byte {start:,}"
-            )
-        if response.status == 206:
-            self._check_range(response, start)
-        else:
-            length = _advertised_length(response, self.url)
-            if self.length is not None and length != self.length:
-                response.release_conn()
-                raise RemoteReadError(
-                    f"{self.url}: the file changed (length {length:,} where {self.length:,} was advertised)"
-                )
-            self.length, self.etag = length, etag
-            self._skip(response, start)  # a server that ignores Range: read past what was delivered
-        return response
-
-    def _check_range(self, response, start: int) -> None:
-        found = _CONTENT_RANGE.match((response.headers.get("Content-Range") or "").strip())
-        if found is None or int(found.group(1)) != start or found.group(3) != str(self.length):
-            response.release_conn()
-            raise RemoteReadError(
-                f"{self.url}: asked for bytes {start:,}- of {self.length:,}, got Content-Range "
-                f"{response.headers.get('Content-Range')!r}"
-            )
-
-    def _skip(self, response, count: int) -> None:
-        while count > 0:
-            try:
-                skipped = len(response.read(min(count, self.CHUNK_BYTES)))
-            except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
-                response.release_conn()
-                raise _Retry(f"{type(error).__name__} while skipping to byte {self.position:,}: {error}") from None
-            if not skipped:
-                response.release_conn()
-                raise _Retry(f"the connection ended while skipping to byte {self.position:,}")
-            count -= skipped
+        if start > 0 and not self.etag:
+            raise RemoteReadError(f"{self.url}: dropped at byte {start:,}; no ETag to resume it safely with")
+        body, self.etag, self.length = self._transport.open(start, self.etag, self.length)
+        return body
 
     def _release(self) -> None:
-        if self._response is not None:
-            self._response.release_conn()
-            self._response.close()
-            self._response = None
+        if self._body is not None:
+            self._body.close()
+            self._body = None
 
     def close(self) -> None:
         if not self.closed:
             self._release()
         super().close()
+
+
+def check_unchanged(url: str, start: int, expected: tuple[str | None, int | None], found: tuple[str | None, int]):
+    """RemoteReadError when the (ETag, length) an answer gives is not the one first read: the file changed."""
+    (etag, length), (found_etag, found_length) = expected, found
+    if etag is not None and found_etag != etag:
+        raise RemoteReadError(f"{url}: the file changed (ETag {found_etag} where {etag} was read); at byte {start:,}")
+    if length is not None and found_length != length:
+        raise RemoteReadError(f"{url}: the file changed (length {found_length:,} where {length:,} was advertised)")
+
+
+def _transport_for(url: str, options: RemoteOptions):
+    if is_s3(url):
+        from crawler.corpus.s3 import S3Transport
+
+        return S3Transport(url, options)
+    return _HttpTransport(url, options)
+
+
+class _HttpBody:
+    """A response body read on; closing it hands the connection back."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+
+    def read(self, size: int) -> bytes:
+        return self.response.read(size)
+
+    def close(self) -> None:
+        self.response.release_conn()
+        self.response.close()
+
+
+class _HttpTransport:
+    """RemoteFile's bytes over HTTP(S): a GET from byte `start`, resumed with Range and If-Range."""
+
+    def __init__(self, url: str, options: RemoteOptions) -> None:
+        self.url, self.options = url, options
+
+    def open(self, start: int, etag: str | None, length: int | None) -> tuple[_HttpBody, str | None, int]:
+        """The body from byte `start` on, and the file's ETag and length; _Retry or RemoteReadError."""
+        headers = {"Range": f"bytes={start}-", "If-Range": etag} if start > 0 else {}
+        try:
+            response, _final = _request(self.url, self.options, headers)
+        except urllib3.exceptions.HTTPError as error:
+            raise _Retry(f"{type(error).__name__}: {error}") from None
+        _answer_or_retry(response, self.url, self.options)
+        found_etag = response.headers.get("ETag")
+        try:
+            if response.status == 206:
+                check_unchanged(self.url, start, (etag, None), (found_etag, 0))
+                self._check_range(response, start, length)
+                return _HttpBody(response), found_etag, length
+            found_length = _advertised_length(response, self.url)
+            check_unchanged(self.url, start, (etag, length), (found_etag, found_length))
+        except RemoteReadError:
+            response.release_conn()
+            raise
+        self._skip(response, start)  # a server that ignores Range: read past what was delivered
+        return _HttpBody(response), found_etag, found_length
+
+    def _check_range(self, response, start: int, length: int | None) -> None:
+        found = _CONTENT_RANGE.match((response.headers.get("Content-Range") or "").strip())
+        if found is None or int(found.group(1)) != start or found.group(3) != str(length):
+            raise RemoteReadError(
+                f"{self.url}: asked for bytes {start:,}- of {length:,}, got Content-Range "
+                f"{response.headers.get('Content-Range')!r}"
+            )
+
+    def _skip(self, response, start: int) -> None:
+        count = start
+        while count > 0:
+            try:
+                skipped = len(response.read(min(count, RemoteFile.CHUNK_BYTES)))
+            except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+                response.release_conn()
+                raise _Retry(f"{type(error).__name__} while skipping to byte {start:,}: {error}") from None
+            if not skipped:
+                response.release_conn()
+                raise _Retry(f"the connection ended while skipping to byte {start:,}")
+            count -= skipped

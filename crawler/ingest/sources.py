@@ -1,5 +1,6 @@
 """What an ingest's source specs name, expanded before anything is read: local paths and globs, https:// URLs,
-@FILE listings, and Common Crawl subsets (cc:CRAWL/SUBSET) sampled with a fixed seed."""
+s3:// objects and prefixes, @FILE listings, and Common Crawl subsets (cc:CRAWL/SUBSET) sampled with a fixed
+seed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.corpus import RemoteFile, RemoteOptions, RemoteReadError, check_url, is_url
+from crawler.corpus import RemoteFile, RemoteOptions, RemoteReadError, check_url, is_url, list_s3_prefix
 
 DEFAULT_CC_BASE_URL = "https://data.commoncrawl.org"
 CC_SUBSETS = ("warc", "wat", "wet")
@@ -76,6 +77,8 @@ def _checked(url: str, options: RemoteOptions) -> RemoteSource:
 
 
 def _one(spec: str, options: RemoteOptions, relative_to: Path | None) -> list[Source]:
+    if spec.startswith("s3://") and spec.endswith("/"):
+        return _s3_prefix(spec, options)
     if is_url(spec):
         return [_checked(spec, options)]
     path = Path(spec) if relative_to is None or Path(spec).is_absolute() else relative_to / spec
@@ -85,6 +88,18 @@ def _one(spec: str, options: RemoteOptions, relative_to: Path | None) -> list[So
             raise SourceSpecError(f"{spec}: no file matches the pattern")
         return [Path(match) for match in matches]
     return [path]  # a missing path is reported by the ingest, as before
+
+
+def _s3_prefix(spec: str, options: RemoteOptions) -> list[Source]:
+    """s3://BUCKET/PREFIX/: every object under the prefix, sorted by key."""
+    _checked(spec, options)  # the endpoint passes the address policy before the listing is asked for
+    try:
+        urls = list_s3_prefix(spec, options)
+    except RemoteReadError as error:
+        raise SourceSpecError(str(error)) from None
+    if not urls:
+        raise SourceSpecError(f"{spec}: no object under the prefix")
+    return [RemoteSource(url) for url in urls]
 
 
 def _listed(listing: Path, options: RemoteOptions) -> list[Source]:
