@@ -106,7 +106,10 @@ def check_url(url: str, options: RemoteOptions) -> CheckedTarget:
     if is_s3(url):
         from crawler.corpus.s3 import check_s3  # boto3 only when an s3:// source is met
 
-        return check_s3(url, options)
+        try:
+            return check_s3(url, options)
+        except RemoteReadError as error:  # it names the endpoint: say which source it was for
+            raise RemoteReadError(f"{url}: the S3 endpoint {error}") from None
     try:
         return check_target(url, options.policy, plain_http_rule(options.allow_http))
     except FetchError as error:
@@ -198,7 +201,7 @@ def _advertised_length(response, url: str) -> int:
     return int(declared)
 
 
-class _Retry(Exception):
+class RetryLater(Exception):
     """One attempt failed in a way worth another after `wait` seconds."""
 
     def __init__(self, reason: str, wait: float | None = None) -> None:
@@ -206,13 +209,13 @@ class _Retry(Exception):
         self.reason, self.wait = reason, wait
 
 
-def _with_retries(url: str, options: RemoteOptions, attempt):
+def with_retries(url: str, options: RemoteOptions, attempt):
     """attempt() until it returns, retrying transient failures with backoff (or the server's Retry-After)."""
     delay = options.backoff
     for number in range(options.retries + 1):
         try:
             return attempt()
-        except _Retry as retry:
+        except RetryLater as retry:
             if number == options.retries:
                 raise RemoteReadError(f"{url}: {retry.reason} ({options.retries + 1} attempts)") from None
             time.sleep(retry.wait if retry.wait is not None else delay)
@@ -221,16 +224,16 @@ def _with_retries(url: str, options: RemoteOptions, attempt):
 
 
 def _answer_or_retry(response, url: str, options: RemoteOptions) -> None:
-    """Turn a status that is no answer yet into _Retry or RemoteReadError."""
+    """Turn a status that is no answer yet into RetryLater or RemoteReadError."""
     status = response.status
     if status in (200, 206):
         return
     response.release_conn()
     if status in _POLITE_STATUSES:
         wait = retry_after_seconds(response.headers.get("Retry-After"), options.max_retry_after)
-        raise _Retry(f"HTTP {status}", wait)
+        raise RetryLater(f"HTTP {status}", wait)
     if status in _TRANSIENT_STATUSES:
-        raise _Retry(f"HTTP {status}")
+        raise RetryLater(f"HTTP {status}")
     raise RemoteReadError(f"{url}: HTTP {status} {response.reason or ''}".rstrip())
 
 
@@ -245,12 +248,12 @@ def probe_remote(url: str, options: RemoteOptions) -> RemoteInfo:
         try:
             response, _final = _request(url, options, {}, method="HEAD")
         except urllib3.exceptions.HTTPError as error:
-            raise _Retry(f"{type(error).__name__}: {error}") from None
+            raise RetryLater(f"{type(error).__name__}: {error}") from None
         _answer_or_retry(response, url, options)
         response.release_conn()
         return RemoteInfo(url, response.headers.get("ETag"), _advertised_length(response, url))
 
-    return _with_retries(url, options, attempt)
+    return with_retries(url, options, attempt)
 
 
 class RemoteFile(io.RawIOBase):
@@ -337,7 +340,7 @@ class RemoteFile(io.RawIOBase):
 
     def _connect(self) -> None:
         try:
-            self._body = _with_retries(self.url, self.options, self._attempt)
+            self._body = with_retries(self.url, self.options, self._attempt)
         except RemoteReadError as error:
             self.error = self.error or str(error)
             raise
@@ -398,12 +401,12 @@ class _HttpTransport:
         self.url, self.options = url, options
 
     def open(self, start: int, etag: str | None, length: int | None) -> tuple[_HttpBody, str | None, int]:
-        """The body from byte `start` on, and the file's ETag and length; _Retry or RemoteReadError."""
+        """The body from byte `start` on, and the file's ETag and length; RetryLater or RemoteReadError."""
         headers = {"Range": f"bytes={start}-", "If-Range": etag} if start > 0 else {}
         try:
             response, _final = _request(self.url, self.options, headers)
         except urllib3.exceptions.HTTPError as error:
-            raise _Retry(f"{type(error).__name__}: {error}") from None
+            raise RetryLater(f"{type(error).__name__}: {error}") from None
         _answer_or_retry(response, self.url, self.options)
         found_etag = response.headers.get("ETag")
         try:
@@ -434,8 +437,8 @@ class _HttpTransport:
                 skipped = len(response.read(min(count, RemoteFile.CHUNK_BYTES)))
             except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
                 response.release_conn()
-                raise _Retry(f"{type(error).__name__} while skipping to byte {start:,}: {error}") from None
+                raise RetryLater(f"{type(error).__name__} while skipping to byte {start:,}: {error}") from None
             if not skipped:
                 response.release_conn()
-                raise _Retry(f"the connection ended while skipping to byte {start:,}")
+                raise RetryLater(f"the connection ended while skipping to byte {start:,}")
             count -= skipped

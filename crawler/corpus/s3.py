@@ -23,11 +23,11 @@ from crawler.corpus.remote import (
     RemoteInfo,
     RemoteOptions,
     RemoteReadError,
-    _Retry,
-    _with_retries,
+    RetryLater,
     check_unchanged,
     check_url,
     polite_wait,
+    with_retries,
 )
 from pipelines.lists import CheckedTarget
 
@@ -179,9 +179,9 @@ class S3Transport:
                     ) from None
                 raise RemoteReadError(_described(error, self.url)) from None
             except botocore.exceptions.BotoCoreError as error:  # botocore's own retries are spent
-                raise _Retry(f"{type(error).__name__}: {error}") from None
+                raise RetryLater(f"{type(error).__name__}: {error}") from None
 
-        answer = _with_retries(self.url, self.options, attempt)
+        answer = with_retries(self.url, self.options, attempt)
         found_etag = answer.get("ETag")
         found_length = int(answer["ContentLength"])
         if start > 0:

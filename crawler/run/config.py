@@ -32,6 +32,7 @@ class CorpusSource:
     base_url: str | None = None
     allow_http: bool = False
     allow_network: tuple[str, ...] = ()  # networks the address policy opens for corpus downloads (a local mirror)
+    s3_endpoint_url: str | None = None  # s3:// sources: the endpoint (default: AWS_ENDPOINT_URL, else AWS)
 
     def specs(self) -> list[str]:
         """The sources as `linksweep ingest` takes them on its command line."""
@@ -132,6 +133,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "base_url": ((str,), False),
         "allow_http": ((bool,), False),
         "allow_network": ((list,), False),
+        "s3_endpoint_url": ((str,), False),
     },
     "lists": {
         "kind": ((str,), True),
@@ -279,6 +281,7 @@ def load_config(path: Path) -> RunConfig:
                 base_url=values.get("base_url"),
                 allow_http=values.get("allow_http", False),
                 allow_network=tuple(values.get("allow_network", ())),
+                s3_endpoint_url=values.get("s3_endpoint_url"),
             )
         )
     lists = []

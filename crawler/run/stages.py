@@ -82,7 +82,9 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
 
     sources: list = []
     for corpus in config.corpus:  # each [[corpus]] with its own sample, seed, base URL and network rules
-        options = RemoteOptions(allow_http=corpus.allow_http, allow_network=corpus.allow_network)
+        options = RemoteOptions(
+            allow_http=corpus.allow_http, allow_network=corpus.allow_network, s3_endpoint_url=corpus.s3_endpoint_url
+        )
         sources += expand_sources(
             corpus_paths(replace(config, corpus=(corpus,))),
             sample=corpus.sample,
@@ -93,6 +95,7 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
     remote = RemoteOptions(
         allow_http=any(corpus.allow_http for corpus in config.corpus),
         allow_network=tuple(dict.fromkeys(network for corpus in config.corpus for network in corpus.allow_network)),
+        s3_endpoint_url=next((corpus.s3_endpoint_url for corpus in config.corpus if corpus.s3_endpoint_url), None),
     )
     summary = ingest(db, config.snapshot, sources, workers=config.workers, show_progress=None, remote=remote)
     counts = {

@@ -149,10 +149,12 @@ def test_a_database_that_is_not_one(tmp_path):
     [
         ("http://192.0.2.1/x.warc.gz", "address policy"),
         ("https://10.1.2.3/crawl/x.warc.gz", "address policy"),
-        ("s3://bucket/x", "only https://"),
+        ("ftp://example.org/x.warc.gz", "only https://"),
+        ("s3://bucket/x", "the S3 endpoint https://10.1.2.3: refused by the address policy"),
     ],
 )
-def test_ingest_of_a_refused_url_is_a_usage_error(tmp_path, source, reason):
+def test_ingest_of_a_refused_url_is_a_usage_error(tmp_path, source, reason, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://10.1.2.3")  # checked before any request: never contacted
     db = tmp_path / "r.duckdb"
     result = invoke(db, "ingest", "--snapshot", "S", source)
     assert_one_line(result, 2, source, reason)
