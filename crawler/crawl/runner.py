@@ -22,8 +22,15 @@ import crawler.crawl.settings as default_settings
 from crawler.crawl.options import BadCrawlSetting, CrawlOptions, scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
-from pipelines.crawl import DEFAULT_RECHECK_DAYS, crawl_staging, merge_into_store, unchecked_count, write_crawl_queue
-from pipelines.store import open_store, require_snapshot, sql_string
+from pipelines.crawl import (
+    DEFAULT_RECHECK_DAYS,
+    crawl_staging,
+    merge_into_store,
+    split_queue,
+    unchecked_count,
+    write_crawl_queue,
+)
+from pipelines.store import open_store, require_snapshot
 from pipelines.urls import NetworkPolicy
 from pipelines.verdicts import VerdictSummary, refresh_verdicts
 
@@ -175,28 +182,6 @@ def _collect(workers: list, results: Any) -> list[dict]:
     return summaries
 
 
-def _split_queue(queue: Path, processes: int) -> list[Path]:
-    """One queue file per process, by host: every link of a host lands in the same shard."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        shards = []
-        for index in range(processes):
-            shard = queue.with_name(f"{queue.stem}-shard{index}.parquet")
-            con.execute(
-                f"""
-                COPY (SELECT url FROM read_parquet({sql_string(queue)})
-                      WHERE hash(regexp_extract(url, '^[a-z]+://(?:[^@/]*@)?([^/:?#]*)', 1)) % {processes} = {index})
-                TO {sql_string(shard)} (FORMAT parquet)
-                """
-            )
-            shards.append(shard)
-    finally:
-        con.close()
-    return shards
-
-
 def run_crawl(
     db_path: Path,
     snapshot: str,
@@ -241,7 +226,7 @@ def run_crawl(
         if processes == 1:
             summaries = [_crawl_or_failure(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]
         else:
-            shards = _split_queue(queue, processes)
+            shards = [bucket.path for bucket in split_queue(queue, processes)]
             context = multiprocessing.get_context("spawn")  # a fresh reactor per process
             results = context.Queue()
             workers = [

@@ -1,5 +1,6 @@
 """The crawl's data, without Scrapy: the queue of URLs to resolve and the store of what each resolved to."""
 
+from pipelines.crawl.buckets import Bucket, assign_domains, split_queue
 from pipelines.crawl.queue import DEFAULT_RECHECK_DAYS, UnknownWatchList, write_crawl_queue
 from pipelines.crawl.results import (
     CrawlBatches,
@@ -12,6 +13,9 @@ from pipelines.crawl.results import (
 )
 
 __all__ = [
+    "Bucket",
+    "assign_domains",
+    "split_queue",
     "CrawlBatches",
     "DEFAULT_RECHECK_DAYS",
     "UnknownWatchList",

@@ -26,7 +26,8 @@ def write_crawl_queue(
     only_hosts_in: str | None = None,
     limit: int | None = None,
 ) -> int:
-    """Write the URLs to resolve (one column `url`) to `out`; returns how many.
+    """Write the URLs to resolve to `out` (columns `url`, and `domain`: its registrable domain, or its host when
+    it has none, e.g. an IP address; buckets.py splits the queue by it); returns how many.
 
     Left out: URLs a current list flags (and no allowlist overrides), and URLs resolved less than
     `recheck_after_days` ago, unless a hash service left their content unchecked (retried every run).
@@ -59,11 +60,12 @@ def write_crawl_queue(
             ),
             current_matches AS ({CURRENT_MATCHES_SQL}),
             candidates AS (
-                SELECT snapshot_urls.url, rtrim(urls.host, '.') AS host
+                SELECT snapshot_urls.url, rtrim(urls.host, '.') AS host,
+                       coalesce(urls.registered_domain, rtrim(urls.host, '.')) AS domain
                 FROM snapshot_urls JOIN urls USING (url)
                 WHERE regexp_matches(snapshot_urls.url, '^https?://')
             )
-            SELECT url FROM candidates
+            SELECT url, domain FROM candidates
             WHERE url NOT IN (
                     SELECT url FROM current_matches WHERE effect = 'block'
                     EXCEPT SELECT url FROM current_matches WHERE effect = 'allow'
