@@ -109,12 +109,17 @@ def build_store(folder: Path, urls: list[str]) -> Path:
     return db
 
 
-def measure_linksweep(db: Path, concurrency: int, extra: list[str]) -> dict:
+# What the bench sets beyond the defaults, unless --defaults (then --concurrency is not given either): more
+# requests per host, no AutoThrottle.
+TUNED = ["--per-host", "8", "--set", "AUTOTHROTTLE_ENABLED=False"]
+
+
+def measure_linksweep(db: Path, concurrency: int, extra: list[str], tuned: bool = True) -> dict:
     command = [
         sys.executable, "-m", "crawler.cli", "--db", str(db), "crawl", "--snapshot", "BENCH",
-        "--allow-network", "127.0.0.1/32", "--concurrency", str(concurrency), "--per-host", "8",
+        "--allow-network", "127.0.0.1/32", *(["--concurrency", str(concurrency)] if tuned else []),
         "--timeout", "30", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(host_table())}",
-        "--set", "AUTOTHROTTLE_ENABLED=False", "--set", "LOG_LEVEL=WARNING", *extra,
+        *(TUNED if tuned else []), "--set", "LOG_LEVEL=WARNING", *extra,
     ]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -160,6 +165,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--queue-million", action="store_true", help="also measure RSS with 1M links queued")
+    parser.add_argument("--defaults", action="store_true", help="the crawl's default settings (no TUNED)")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE for the crawl (repeatable)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -173,7 +180,8 @@ def main() -> None:
         print(f"building a store with {len(urls):,} links on {HOSTS} virtual hosts ...", flush=True)
         db = build_store(folder, urls)
         print(f"linksweep crawl (concurrency {args.concurrency}) ...", flush=True)
-        ours = measure_linksweep(db, args.concurrency, [])
+        extra = [option for assignment in args.set for option in ("--set", assignment)]
+        ours = measure_linksweep(db, args.concurrency, extra, tuned=not args.defaults)
         print(f"  {ours['line']}")
         print(f"requests + {args.threads} threads ...", flush=True)
         base = measure_baseline(urls, args.threads)
