@@ -148,7 +148,7 @@ def crawl_stage(config: RunConfig, db: Path) -> StageResult:
         db,
         config.snapshot,
         options,
-        processes=settings.processes or 1,
+        processes=settings.processes,  # None: every core, as `linksweep crawl`
         limit=settings.limit,
         verbosity=-1,
         allow_network=list(settings.allow_network),
