@@ -130,6 +130,31 @@ def measure_linksweep(db: Path, concurrency: int, extra: list[str], tuned: bool 
     return {"seconds": seconds, "line": done.stdout.strip().splitlines()[-1], "rss_mb": rss}
 
 
+def measure_bare_spider(folder: Path, urls: list[str], processes: int = 2) -> dict:
+    """bench/bare_spider.py as `processes` processes at once, the links split naively by a hash of their host;
+    timed from their start to the end of the last, start-up included."""
+    import zlib
+    from urllib.parse import urlsplit
+
+    hosts = folder / "hosts.json"
+    hosts.write_text(json.dumps(host_table()))
+    parts = [folder / f"bare-{index}.txt" for index in range(processes)]
+    shares: list[list[str]] = [[] for _ in range(processes)]
+    for url in urls:
+        shares[zlib.crc32(urlsplit(url).hostname.encode()) % processes].append(url)
+    for part, share in zip(parts, shares, strict=True):
+        part.write_text("\n".join(share))
+    script = Path(__file__).resolve().parent / "bare_spider.py"
+    started = time.perf_counter()
+    running = [
+        subprocess.Popen([sys.executable, str(script), str(part), str(hosts)], stdout=subprocess.PIPE, text=True)
+        for part in parts
+    ]
+    outputs = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in running]
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "resolved": sum(output["resolved"] for output in outputs)}
+
+
 def measure_baseline(urls: list[str], threads: int) -> dict:
     import requests
 
@@ -166,6 +191,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--queue-million", action="store_true", help="also measure RSS with 1M links queued")
     parser.add_argument("--defaults", action="store_true", help="the crawl's default settings (no TUNED)")
+    parser.add_argument("--bare", action="store_true", help="also time a bare Scrapy spider as two processes")
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE for the crawl (repeatable)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,6 +209,13 @@ def main() -> None:
         extra = [option for assignment in args.set for option in ("--set", assignment)]
         ours = measure_linksweep(db, args.concurrency, extra, tuned=not args.defaults)
         print(f"  {ours['line']}")
+        if args.bare:
+            print("bare Scrapy spider, 2 processes ...", flush=True)
+            bare = measure_bare_spider(folder, urls)
+            print(
+                f"  {bare['resolved']:,} of {len(urls):,} resolved in {bare['seconds']:.2f} s; linksweep crawl /"
+                f" bare spider: {ours['seconds'] / bare['seconds']:.2f} (goal <= 1)"
+            )
         print(f"requests + {args.threads} threads ...", flush=True)
         base = measure_baseline(urls, args.threads)
         ours_rate = (len(urls) + len(urls) // 100) / ours["seconds"]  # links plus the pages holding them
