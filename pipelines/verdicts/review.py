@@ -3,7 +3,7 @@ and undo. Each is a row of the audit log; the states of the verdicts it covers f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -108,6 +108,29 @@ def _apply(con, scope: str, verdict: dict) -> int:
     return apply_rules(con, where, parameters)
 
 
+def _record(
+    con, action: str, verdict: dict, scope: str, rule_id: int | None, *, reviewer: str, suffix: str = "", **logged
+) -> ReviewOutcome:
+    """After a change to rule `rule_id`: bring the states of the verdicts it covers up to date, append the action
+    on `verdict` to the audit log (`logged`: reason, note, undoes) and say what changed."""
+    affected = _apply(con, scope, verdict)
+    after = _state(con, verdict["verdict_id"])
+    audit_id = append_audit(
+        con,
+        reviewer=reviewer,
+        action=action,
+        target=verdict["verdict_id"],
+        scope=scope,
+        before_state=verdict["state"],
+        after_state=after,
+        rule_id=rule_id,
+        affected=affected,
+        **logged,
+    )
+    message = f"{verdict['verdict_id']}: {verdict['state']} -> {after} ({affected:,} verdicts changed){suffix}"
+    return ReviewOutcome(audit_id, action, verdict["verdict_id"], verdict["state"], after, affected, rule_id, message)
+
+
 def confirm(
     con: duckdb.DuckDBPyConnection,
     verdict_ids: list[str],
@@ -123,26 +146,7 @@ def confirm(
     with transaction(con):
         for verdict in _verdicts(con, verdict_ids):
             rule_id = _new_rule(con, "confirm", scope, verdict, reviewer, note=note)
-            affected = _apply(con, scope, verdict)
-            after = _state(con, verdict["verdict_id"])
-            audit_id = append_audit(
-                con,
-                reviewer=reviewer,
-                action="confirm",
-                target=verdict["verdict_id"],
-                scope=scope,
-                note=note,
-                before_state=verdict["state"],
-                after_state=after,
-                rule_id=rule_id,
-                affected=affected,
-            )
-            message = f"{verdict['verdict_id']}: {verdict['state']} -> {after} ({affected:,} verdicts changed)"
-            outcomes.append(
-                ReviewOutcome(
-                    audit_id, "confirm", verdict["verdict_id"], verdict["state"], after, affected, rule_id, message
-                )
-            )
+            outcomes.append(_record(con, "confirm", verdict, scope, rule_id, reviewer=reviewer, note=note))
     return outcomes
 
 
@@ -202,30 +206,14 @@ def reject(
                 action = "second-reject"
             else:
                 rule_id = _new_rule(con, "reject", scope, verdict, reviewer, reason=reason, note=note, until=until)
-            affected = _apply(con, scope, verdict)
-            after = _state(con, verdict["verdict_id"])
-            audit_id = append_audit(
-                con,
-                reviewer=reviewer,
-                action=action,
-                target=verdict["verdict_id"],
-                scope=scope,
-                reason=reason,
-                note=note,
-                before_state=verdict["state"],
-                after_state=after,
-                rule_id=rule_id,
-                affected=affected,
-            )
             waiting = (
                 "; two-reviewer list: takes effect when a second, different reviewer rejects it too"
                 if verdict["two_reviewers"] and action == "reject"
                 else ""
             )
-            message = f"{verdict['verdict_id']}: {verdict['state']} -> {after} ({affected:,} verdicts changed){waiting}"
             outcomes.append(
-                ReviewOutcome(
-                    audit_id, action, verdict["verdict_id"], verdict["state"], after, affected, rule_id, message
+                _record(
+                    con, action, verdict, scope, rule_id, reviewer=reviewer, suffix=waiting, reason=reason, note=note
                 )
             )
     return outcomes
@@ -255,21 +243,9 @@ def undo(con: duckdb.DuckDBPyConnection, audit_id: int, *, reviewer: str, note: 
             con.execute(
                 "UPDATE review_rules SET revoked_at = current_timestamp::TIMESTAMP WHERE rule_id = ?", [rule_id]
             )
-        verdict = _verdict(con, target)
-        affected = _apply(con, scope, verdict)
-        after = _state(con, target)
-        undo_id = append_audit(
-            con,
-            reviewer=reviewer,
-            action="undo",
-            target=target,
-            scope=scope,
-            note=note,
-            before_state=verdict["state"],
-            after_state=after,
-            rule_id=rule_id,
-            undoes=audit_id,
-            affected=affected,
+        outcome = _record(
+            con, "undo", _verdict(con, target), scope, rule_id, reviewer=reviewer, note=note, undoes=audit_id
         )
-    message = f"undid audit entry {audit_id} ({action} of {target}): {verdict['state']} -> {after}"
-    return ReviewOutcome(undo_id, "undo", target, verdict["state"], after, affected, rule_id, message)
+    return replace(
+        outcome, message=f"undid audit entry {audit_id} ({action} of {target}): {outcome.before} -> {outcome.after}"
+    )
