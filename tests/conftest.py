@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,17 @@ def private_suffix_list(tmp_path):
     use_suffix_list(SuffixList.from_file(listing))
     yield listing
     use_suffix_list(None)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every way Python opens a connection or resolves a name raises: a test that reaches one fails (for the
+    commands that must stay local: review, report)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a network call was attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,8 @@ PLANTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """The review loop is local: any connection attempt fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a network connection was attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+# the review loop and report bundles are local: any connection or name lookup fails the test (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def corpus(folder: Path, name: str, pages: dict[str, list[str]]) -> Path:
