@@ -5,7 +5,7 @@ from crawler.run.config import ConfigError, RunConfig, load_config
 from crawler.run.lock import RunLocked
 from crawler.run.outcome import PRECEDENCE, ExitCode, outcome
 from crawler.run.runner import RunResult, UnknownStage, run_config, select_stages
-from crawler.run.stages import STAGES, corpus_paths
+from crawler.run.stages import STAGES
 
 __all__ = [
     "ConfigError",
@@ -16,7 +16,6 @@ __all__ = [
     "RunResult",
     "STAGES",
     "UnknownStage",
-    "corpus_paths",
     "load_config",
     "outcome",
     "run_config",

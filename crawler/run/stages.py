@@ -5,15 +5,14 @@ crawl are incremental, exports and bundles are written atomically and bundles ar
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.run.config import RunConfig
+from crawler.run.config import CorpusSource, RunConfig
 from crawler.run.outcome import ExitCode, outcome
 
 STAGES = ("lists", "ingest", "match", "crawl", "exports", "bundles", "html")
@@ -61,20 +60,13 @@ def lists_stage(config: RunConfig, db: Path) -> StageResult:
     return result
 
 
-def corpus_paths(config: RunConfig) -> list[str]:
-    """The config's corpus sources as ingest takes them: local paths and globs resolved against the config's
-    folder (a glob matching nothing is kept as given, so that ingest says it is missing); remote forms as they
+def corpus_specs(config: RunConfig, corpus: CorpusSource) -> list[str]:
+    """The sources of one [[corpus]] as `linksweep ingest` takes them: local paths and patterns resolved against
+    the config's folder (expand_sources expands the patterns, as for the command line); remote forms as they
     are."""
-    specs: list[str] = []
-    for source in config.corpus:
-        for spec in source.specs():
-            if _is_url(spec) or spec.startswith(("cc:", "@")):
-                specs.append(spec)
-                continue
-            resolved = str(config.resolve(spec))
-            matches = sorted(glob.glob(resolved)) if glob.has_magic(resolved) else [resolved]
-            specs.extend(matches or [resolved])
-    return specs
+    return [
+        spec if _is_url(spec) or spec.startswith(("cc:", "@")) else str(config.resolve(spec)) for spec in corpus.specs()
+    ]
 
 
 def ingest_stage(config: RunConfig, db: Path) -> StageResult:
@@ -86,7 +78,7 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
             allow_http=corpus.allow_http, allow_network=corpus.allow_network, s3_endpoint_url=corpus.s3_endpoint_url
         )
         sources += expand_sources(
-            corpus_paths(replace(config, corpus=(corpus,))),
+            corpus_specs(config, corpus),
             sample=corpus.sample,
             seed=corpus.seed,
             cc_base_url=corpus.base_url or DEFAULT_CC_BASE_URL,
