@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.errors import ExitCode, exit_with
+from crawler.cli.errors import exit_with
+from crawler.run import crawl_outcome
 
 
 @click.command()
@@ -104,8 +105,4 @@ def crawl(
         click.echo(line)
     for warning in summary.warnings():
         click.echo(warning, err=True)
-    exit_with(
-        ExitCode.INPUTS_FAILED if summary.not_crawled else ExitCode.OK,
-        ExitCode.REVIEW_NEEDED if summary.verdicts.awaiting_review else ExitCode.OK,
-        ExitCode.UNCHECKED if summary.unchecked else ExitCode.OK,
-    )
+    exit_with(crawl_outcome(summary))

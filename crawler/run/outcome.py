@@ -39,3 +39,13 @@ PRECEDENCE = (
 def outcome(*codes: ExitCode) -> ExitCode:
     """The exit code of a command that met every condition of `codes` (PRECEDENCE decides)."""
     return min((*codes, ExitCode.OK), key=PRECEDENCE.index)
+
+
+def crawl_outcome(summary) -> ExitCode:
+    """The exit code of a crawl (`crawler.crawl.CrawlSummary`): links left without an outcome, verdicts
+    waiting for review, content a hash service could not check."""
+    return outcome(
+        ExitCode.INPUTS_FAILED if summary.not_crawled else ExitCode.OK,
+        ExitCode.REVIEW_NEEDED if summary.verdicts.awaiting_review else ExitCode.OK,
+        ExitCode.UNCHECKED if summary.unchecked else ExitCode.OK,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.run.config import CorpusSource, RunConfig
-from crawler.run.outcome import ExitCode, outcome
+from crawler.run.outcome import ExitCode, crawl_outcome, outcome
 
 STAGES = ("lists", "ingest", "match", "crawl", "exports", "bundles", "html")
 
@@ -147,11 +147,7 @@ def crawl_stage(config: RunConfig, db: Path) -> StageResult:
         hash_content=settings.hash_content,
         hash_services=hash_services,
     )
-    code = outcome(
-        ExitCode.INPUTS_FAILED if summary.not_crawled else ExitCode.OK,
-        ExitCode.REVIEW_NEEDED if summary.verdicts.awaiting_review else ExitCode.OK,
-        ExitCode.UNCHECKED if summary.unchecked else ExitCode.OK,
-    )
+    code = crawl_outcome(summary)
     counts = {"queued": summary.queued, "outcomes": summary.outcomes, "unchecked": summary.unchecked}
     return StageResult(counts, code, [summary.line(), *summary.verdicts.lines(), *summary.warnings()])
 
