@@ -33,7 +33,7 @@ def export(ctx, snapshot, out, redact, hmac_key_env, include_review) -> None:
     (`linksweep verify-export FILE`). The list holds the auto and confirmed verdicts (docs/review.md); exits
     10 when verdicts that wait for review were left out.
     """
-    redaction = Redaction.from_environment(dict(os.environ), hmac_key_env) if redact or hmac_key_env else None
+    redaction = Redaction.asked_for(redact, hmac_key_env, dict(os.environ))
     result = export_snapshot(ctx.obj["db"], snapshot, out, redaction, include_review)
     click.echo(f"wrote {result.rows:,} removals of snapshot {snapshot} to {out} (manifest: {manifest_path(out)})")
     if result.awaiting_review:

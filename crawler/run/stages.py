@@ -159,11 +159,7 @@ def exports_stage(config: RunConfig, db: Path) -> StageResult:
     codes = []
     for target in config.exports:
         out = config.resolve(target.path)
-        redaction = (
-            Redaction.from_environment(dict(os.environ), target.hmac_key_env)
-            if target.redact or target.hmac_key_env
-            else None
-        )
+        redaction = Redaction.asked_for(target.redact, target.hmac_key_env, dict(os.environ))
         written = export_snapshot(db, config.snapshot, out, redaction, target.include_review)
         result.counts["files"] += 1
         result.counts["rows"] += written.rows

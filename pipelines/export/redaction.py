@@ -81,6 +81,12 @@ class Redaction:
             raise RedactionKeyMissing(f"--hmac-key-env {variable}: the environment variable is unset or empty")
         return cls(key.encode())
 
+    @classmethod
+    def asked_for(cls, redact: bool, hmac_key_env: str | None, environ: dict[str, str]) -> Redaction | None:
+        """The redaction an export asks for: none, hashes (`redact`), or hashes and HMACs under the key in
+        `hmac_key_env` (which implies redaction)."""
+        return cls.from_environment(environ, hmac_key_env) if redact or hmac_key_env else None
+
     @property
     def key_id(self) -> str | None:
         return hashlib.sha256(KEY_ID_PREFIX + self.hmac_key).hexdigest()[:16] if self.hmac_key else None
