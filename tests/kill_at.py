@@ -1,7 +1,7 @@
 """`python -m tests.kill_at POINT ARGS...`: run `linksweep ARGS...` and SIGKILL the process at POINT
 (as kill -9 would), or hold it there (`sleep:STAGE`) until killed:
 
-- `ingest:after-first-file`: once the first corpus file is committed;
+- `ingest:after-first-file`: once the first corpus file's unit has ended (published), before it is folded;
 - `match:before-verdicts`: after the match's transaction, before the verdicts are derived;
 - `stage:NAME`: as the stage starts (its row says running);
 - `exports:after-first-file`: once the first export file and its manifest are written;
@@ -34,9 +34,9 @@ def main() -> None:
     point, args = sys.argv[1], sys.argv[2:]
     kind, _, where = point.partition(":")
     if point == "ingest:after-first-file":
-        import crawler.ingest.commit as commit
+        import crawler.ingest.runner as runner
 
-        after(commit, "commit_source_rows")
+        after(runner._Folder, "add")
     elif point == "match:before-verdicts":
         import pipelines.matching.driver as driver
 

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from pipelines.store import open_store
+from pipelines.store import open_store, publish_rows, sql_string
 from pipelines.verdicts import verdict_id
 
 SNAPSHOT = "SYN-2026-01"
@@ -61,13 +61,19 @@ def build_store(folder: Path):
         " 'aa', 'done')",
         [SNAPSHOT],
     )
-    con.execute(
-        "INSERT INTO documents (doc_id, source_id, snapshot, record_no, record_id, url, link_count) VALUES"
-        " (4294967296, 1, ?, 0, '<urn:uuid:00000000-0000-0000-0000-000000000001>', 'https://www.example.org/', 5)",
-        [SNAPSHOT],
+    values = ", ".join(f"(4294967296, 'a', {sql_string(url)}, {sql_string(url)})" for url, *_ in VERDICTS)
+    publish_rows(
+        con,
+        1,
+        {
+            "documents": "SELECT 4294967296 AS doc_id, 1 AS source_id, $snapshot AS snapshot, 0 AS record_no,"
+            " '<urn:uuid:00000000-0000-0000-0000-000000000001>' AS record_id, NULL AS record_type,"
+            " NULL AS target_uri, 'https://www.example.org/' AS url, NULL AS record_offset, NULL AS record_length,"
+            " NULL AS http_status, NULL AS content_type, NULL AS payload_digest, 5 AS link_count",
+            "links": f"SELECT * FROM (VALUES {values}) AS l(doc_id, kind, raw_url, url)",
+        },
+        {"snapshot": SNAPSHOT},
     )
-    for url, *_ in VERDICTS:
-        con.execute("INSERT INTO links (doc_id, kind, raw_url, url) VALUES (4294967296, 'a', ?, ?)", [url, url])
     for name, fmt, reportable in (("hotline-urls", "urls", False), ("hotline-hashes", "hashes-pdq", True)):
         con.execute("INSERT INTO lists (name, list_type, category, format) VALUES (?, 'block', 'csam', ?)", [name, fmt])
         con.execute("UPDATE lists SET reportable = ? WHERE name = ?", [reportable, name])

@@ -27,10 +27,17 @@ LIBRARY_LAYERS = [
     "pipelines.export",
     "pipelines.reports",
 ]
-APPLICATION_LAYERS = ["crawler.corpus", "crawler.ingest", "crawler.crawl", "crawler.run", "crawler.cli"]
+APPLICATION_LAYERS = [
+    "crawler.corpus",
+    "crawler.engines",
+    "crawler.ingest",
+    "crawler.crawl",
+    "crawler.run",
+    "crawler.cli",
+]
 SUBPACKAGES = LIBRARY_LAYERS + APPLICATION_LAYERS
 # Third-party packages confined to one part of the application.
-CONFINED = {"scrapy": "crawler.crawl", "twisted": "crawler.crawl", "click": "crawler.cli"}
+CONFINED = {"scrapy": "crawler.crawl", "twisted": "crawler.crawl", "click": "crawler.cli", "ray": "crawler.engines"}
 MAX_MODULE_LINES = 500
 SOURCE_FOLDERS = ("pipelines", "crawler", "tests", "bench", "fuzz")
 

@@ -31,6 +31,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
     """(error class, exit code): the first class the error is an instance of decides. Built at the first error:
     the classes come from every part of linksweep, and a command imports only the parts it uses."""
     from crawler.crawl import BadCrawlSetting
+    from crawler.engines import EngineUnavailable
     from crawler.ingest import MissingInput, RemoteReadError, SourceSpecError
     from crawler.run import ConfigError, UnknownStage
     from pipelines.crawl import UnknownWatchList
@@ -97,6 +98,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (ReviewRefused, ExitCode.USAGE),
         (ConfigError, ExitCode.USAGE),
         (UnknownStage, ExitCode.USAGE),
+        (EngineUnavailable, ExitCode.USAGE),
     )
 
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from crawler.cli.engine_options import engine_options
 from crawler.cli.errors import ExitCode
 from crawler.cli.output import verbosity
 from crawler.ingest import DEFAULT_CC_BASE_URL, RemoteOptions
@@ -44,6 +45,7 @@ from pipelines.store import open_store, sources_finished_since, store_time
 @click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True, help="Requests/s per host."
 )
+@engine_options
 @click.argument("paths", nargs=-1, required=True, metavar="SOURCES...")
 @click.pass_context
 def ingest(
@@ -62,6 +64,8 @@ def ingest(
     allow_network,
     s3_endpoint_url,
     rate,
+    engine,
+    ray_address,
     paths,
 ) -> None:
     """Record every document and outgoing link of WARC/ARC/WAT files and URL tables.
@@ -74,7 +78,11 @@ def ingest(
 
     PATTERNs are shell patterns matched against a file's path within its folder or its name (`*.warc.gz`,
     `sub/*`). Files of folders that are clearly no corpus files (README, LICENSE, SOURCE.txt, *.md with no
-    corpus content) are listed as skipped."""
+    corpus content) are listed as skipped.
+
+    Each file is a unit of work, run by --engine: a pool of --workers processes here, or tasks on a Ray cluster
+    (docs/scale.md). Its documents and links are kept as Parquet parts beside the database, read through the
+    views `documents` and `links`."""
     db = ctx.obj["db"]
     if verbosity(ctx) < 0 and progress is None:
         progress = False
@@ -100,6 +108,8 @@ def ingest(
         show_progress=progress,
         include=include,
         exclude=exclude,
+        engine=engine,
+        ray_address=ray_address,
     )
     if started is not None:  # -v: one line per file this run read, on stderr
         with open_store(db, read_only=True) as con:

@@ -58,6 +58,7 @@ class SourceResult:
     seconds: float = 0.0
     staged: dict[str, str] = field(default_factory=dict)
     sha256: str | None = None  # of a remote file's bytes, computed as they arrived (when they all did)
+    transient: bool = False  # failed for a reason that may pass: the file could not be opened or read
 
     def note_warning(self, message: str) -> None:
         """Keep a remark on a record that was still read (a reader's, a cap's, a hostile page's): counted in
@@ -217,8 +218,12 @@ def _read_source(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
         try:
             file_format = sniff(task.path)
             corpus_format = reader_for(file_format)
-        except (UnknownFormat, OSError) as error:
+        except UnknownFormat as error:
             result = SourceResult(source_id=task.source_id, path=task.path, status="failed", error=str(error))
+        except OSError as error:
+            result = SourceResult(
+                source_id=task.source_id, path=task.path, status="failed", error=str(error), transient=True
+            )
         else:
             result = _read_file(task, file_format, corpus_format, on_progress, None)
     result.seconds = time.perf_counter() - started
@@ -237,6 +242,7 @@ def _read_remote(task: SourceTask, on_progress: ProgressCallback) -> SourceResul
             return _read_file(task, file_format, corpus_format, on_progress, opened)
         except (UnknownFormat, RemoteReadError) as error:
             opened.discard()
+            # not transient for the engine: the remote reader has retried the transfer itself (RemoteOptions)
             return SourceResult(source_id=task.source_id, path=task.path, status="failed", error=str(error))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Iterable
@@ -11,20 +10,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from crawler.corpus import RemoteInfo, RemoteOptions, RemoteReadError, SourceResult, SourceTask, probe_remote
-from crawler.ingest.commit import Committer
+from crawler.corpus import RemoteInfo, RemoteOptions, RemoteReadError, SourceTask, probe_remote
+from crawler.engines import engine_named
 from crawler.ingest.files import corpus_files, not_corpus_reason
-from crawler.ingest.pool import ReaderPool, read_results
-from crawler.ingest.progress import progress_bar
+from crawler.ingest.progress import ProgressBar, progress_bar
 from crawler.ingest.sources import DEFAULT_CC_BASE_URL, RemoteSource, expand_sources
+from crawler.ingest.unit import IngestUnit, ingest_unit
 from pipelines.store import (
-    BULK_ROW_GROUP_SIZE,
+    SourceFold,
     ensure_snapshot,
     file_sha256,
+    fold_sources,
     open_store,
+    parts_root,
+    read_manifest,
     register_remote_sources,
     register_sources,
-    remove_staging,
+    remove_source_parts,
     sql_string,
     staging_root,
 )
@@ -43,6 +45,9 @@ class IngestSummary:
     seconds: float = 0.0
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, error
     not_corpus: list[tuple[str, str]] = field(default_factory=list)  # path, reason: files of folders left alone
+    units_run: int = 0  # units the engine ran (a rerun after a killed driver folds published ones unrun)
+    folds: int = 0  # transactions that recorded units in the store
+    fold_seconds: float = 0.0  # the driver's time in them
 
     @property
     def failed(self) -> bool:
@@ -66,8 +71,81 @@ class IngestSummary:
 STORE_MEMORY_LIMIT = "256MB"
 
 
-def _safe_name(snapshot: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", snapshot)
+# A batch is folded once this many units in a row (in source order) have ended, or FOLD_SECONDS after the
+# first of them ended: analysts see sources done as the ingest goes, and the fold's cost is shared.
+FOLD_UNITS = 64
+FOLD_SECONDS = 5.0
+
+
+def _published(root: Path, unit: IngestUnit) -> bool:
+    """Whether the unit's manifest is published already, for this file (its identity) in this snapshot."""
+    manifest = read_manifest(root, unit.task.source_id)
+    return (
+        manifest is not None
+        and manifest.get("unit") == "ingest"
+        and manifest.get("snapshot") == unit.task.snapshot
+        and manifest.get("identity") == unit.identity
+    )
+
+
+class _Folder:
+    """Folds ended units into the store in source order: a batch is the run of units, from the first not
+    folded yet, that have all ended (see FOLD_UNITS)."""
+
+    def __init__(self, con, root: Path, units: list[IngestUnit], summary: IngestSummary, parallel: bool) -> None:
+        self.con, self.root, self.units, self.summary, self.parallel = con, root, units, summary, parallel
+        self.ended: dict[int, SourceFold] = {}
+        self.next = 0  # the first unit not folded
+        self.first_waiting: float | None = None
+        self.bar: ProgressBar | None = None
+
+    def add(self, index: int, fold: SourceFold) -> None:
+        self.ended[index] = fold
+        outcome = fold.outcome()
+        if outcome["status"] != "done" and self.bar is not None:
+            path = self.units[index].task.path
+            self.bar.write(f"{path}: {outcome['status']}: {outcome['error']}", file=sys.stderr)
+        ready = self._ready()
+        if ready and self.first_waiting is None:
+            self.first_waiting = time.monotonic()
+        if ready >= FOLD_UNITS or (ready and time.monotonic() - self.first_waiting >= FOLD_SECONDS):
+            self._fold(ready)
+
+    def finish(self) -> None:
+        if self.parallel:
+            self.con.execute("RESET threads")  # the workers are done: the last fold may use every core
+        self._fold(self._ready())
+
+    def _ready(self) -> int:
+        count = 0
+        while self.next + count in self.ended:
+            count += 1
+        return count
+
+    def _fold(self, count: int) -> None:
+        if not count:
+            return
+        started = time.perf_counter()
+        folds = [self.ended.pop(self.next + offset) for offset in range(count)]
+        fold_sources(self.con, self.root, folds)
+        self.next += count
+        self.first_waiting = None
+        self.summary.folds += 1
+        self.summary.fold_seconds += time.perf_counter() - started
+        for index, fold in enumerate(folds, start=self.next - count):
+            self._account(self.units[index], fold)
+
+    def _account(self, unit: IngestUnit, fold: SourceFold) -> None:
+        outcome, summary = fold.outcome(), self.summary
+        summary.files += 1
+        summary.records += outcome["records"]
+        summary.documents += outcome["documents"]
+        summary.links += outcome["links"]
+        summary.bad_records += outcome["bad_records"]
+        summary.warnings += (fold.manifest or {}).get("warnings", 0)
+        summary.bytes_read += unit.task.file_size()
+        if outcome["status"] != "done":
+            summary.problems.append((unit.task.path, outcome["status"], outcome["error"] or ""))
 
 
 def ingest(
@@ -85,13 +163,19 @@ def ingest(
     sample: int | None = None,
     seed: int = 0,
     cc_base_url: str = DEFAULT_CC_BASE_URL,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> IngestSummary:
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
     files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files.
 
     `paths` are source specs (see expand_sources: paths, globs, URLs, @FILE, cc:CRAWL/SUBSET with `sample`,
     `seed`, `cc_base_url`); remote files are fetched with `remote` (default: RemoteOptions()), streamed into
-    the readers in the same worker processes, and skipped when (URL, ETag, length) was already ingested."""
+    the readers in the same worker processes, and skipped when (URL, ETag, length) was already ingested.
+
+    Each file is a unit of work (crawler/ingest/unit.py) run by `engine` (crawler.engines: `local`, a process
+    pool of `workers`; `ray`, the Ray cluster at `ray_address`); this process only folds the units' manifests
+    into the store, in source order, a batch at a time (pipelines/store/folding.py)."""
     started = time.perf_counter()
     remote = remote or RemoteOptions()
     sources = expand_sources(paths, sample=sample, seed=seed, cc_base_url=cc_base_url, options=remote)
@@ -109,29 +193,26 @@ def ingest(
         [source.url for source in sources if isinstance(source, RemoteSource)], remote, summary, show_progress
     )
     readable = len(files) + len(remote_files)
-    pool = ReaderPool(min(workers, readable)) if workers > 1 and readable > 1 else None
-    remote = replace(remote, share=min(workers, readable) if pool is not None else 1)
+    # the local engine forks its workers here, before this process opens DuckDB or starts a thread
+    runner = engine_named(engine, workers=max(1, min(workers, readable)), ray_address=ray_address)
+    parallel = runner.workers > 1 and readable > 1
+    remote = replace(remote, share=min(runner.workers, readable) if parallel else 1)
     hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
-    # with reader processes (forked above: no thread may start before), the files are hashed while DuckDB opens
-    # the store, part of every parallel run's serial start; a 1-worker ingest hashes after, on its one core
-    early_digests = [hashers.submit(file_sha256, path) for path in files] if pool is not None else None
+    # with worker processes, the files are hashed while DuckDB opens the store, part of every parallel run's
+    # serial start; a 1-worker ingest hashes after, on its one core
+    early_digests = [hashers.submit(file_sha256, path) for path in files] if parallel else None
     try:
-        con = open_store(db_path, row_group_size=BULK_ROW_GROUP_SIZE)
+        con = open_store(db_path)
     except BaseException:
         hashers.shutdown(cancel_futures=True)
-        if pool is not None:
-            pool.close()
+        runner.close()
         raise
-    # checkpoint once at the end rather than every few files: each commit stays a short append to the WAL
-    con.execute("SET checkpoint_threshold = '1GB'")
-    # bounded like the readers: large transactions write their row groups out instead of growing in memory
+    # bounded like the workers; a fold's aggregation beyond it spills
     con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = {sql_string(staging_root(db_path) / 'spill')}")
-    # one thread: the commits are short appends, which DuckDB's parallel insert makes slower, not faster
-    # (and with readers in worker processes, the cores are theirs)
-    con.execute("SET threads = 1")
-    # with readers in worker processes, this process only commits: two sources' rows at a time
-    committer = Committer(con, concurrent_rows=2 if pool is not None else 0)
+    if parallel:
+        con.execute("SET threads = 1")  # the cores are the workers' until the last fold
+    root = parts_root(db_path)
     try:
         ensure_snapshot(con, snapshot)
         with hashers:
@@ -139,8 +220,6 @@ def ingest(
                 digests = list(hashers.map(file_sha256, files))
             else:
                 digests = [future.result() for future in early_digests]
-        stage_dir = staging_root(db_path) / _safe_name(snapshot)
-        tasks: list[SourceTask] = []
         registrations = register_sources(
             con,
             snapshot,
@@ -149,60 +228,59 @@ def ingest(
         registrations += register_remote_sources(
             con, snapshot, [(info.url, info.length, info.etag) for info in remote_files]
         )
+        identities = [{"sha256": digest} for digest in digests] + [
+            {"url": info.url, "etag": info.etag, "length": info.length} for info in remote_files
+        ]
         remote_by_id = {
             registered.source_id: info
             for info, registered in zip(remote_files, registrations[len(files) :], strict=True)
         }
+        units: list[IngestUnit] = []
         queued: set[int] = set()
-        for path, registered in zip([*files, *(info.url for info in remote_files)], registrations, strict=True):
+        for path, registered, identity in zip(
+            [*files, *(info.url for info in remote_files)], registrations, identities, strict=True
+        ):
             # a remote file that failed (a transfer that broke off) is tried again; a local one as it is, with --force
             to_read = ("pending", "failed") if registered.source_id in remote_by_id else ("pending",)
             if registered.source_id in queued or (registered.status not in to_read and not force):
                 summary.skipped += 1  # already ingested, or the same content as another file of this run
                 continue
             queued.add(registered.source_id)
-            task = SourceTask(
-                registered.source_id, snapshot, str(path), str(stage_dir / str(registered.source_id)), url_column
-            )
+            task = SourceTask(registered.source_id, snapshot, str(path), "", url_column)
             info = remote_by_id.get(registered.source_id)
             if info is not None:
                 task = replace(task, remote=remote, etag=info.etag, size=info.length)
-            tasks.append(task)
-        # committed in source order whatever order readers finish in: which file first recorded a URL
+            units.append(IngestUnit(task, str(root), identity))
+        # folded in source order whatever order units finish in: which file first recorded a URL
         # (urls.first_source) is then the same in every run, interrupted or not
-        tasks.sort(key=lambda task: task.source_id)
-        sizes = {task.source_id: task.file_size() for task in tasks}
-        total_bytes = sum(sizes.values())
+        units.sort(key=lambda unit: unit.task.source_id)
         if show_progress is None:
             show_progress = sys.stderr.isatty()
+        folder = _Folder(con, root, units, summary, parallel)
+        # a unit whose manifest is published already (a driver killed before folding it) is not run again
+        to_run = [index for index, unit in enumerate(units) if force or not _published(root, unit)]
+        summary.units_run = len(to_run)
+        total_bytes = sum(unit.task.file_size() for unit in units)
         with progress_bar(show_progress, total_bytes, f"ingest {snapshot}") as bar:
-
-            def account(result: SourceResult) -> None:
-                remove_staging(Path(stage_dir) / str(result.source_id))
-                summary.files += 1
-                summary.records += result.records
-                summary.documents += result.documents
-                summary.links += result.links
-                summary.bad_records += result.bad_records
-                summary.warnings += result.warnings
-                summary.bytes_read += sizes[result.source_id]
-                if result.status != "done":
-                    summary.problems.append((result.path, result.status, result.error or ""))
-                    bar.write(f"{result.path}: {result.status}: {result.error}", file=sys.stderr)
-
-            for result in read_results(tasks, pool, bar):
-                for committed in committer.commit(result):
-                    account(committed)
-            for committed in committer.finish():
-                account(committed)
-        remove_staging(stage_dir)
-        con.execute("RESET threads")  # the readers are done: the final checkpoint may use every core
+            folder.bar = bar
+            for index in sorted(set(range(len(units))) - set(to_run)):
+                folder.add(
+                    index, SourceFold(units[index].task.source_id, read_manifest(root, units[index].task.source_id))
+                )
+            bytes_reported = runner.name == "local"
+            for outcome in runner.run(ingest_unit, [units[i] for i in to_run], on_progress=bar.update):
+                index = to_run[outcome.index]
+                source_id = units[index].task.source_id
+                if not bytes_reported:
+                    bar.update(units[index].task.file_size())
+                if outcome.manifest is None:
+                    remove_source_parts(root, source_id)  # what an earlier ingest published is not this file's
+                folder.add(index, SourceFold(source_id, outcome.manifest, outcome.error))
+            folder.finish()
     finally:
         hashers.shutdown(cancel_futures=True)
-        committer.close()
         con.close()
-        if pool is not None:
-            pool.close()
+        runner.close()
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -19,11 +19,29 @@ class QueryFailed(ValueError):
     """DuckDB refused or failed the query."""
 
 
+# Statements `linksweep sql` refuses before DuckDB sees them: a read-only connection may read the parts'
+# folder (the views documents and links read it), and DuckDB would let these write files there. The rest is
+# refused by the connection itself (pipelines/store/database.py).
+_WRITING_STATEMENTS = frozenset({"COPY", "EXPORT", "ATTACH"})
+
+
+def _refuse_writes(query: str) -> None:
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as error:
+        raise QueryFailed(f"query failed: {error}") from None
+    for statement in statements:
+        kind = statement.type.name
+        if kind in _WRITING_STATEMENTS:
+            raise QueryFailed(f"query failed: {kind} statements are refused: `linksweep sql` only reads the store")
+
+
 def print_query(db_path: Path, query: str, output_format: str = "table", *, max_rows: int = 40) -> None:
     """Run `query` on a read-only connection to the store and write its rows to stdout in `output_format` (one
     of QUERY_FORMATS; `max_rows` rows at most in a table). A read-only connection sees the database only: no
     file or URL, no extension (pipelines/store/database.py). DuckDB's errors raise QueryFailed."""
     # a crawl merges its results in short transactions: opening waits for one to end rather than fail
+    _refuse_writes(query)
     con = open_store(db_path, read_only=True)
     try:
         relation = con.sql(query)

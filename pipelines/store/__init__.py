@@ -20,7 +20,23 @@ from pipelines.store.database import (
     staging_root,
 )
 from pipelines.store.digests import file_sha256
+from pipelines.store.folding import SourceFold, fold_sources
 from pipelines.store.migrate import SchemaTooNew
+from pipelines.store.parts import (
+    FOLDED_TABLES,
+    PART_TABLES,
+    discard_unit_folders,
+    new_unit_folder,
+    parts_root,
+    parts_root_of,
+    publish_rows,
+    publish_unit_folder,
+    read_manifest,
+    remove_source_parts,
+    unit_attempt,
+    write_manifest,
+    write_part,
+)
 from pipelines.store.queries import (
     CrawlState,
     ListState,
@@ -44,6 +60,21 @@ from pipelines.store.staging import StagedSource, read_staged
 from pipelines.store.transaction import memory_limit, transaction
 
 __all__ = [
+    "FOLDED_TABLES",
+    "PART_TABLES",
+    "SourceFold",
+    "discard_unit_folders",
+    "fold_sources",
+    "new_unit_folder",
+    "parts_root",
+    "parts_root_of",
+    "publish_rows",
+    "publish_unit_folder",
+    "read_manifest",
+    "remove_source_parts",
+    "unit_attempt",
+    "write_manifest",
+    "write_part",
     "UnknownSnapshot",
     "require_snapshot",
     "file_sha256",

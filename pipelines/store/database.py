@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.store.migrate import SchemaTooNew, current_version, migrate
+from pipelines.store.parts import create_part_views, parts_root, parts_root_of, views_point_at
 from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_string
 from pipelines.store.staging import stream_staged
@@ -35,13 +36,18 @@ LOCK_WAIT_ENVIRONMENT_VARIABLE = "LINKSWEEP_LOCK_WAIT"
 # how long opening the store waits for another process's write (a crawl's merge, another ingest) to end
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
 
-# Every read-only connection is an analyst's query surface: the database and nothing else. No file or URL can
-# be read or written (COPY ... TO, read_csv, ATTACH), no extension installed or loaded, and the configuration
-# is locked so that a query cannot SET it back.
+# Every read-only connection is an analyst's query surface: the database and its parts (the Parquet files the
+# views `documents` and `links` read, pipelines/store/parts.py) and nothing else. No other file or URL can be
+# read or written (COPY ... TO, read_csv, ATTACH), no extension installed or loaded, and the configuration is
+# locked so that a query cannot SET it back. DuckDB takes the parts' folder as an allowed directory only while
+# external access is still on: READ_ONLY_CONFIG is what the connection opens with, READ_ONLY_SETTINGS what is
+# set after, in this order.
 READ_ONLY_CONFIG = {
-    "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
+}
+READ_ONLY_SETTINGS = {
+    "enable_external_access": False,
     "lock_configuration": True,
 }
 
@@ -58,6 +64,25 @@ class StoreUnusable(OSError):
     """The database file cannot be opened or created (not a DuckDB file, no permission, ...)."""
 
 
+def _lock_down(connection: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection reduced to the database and its parts (READ_ONLY_SETTINGS); a second connection
+    of this process to the same file shares the first one's instance, locked down already."""
+    try:
+        [(locked,)] = connection.execute("SELECT current_setting('lock_configuration')").fetchall()
+        if not locked:
+            parts = str(parts_root(path.resolve())) + os.sep
+            connection.execute(f"SET allowed_directories = [{sql_string(parts)}]")
+            for name, value in READ_ONLY_SETTINGS.items():
+                connection.execute(f"SET {name} = {str(value).lower()}")
+        [(external,)] = connection.execute("SELECT current_setting('enable_external_access')").fetchall()
+        if external:
+            raise StoreUnusable(f"{path}: a read-only connection of this process is not locked down")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def lock_wait_seconds() -> float:
     """How long to wait for a store another process holds: $LINKSWEEP_LOCK_WAIT seconds, else 10."""
     value = os.environ.get(LOCK_WAIT_ENVIRONMENT_VARIABLE)
@@ -70,7 +95,7 @@ def lock_wait_seconds() -> float:
 def _connect(path: Path, read_only: bool, row_group_size: int | None) -> duckdb.DuckDBPyConnection:
     try:
         if read_only:
-            return duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+            return _lock_down(duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG), path)
         if row_group_size is None:
             return duckdb.connect(str(path))
         # the row group size is an option of ATTACH only (and is not kept in the file): attach to an in-memory
@@ -141,6 +166,9 @@ def _open_store(
     if not read_only:
         try:
             migrate(connection)
+            root = parts_root_of(connection)
+            if not views_point_at(connection, root):  # a store moved (or copied) elsewhere
+                create_part_views(connection, root)
         except BaseException:
             connection.close()
             raise

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
+
+from pipelines.store.backfills import backfill_private_domains, tables_to_parts
 
 
 @dataclass(frozen=True)
@@ -15,31 +16,6 @@ class Migration:
     description: str
     sql: str
     backfill: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # data only Python can compute
-
-
-def _backfill_private_domains(con: duckdb.DuckDBPyConnection) -> None:
-    """Private-section registrable domains of the hosts recorded before version 2."""
-    from pipelines.urls import registrable_domains
-
-    hosts = [row[0] for row in con.execute("SELECT host FROM hosts WHERE host IS NOT NULL").fetchall()]
-    if not hosts:
-        return
-    con.register(
-        "private_domains",
-        pa.table(
-            {
-                "host": pa.array(hosts, pa.string()),
-                "domain": pa.array([registrable_domains(host).private for host in hosts], pa.string()),
-            }
-        ),
-    )
-    con.execute(
-        "UPDATE hosts SET registered_domain_private = p.domain FROM private_domains AS p WHERE hosts.host = p.host"
-    )
-    con.execute(
-        "UPDATE urls SET registered_domain_private = p.domain FROM private_domains AS p WHERE urls.host = p.host"
-    )
-    con.unregister("private_domains")
 
 
 # What DuckDB's hash() gives for this text is recorded with the url_key column: a DuckDB whose hash() differs
@@ -234,7 +210,7 @@ MIGRATIONS: list[Migration] = [
             source_id  INTEGER NOT NULL
         );
         """,
-        backfill=_backfill_private_domains,
+        backfill=backfill_private_domains,
     ),
     Migration(
         3,
@@ -480,6 +456,19 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        8,
+        "documents and links become views of Parquet parts beside the database; what each unit of work cost",
+        """
+        -- what the unit that read the file cost, from its manifest (docs/scale.md)
+        ALTER TABLE sources ADD COLUMN cpu_seconds DOUBLE;
+        ALTER TABLE sources ADD COLUMN peak_rss_bytes BIGINT;
+        ALTER TABLE sources ADD COLUMN attempts INTEGER;    -- runs of its unit until one published
+        ALTER TABLE sources ADD COLUMN worker VARCHAR;      -- host:pid of the process that published it
+        """,
+        backfill=tables_to_parts,
+    ),
 ]
+
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -90,6 +90,9 @@ TIMES = {
     "refreshed_at",
     "inputs",
     "counted_at",
+    "cpu_seconds",  # what a unit cost, and which process ran it
+    "peak_rss_bytes",
+    "worker",
 }
 COMPARED = ["sources", "documents", "links", "urls", "hosts", "lists", "list_versions", "list_entries", "url_matches",
             "match_state", "matched_sources", "verdicts", "entry_counts", "review_rules", "audit_log"]  # fmt: skip

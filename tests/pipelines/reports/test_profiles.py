@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipelines.reports import InvalidReportDocument, ReportConfigError, Reporter, prepare_bundle
+from pipelines.store import publish_rows
 from tests.report_helpers import NOW, SNAPSHOT, XSD, add_verdict
 
 REPORTER = Reporter(email="trust-safety@example.org", first_name="Test", company="Example template")
@@ -167,7 +168,8 @@ FETCHED_WORDS = ("body", "thumbnail", "excerpt", "payload", "base64", "content_t
 def test_a_bundle_holds_no_fetched_bytes(store, tmp_path, profile):
     """Only the profile's text files and bundle.json; no field that could carry a body, a thumbnail or an
     excerpt, and nothing of a fetched document (the store holds none: its hashes only)."""
-    store.execute("UPDATE documents SET content_type = 'image/png', payload_digest = 'sha1:PLANTEDDIGEST'")
+    planted = "SELECT * REPLACE ('image/png' AS content_type, 'sha1:PLANTEDDIGEST' AS payload_digest) FROM documents"
+    publish_rows(store, 1, {"documents": planted, "links": "SELECT * FROM links"})
     folder = _bundle(store, tmp_path, profile, reporter=REPORTER)
     for path in folder.iterdir():
         text = path.read_text(encoding="utf-8")  # text: no binary content

@@ -28,8 +28,21 @@ def test_the_store_still_answers_queries(sample_db):
 def test_copy_to_a_file_is_refused_and_writes_nothing(sample_db, tmp_path):
     target = tmp_path / "written.csv"
     result = run(sample_db, "sql", f"COPY (SELECT url FROM urls) TO '{target}'", expect=2)
-    assert "query failed" in result.output and "disabled by configuration" in result.output
+    assert "query failed" in result.output and "COPY statements are refused" in result.output
     assert not target.exists()
+
+
+def test_the_parts_folder_can_be_read_through_the_views_but_not_written(sample_db):
+    parts = sample_db.with_name(sample_db.name + ".parts")
+    before = sorted(path for path in parts.rglob("*"))
+    target = parts / "sources" / "written.parquet"
+    for query in (f"COPY (SELECT url FROM urls) TO '{target}'", f"EXPORT DATABASE '{parts}'"):
+        result = run(sample_db, "sql", query, expect=2)
+        assert "statements are refused" in result.output, query
+    assert sorted(path for path in parts.rglob("*")) == before
+    # what the views read stays readable: a query naming a part directly is a query of the same rows
+    part = next(parts.glob("sources/*/links.parquet"))
+    assert run(sample_db, "sql", "--format", "csv", f"SELECT count(*) FROM '{part}'").exit_code == 0
 
 
 def test_reading_a_file_is_refused(sample_db, tmp_path):
@@ -37,7 +50,7 @@ def test_reading_a_file_is_refused(sample_db, tmp_path):
     secret.write_text("token\nsynthetic-secret-value\n")
     for query in (f"SELECT * FROM read_csv('{secret}')", f"SELECT * FROM '{secret}'", f"ATTACH '{secret}' AS x"):
         result = run(sample_db, "sql", "--format", "csv", query, expect=2)
-        assert "disabled by configuration" in result.output, query
+        assert "disabled by configuration" in result.output or "ATTACH statements are refused" in result.output, query
         assert "synthetic-secret-value" not in result.output
 
 

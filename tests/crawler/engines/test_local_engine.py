@@ -1,0 +1,90 @@
+"""The local engine: forked workers and the caller's garbage, the progress its workers count."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import duckdb
+
+import crawler.engines.local
+from crawler.engines.local import LocalEngine
+from crawler.ingest import ingest
+
+
+class _GarbageConnection:
+    """A DuckDB connection in a reference cycle: garbage that only the cycle collector frees."""
+
+    def __init__(self) -> None:
+        self.me = self
+        self.connection = duckdb.connect()
+        self.connection.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+
+
+def test_forked_readers_leave_the_callers_garbage_alone(tmp_path, monkeypatch):
+    """Readers are forked from the caller. Garbage DuckDB connections it left behind (a library user's, an
+    earlier test's) must not be finalized in a reader: DuckDB's destructor joins threads that only exist in
+    the parent, and the reader died of a segfault."""
+    sample = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus"
+    started = crawler.engines.local._init_worker
+
+    def start_and_collect(*args):  # what any allocation in the reader may trigger, made certain
+        started(*args)
+        gc.enable()
+        gc.collect()
+
+    monkeypatch.setattr(crawler.engines.local, "_init_worker", start_and_collect)
+    gc.collect()
+    gc.disable()  # the garbage stays uncollected until the readers are forked and inherit it
+    try:
+        for _ in range(5):
+            _GarbageConnection()
+        summary = ingest(tmp_path / "x.duckdb", "S", [sample], workers=2, show_progress=False)
+    finally:
+        gc.enable()
+    assert summary.files == len(list(sample.iterdir())) and summary.problems == [] and summary.links > 0
+    gc.collect()
+
+
+class _BusyCounter:
+    """The readers' shared byte counter as the parent sees it while they work: bigger at every read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    @property
+    def value(self) -> int:
+        self.reads += 1
+        return 100 * self.reads
+
+
+class _Bar:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, n: float = 1) -> None:
+        self.n += n
+
+
+def _nothing(item: int) -> dict:
+    return {"item": item}
+
+
+def test_the_pool_passes_on_every_byte_its_workers_count_however_they_interleave():
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = LocalEngine.__new__(LocalEngine)
+    # the units count no bytes: only the busy counter moves
+    engine.counter, engine.executor, engine.fresh_process, engine.workers = (
+        _BusyCounter(),
+        ThreadPoolExecutor(1),
+        False,
+        1,
+    )
+    bar = _Bar()
+    try:
+        outcomes = list(engine.run(_nothing, [1, 2], on_progress=bar.update))
+    finally:
+        engine.executor.shutdown()
+    assert sorted(outcome.manifest["item"] for outcome in outcomes) == [1, 2]
+    assert engine.counter.reads >= 2 and bar.n == 100 * engine.counter.reads  # the last value the pool read
