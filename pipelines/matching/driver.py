@@ -136,8 +136,8 @@ def _urls_of_sources(
 
     Each URL remembers the file that first recorded it (files record their URLs in order), so the URLs a
     file added are a filter on `urls`, not a scan of its links. A URL first recorded by a file the lists have
-    not matched either (another snapshot's, not matched yet; or a file still pending because the ingest was
-    killed after recording its URLs and before the file was done: see pipelines/store/database.record_new_urls) is
+    not matched either (another snapshot's, not matched yet; or a file left pending by an older linksweep's
+    ingest killed between a file's URLs and its status) is
     found through the links of these files; URLs first recorded by a file already matched carry their
     matches already (matches are per URL).
     """

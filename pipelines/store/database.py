@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +16,6 @@ from pipelines.store.migrate import SchemaTooNew, current_version, migrate
 from pipelines.store.parts import create_part_views, parts_root, parts_root_of, views_point_at
 from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_string
-from pipelines.store.staging import stream_staged
 from pipelines.store.transaction import transaction
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
@@ -316,150 +313,3 @@ def register_remote_sources(
     finally:
         con.unregister("incoming_remote")
     return [RegisteredSource(*row) for row in rows]
-
-
-def _delete_source_rows(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    low, high = source_id << 32, ((source_id + 1) << 32) - 1
-    con.execute("DELETE FROM links WHERE doc_id BETWEEN ? AND ?", [low, high])
-    con.execute("DELETE FROM documents WHERE doc_id BETWEEN ? AND ?", [low, high])
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, staged_file: str) -> Iterator[None]:
-    """A staged file (pipelines/store/staging.py) as the view `name` of this connection, for one scan: its batches
-    are read as the scan goes."""
-    con.register(name, stream_staged(staged_file))
-    try:
-        yield
-    finally:
-        con.unregister(name)
-
-
-def record_new_urls(con: duckdb.DuckDBPyConnection, source_id: int, staged: dict[str, str]) -> None:
-    """Half of committing a source: add its staged distinct URLs (with host and registered domain) and
-    hosts not yet recorded, in one transaction; new URLs remember `source_id` as the file that first recorded
-    them.
-
-    Sources must pass through here one at a time, in source order, each after the previous one committed: a
-    transaction only sees what was committed before it began, so two at once would record a URL twice, and
-    `urls.first_source` is the same in every run only in that order (the files whose URLs an interrupted run
-    recorded are the first ones). The rows (commit_source_rows) may be committed before, after or beside
-    them, concurrently with other sources' rows.
-
-    The URLs of a file may be recorded while its rows are not, or the other way round (an ingest killed
-    between the two): the file is still `pending`, the rerun records nothing new for it and commits the rest,
-    and until then matching counts a pending file's URLs as those of a file not yet matched
-    (pipelines/matching/driver.py).
-    """
-    if "urls" not in staged:
-        return
-    with transaction(con):
-        # the recorded URLs whose key is one of the file's are the only ones whose strings are compared (rows
-        # without a key, written by other tools, always are); the staged file is read twice, as each
-        # registration is scanned once, rather than held whole
-        with _registered(con, "staged_urls", staged["urls"]), _registered(con, "staged_keys", staged["urls"]):
-            con.execute(
-                """
-                INSERT INTO urls BY NAME
-                WITH recorded AS (
-                    SELECT url FROM urls WHERE url_key IN (SELECT hash(url) FROM staged_keys) OR url_key IS NULL
-                )
-                SELECT *, hash(url) AS url_key, $source_id AS first_source FROM staged_urls AS staged
-                WHERE NOT EXISTS (SELECT 1 FROM recorded WHERE recorded.url = staged.url)
-                """,
-                {"source_id": source_id},
-            )
-        with _registered(con, "staged_hosts", staged["hosts"]):  # distinct already (pipelines/store/staging.py)
-            con.execute(
-                """
-                INSERT INTO hosts BY NAME
-                SELECT * FROM staged_hosts AS staged
-                WHERE NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
-                """
-            )
-
-
-@dataclass(frozen=True)
-class SourceOutcome:
-    """What reading a source gave, recorded in its `sources` row."""
-
-    path: str
-    status: str
-    file_format: str | None
-    reader: str | None
-    records: int
-    documents: int
-    links: int
-    bad_records: int
-    error: str | None
-    bad_record_errors: Sequence[str]
-    seconds: float
-    sha256: str | None = None  # a remote file's digest, known once read: replaces its stand-in
-
-
-def commit_source_rows(
-    con: duckdb.DuckDBPyConnection,
-    source_id: int,
-    staged: dict[str, str],
-    outcome: SourceOutcome,
-    *,
-    urls_recorded: bool = True,
-) -> None:
-    """The other half of committing a source: replace its documents and links with the staged ones and record
-    its outcome, in one transaction. With its URLs already recorded (record_new_urls), the source's status
-    becomes the outcome's; else it stays `pending` until `finish_source` records it, once they are: a source
-    is never done without its URLs.
-
-    A crash at any point leaves either the previous rows and status or the new ones, never a mix: that is what
-    makes an interrupted ingest safe to rerun. Different sources' rows may be committed concurrently, each
-    on its own connection (cursor), and beside any source's URLs.
-    """
-    with transaction(con):
-        _delete_source_rows(con, source_id)
-        con.execute("DELETE FROM matched_sources WHERE source_id = ?", [source_id])  # its URLs may have changed
-        for table in ("documents", "links"):
-            if table in staged:
-                with _registered(con, f"staged_{table}", staged[table]):
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged_{table}")
-        con.execute(
-            """
-            UPDATE sources SET path = ?, status = ?, format = ?, reader = ?, records = ?, documents = ?,
-                links = ?, bad_records = ?, error = ?, bad_record_errors = ?, finished_at = current_timestamp,
-                seconds = ?
-            WHERE source_id = ?
-            """,
-            [
-                outcome.path,
-                outcome.status if urls_recorded else "pending",
-                outcome.file_format,
-                outcome.reader,
-                outcome.records,
-                outcome.documents,
-                outcome.links,
-                outcome.bad_records,
-                outcome.error,
-                list(outcome.bad_record_errors),
-                outcome.seconds,
-                source_id,
-            ],
-        )
-        if outcome.sha256 is not None:
-            # the same bytes already ingested from elsewhere in this snapshot keep their row; this one its stand-in
-            con.execute(
-                """
-                UPDATE sources SET sha256 = $digest WHERE source_id = $source_id AND NOT EXISTS (
-                    SELECT 1 FROM sources AS other
-                    WHERE other.snapshot = sources.snapshot AND other.sha256 = $digest
-                )
-                """,
-                {"digest": outcome.sha256, "source_id": source_id},
-            )
-
-
-def finish_source(con: duckdb.DuckDBPyConnection, source_id: int, status: str) -> None:
-    """Record the status of a source whose rows were committed before its URLs (commit_source_rows)."""
-    con.execute("UPDATE sources SET status = ? WHERE source_id = ?", [status, source_id])
-
-
-def remove_staging(directory: Path) -> None:
-    shutil.rmtree(directory, ignore_errors=True)
