@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -219,6 +221,30 @@ class _WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# Namespace of the record ids given to ARC records (uuid5 of the record's ordinal and ARC header line).
+_ARC_RECORD_IDS = uuid.UUID("4b0e6f3a-9d43-5b5e-8c1e-1f7d2a6c9b21")
+
+
+@functools.cache
+def _deterministic_arc_ids_class() -> type:
+    """warcio's ARC-to-WARC header parser, giving each converted record the same WARC-Record-ID in every run:
+    warcio's own is a random uuid4, which made a file's documents differ between two ingests."""
+    from warcio.recordloader import ARC2WARCHeadersParser
+
+    class DeterministicArcIds(ARC2WARCHeadersParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ordinal = 0
+
+        def _get_protocol_and_headers(self, headerline, parts):
+            protocol, headers = super()._get_protocol_and_headers(headerline, parts)
+            self.ordinal += 1
+            record_id = f"<urn:uuid:{uuid.uuid5(_ARC_RECORD_IDS, f'{self.ordinal}|{headerline}')}>"
+            return protocol, [(name, record_id if name == "WARC-Record-ID" else value) for name, value in headers]
+
+    return DeterministicArcIds
+
+
 def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
     """Records of a WARC or ARC file read by warcio (ARC records are converted to WARC terms).
 
@@ -234,6 +260,7 @@ def read_warcio(stream: BinaryIO) -> Iterator[ArchiveRecord]:
     printed = io.StringIO()
     try:
         iterator = ArchiveIterator(stream, arc2warc=True, no_record_parse=True)
+        iterator.loader.arc_parser = _deterministic_arc_ids_class()()
         records = iter(iterator)
         while True:
             with contextlib.redirect_stderr(printed):

@@ -347,3 +347,13 @@ def test_reading_leaves_no_reference_cycles_and_restores_the_collector(path, tmp
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_arc_records_get_the_same_record_ids_in_every_reading():
+    """warcio gives converted ARC records random ids; the reader gives each the same one every time (a file's
+    documents must not differ between two ingests, nor between engines), and no two records the same."""
+    arc = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus" / "LEGACY-00000.arc.gz"
+    readings = [[record.record_id for record in read_warcio(arc.open("rb"))] for _ in range(2)]
+    ids = [record_id for record_id in readings[0] if record_id is not None]
+    assert readings[0] == readings[1] and len(ids) >= 1 and len(set(ids)) == len(ids)
+    assert all(record_id.startswith("<urn:uuid:") for record_id in ids)
