@@ -68,13 +68,17 @@ class LocalEngine:
         self.fresh_process = fresh_process
         self.executor: ProcessPoolExecutor | None = None
         self.counter = None
+        self.counter_method: str | None = None
+        self.counted_before = 0  # bytes counted by the counters of earlier pools (a pool replaced by a spawned one)
         if self.workers > 1 and not fresh_process:
             self.executor = self._pool("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
     def _pool(self, method: str) -> ProcessPoolExecutor:
         context = multiprocessing.get_context(method)
-        if self.counter is None:
-            self.counter = context.Value("q", 0)
+        if self.counter is None or self.counter_method != method:  # shared memory of one start method only
+            if self.counter is not None:
+                self.counted_before += self.counter.value
+            self.counter, self.counter_method = context.Value("q", 0), method
         if self.fresh_process:
             return ProcessPoolExecutor(
                 self.workers,
@@ -144,7 +148,7 @@ class LocalEngine:
         def report() -> None:
             nonlocal reported
             if on_progress is not None and self.counter is not None:
-                read_so_far = self.counter.value  # one read: workers add to it between any two reads
+                read_so_far = self.counted_before + self.counter.value  # one read: workers add between reads
                 on_progress(read_so_far - reported)
                 reported = read_so_far
 

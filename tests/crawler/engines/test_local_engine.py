@@ -6,8 +6,10 @@ import gc
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import crawler.engines.local
+from crawler.engines import TransientUnitError
 from crawler.engines.local import LocalEngine
 from crawler.ingest import ingest
 
@@ -75,12 +77,8 @@ def test_the_pool_passes_on_every_byte_its_workers_count_however_they_interleave
 
     engine = LocalEngine.__new__(LocalEngine)
     # the units count no bytes: only the busy counter moves
-    engine.counter, engine.executor, engine.fresh_process, engine.workers = (
-        _BusyCounter(),
-        ThreadPoolExecutor(1),
-        False,
-        1,
-    )
+    engine.counter, engine.counted_before, engine.executor = _BusyCounter(), 0, ThreadPoolExecutor(1)
+    engine.fresh_process, engine.workers = False, 1
     bar = _Bar()
     try:
         outcomes = list(engine.run(_nothing, [1, 2], on_progress=bar.update))
@@ -88,3 +86,73 @@ def test_the_pool_passes_on_every_byte_its_workers_count_however_they_interleave
         engine.executor.shutdown()
     assert sorted(outcome.manifest["item"] for outcome in outcomes) == [1, 2]
     assert engine.counter.reads >= 2 and bar.n == 100 * engine.counter.reads  # the last value the pool read
+
+
+def _fails_until(item: tuple[str, int]) -> dict:
+    """A unit that raises TransientUnitError until it has been tried `times` times (counted in a folder)."""
+    folder, times = Path(item[0]), item[1]
+    (folder / f"attempt-{len(list(folder.iterdir()))}").touch()
+    tried = len(list(folder.iterdir()))
+    if tried < times:
+        raise TransientUnitError(f"try {tried} failed")
+    return {"tried": tried}
+
+
+def _broken(item: int) -> dict:
+    raise ValueError(f"bad input {item}")
+
+
+def _dies(folder: str) -> dict:
+    """A unit whose worker dies (SIGKILL) the first time it runs it."""
+    import os
+    import signal
+
+    marker = Path(folder) / "died-once"
+    if not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"pid": os.getpid()}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_transient_error_is_retried_and_a_bad_input_is_not(tmp_path, workers):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    with LocalEngine(workers) as engine:
+        outcomes = {o.index: o for o in engine.run(_fails_until, [(str(tmp_path / "a"), 2), (str(tmp_path / "b"), 9)])}
+        assert outcomes[0].manifest == {"tried": 2} and outcomes[0].attempts == 2
+        assert outcomes[1].manifest is None and outcomes[1].attempts == 3  # DEFAULT_RETRIES 2: three tries in all
+        assert "try 3 failed (tried 3 times)" in outcomes[1].error
+        [broken] = list(engine.run(_broken, [7]))
+    assert broken.manifest is None and broken.attempts == 1 and broken.error == "ValueError: bad input 7"
+
+
+def test_a_unit_whose_worker_died_runs_again_in_a_new_worker(tmp_path):
+    with LocalEngine(2) as engine:
+        [outcome] = list(engine.run(_dies, [str(tmp_path)]))
+    assert outcome.error is None and outcome.attempts == 2 and (tmp_path / "died-once").exists()
+
+
+def test_an_unopenable_file_is_retried_and_a_malformed_one_is_recorded_once(tmp_path, monkeypatch):
+    """A file that cannot be read (a flaky shared filesystem) is a transient error: its unit runs again. A file
+    that reads but is no corpus is a failed source on the first try."""
+    import crawler.corpus.source_reader as source_reader
+
+    sample = Path(__file__).resolve().parents[3] / "data" / "sample" / "corpus" / "SAMPLE-00001.warc"
+    garbage = tmp_path / "garbage.warc"
+    garbage.write_bytes(bytes(range(256)) * 4)  # no format the readers know
+    sniff, calls = source_reader.sniff, []
+
+    def flaky_sniff(path):
+        calls.append(path)
+        if Path(path).name == sample.name and calls.count(path) == 1:
+            raise OSError(5, "Input/output error", path)
+        return sniff(path)
+
+    monkeypatch.setattr(source_reader, "sniff", flaky_sniff)
+    db = tmp_path / "s.duckdb"
+    summary = ingest(db, "S", [sample, garbage], workers=1, show_progress=False)
+    con = duckdb.connect(str(db), read_only=True)
+    rows = dict(con.execute("SELECT path, (status, attempts) FROM sources").fetchall())
+    con.close()
+    assert rows[str(sample)] == ("done", 2) and rows[str(garbage)][1] == 1
+    assert rows[str(garbage)][0] in ("failed", "partial") and len(summary.problems) == 1
