@@ -209,6 +209,7 @@ def ingest(
         raise
     # bounded like the workers; a fold's aggregation beyond it spills
     con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
+    staging_root(db_path).mkdir(parents=True, exist_ok=True)  # DuckDB creates the spill folder, not its parent
     con.execute(f"SET temp_directory = {sql_string(staging_root(db_path) / 'spill')}")
     if parallel:
         con.execute("SET threads = 1")  # the cores are the workers' until the last fold

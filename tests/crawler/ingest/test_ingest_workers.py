@@ -62,3 +62,15 @@ def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_reader
     assert "in use by another process" in str(raised.value)
     assert multiprocessing.active_children() == []  # the worker pool was shut down
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("sha256")]
+
+
+def test_a_fold_beyond_the_memory_limit_spills_to_the_staging_folder(tmp_path, monkeypatch):
+    """The driver's connection is bounded (STORE_MEMORY_LIMIT): a fold larger than that spills to disk."""
+    corpus = make_corpus(tmp_path / "corpus", files=4, pages=600)
+    monkeypatch.setattr(crawler.ingest.runner, "STORE_MEMORY_LIMIT", "32MB")
+    summary = ingest(tmp_path / "small.duckdb", "S1", corpus, workers=2, show_progress=False)
+    assert summary.problems == [] and summary.files == 4
+    whole = tmp_path / "whole.duckdb"
+    monkeypatch.setattr(crawler.ingest.runner, "STORE_MEMORY_LIMIT", "1GB")
+    ingest(whole, "S1", corpus, workers=2, show_progress=False)
+    assert table_contents(tmp_path / "small.duckdb") == table_contents(whole)
