@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "match-data"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4  # 4: documents, links, urls and hosts as parts (schema 9)
 SEED = 20261125
 SNAPSHOT = "BENCH-MATCH"
 TLDS = ("test", "example", "invalid", "example.org", "example.com", "example.net")
@@ -69,7 +69,7 @@ def _host_sql(k: str) -> str:
 def generate(folder: Path, shape: dict) -> None:
     import duckdb
 
-    from pipelines.store.database import open_store
+    from pipelines.store import open_store, parts_root, publish_rows, publish_url_rows
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -95,7 +95,7 @@ def generate(folder: Path, shape: dict) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO links BY NAME
+        CREATE TEMP TABLE gen_links AS
         SELECT ((i // {LINKS_PER_DOCUMENT} // {per_source} + 1)::BIGINT << 32)
                    | ((i // {LINKS_PER_DOCUMENT}) % {per_source}) AS doc_id,
                'a' AS kind, url AS raw_url, url
@@ -108,7 +108,7 @@ def generate(folder: Path, shape: dict) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO documents BY NAME
+        CREATE TEMP TABLE gen_documents AS
         SELECT ((d // {per_source} + 1)::BIGINT << 32) | (d % {per_source}) AS doc_id,
                (d // {per_source} + 1)::INTEGER AS source_id, '{SNAPSHOT}' AS snapshot,
                (d % {per_source})::INTEGER AS record_no, '<urn:uuid:bench-' || d || '>' AS record_id,
@@ -119,6 +119,16 @@ def generate(folder: Path, shape: dict) -> None:
               FROM range({documents}) AS r(d))
         """
     )
+    for source_id in range(1, SOURCES + 1):  # the views' parts: one folder per source
+        low, high = source_id << 32, ((source_id + 1) << 32) - 1
+        publish_rows(
+            con,
+            source_id,
+            {
+                "documents": f"SELECT * FROM gen_documents WHERE source_id = {source_id}",
+                "links": f"SELECT * FROM gen_links WHERE doc_id BETWEEN {low} AND {high}",
+            },
+        )
     con.execute(f"INSERT INTO snapshots (name) VALUES ('{SNAPSHOT}')")
     con.execute(
         f"""
@@ -127,16 +137,17 @@ def generate(folder: Path, shape: dict) -> None:
         FROM range(1, {SOURCES + 1}) AS r(s)
         """
     )
-    con.execute(
+    publish_url_rows(
+        con,
+        parts_root(db),
         r"""
-        INSERT INTO urls BY NAME
-        SELECT url, regexp_extract(url, '^https://([^/]*)', 1) AS host, min(source) AS first_source
-        FROM (SELECT url, (doc_id >> 32)::INTEGER AS source FROM links
-              UNION ALL SELECT url, source_id FROM documents)
+        SELECT url, regexp_extract(url, '^https://([^/]*)', 1) AS host, NULL AS registered_domain,
+               NULL AS registered_domain_private, min(source) AS first_source
+        FROM (SELECT url, (doc_id >> 32)::INTEGER AS source FROM gen_links
+              UNION ALL SELECT url, source_id FROM gen_documents)
         GROUP BY url
-        """
+        """,
     )
-    con.execute("INSERT INTO hosts BY NAME SELECT DISTINCT host FROM urls")
     con.execute("CHECKPOINT")
     counts = con.execute(
         "SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM urls), (SELECT count(*) FROM hosts)"
@@ -199,12 +210,14 @@ def measure_linksweep(folder: Path) -> dict:
     from pipelines.lists.formats import parse_list_file
     from pipelines.lists.versions import ListSettings, add_list_version
     from pipelines.matching.driver import match_snapshot
-    from pipelines.store.database import open_store
+    from pipelines.store import open_store
 
     work = folder / "work.duckdb"
     for leftover in folder.glob("work.duckdb*"):
         leftover.unlink()
     shutil.copy(folder / "corpus.duckdb", work)
+    # the parts of documents and links go with the database (matching only reads them)
+    (folder / "work.duckdb.parts").symlink_to(folder / "corpus.duckdb.parts", target_is_directory=True)
     con = open_store(work)
     con.execute("SET threads = 1")
     started = time.perf_counter()

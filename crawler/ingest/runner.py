@@ -17,10 +17,15 @@ from crawler.ingest.progress import ProgressBar, progress_bar
 from crawler.ingest.sources import DEFAULT_CC_BASE_URL, RemoteSource, expand_sources
 from crawler.ingest.unit import IngestUnit, ingest_unit
 from pipelines.store import (
+    FoldTask,
     SourceFold,
+    begin_fold,
+    discard_unfinished_folds,
     ensure_snapshot,
     file_sha256,
+    fold_bucket,
     fold_sources,
+    has_url_parts,
     open_store,
     parts_root,
     read_manifest,
@@ -29,6 +34,7 @@ from pipelines.store import (
     remove_source_parts,
     sql_string,
     staging_root,
+    url_buckets,
 )
 
 
@@ -46,8 +52,8 @@ class IngestSummary:
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, error
     not_corpus: list[tuple[str, str]] = field(default_factory=list)  # path, reason: files of folders left alone
     units_run: int = 0  # units the engine ran (a rerun after a killed driver folds published ones unrun)
-    folds: int = 0  # transactions that recorded units in the store
-    fold_seconds: float = 0.0  # the driver's time in them
+    folds: int = 0  # URL index folds (one an ingest that read anything)
+    fold_seconds: float = 0.0  # the driver's wall time in them (waiting for the engine's fold units, mostly)
 
     @property
     def failed(self) -> bool:
@@ -71,12 +77,6 @@ class IngestSummary:
 STORE_MEMORY_LIMIT = "256MB"
 
 
-# A batch is folded once this many units in a row (in source order) have ended, or FOLD_SECONDS after the
-# first of them ended: analysts see sources done as the ingest goes, and the fold's cost is shared.
-FOLD_UNITS = 64
-FOLD_SECONDS = 5.0
-
-
 def _published(root: Path, unit: IngestUnit) -> bool:
     """Whether the unit's manifest is published already, for this file (its identity) in this snapshot."""
     manifest = read_manifest(root, unit.task.source_id)
@@ -88,15 +88,18 @@ def _published(root: Path, unit: IngestUnit) -> bool:
     )
 
 
-class _Folder:
-    """Folds ended units into the store in source order: a batch is the run of units, from the first not
-    folded yet, that have all ended (see FOLD_UNITS)."""
+class IngestFoldFailed(RuntimeError):
+    """A bucket of the URL index fold failed on every try: the sources stay pending, and the next ingest of
+    the snapshot folds them again."""
 
-    def __init__(self, con, root: Path, units: list[IngestUnit], summary: IngestSummary, parallel: bool) -> None:
-        self.con, self.root, self.units, self.summary, self.parallel = con, root, units, summary, parallel
+
+class _Folder:
+    """Collects the units' ends, then folds them: the URL index's buckets as units of the engine, then one
+    transaction recording the sources (pipelines/store/url_index.py, pipelines/store/folding.py)."""
+
+    def __init__(self, con, root: Path, units: list[IngestUnit], summary: IngestSummary, runner) -> None:
+        self.con, self.root, self.units, self.summary, self.runner = con, root, units, summary, runner
         self.ended: dict[int, SourceFold] = {}
-        self.next = 0  # the first unit not folded
-        self.first_waiting: float | None = None
         self.bar: ProgressBar | None = None
 
     def add(self, index: int, fold: SourceFold) -> None:
@@ -105,34 +108,38 @@ class _Folder:
         if outcome["status"] != "done" and self.bar is not None:
             path = self.units[index].task.path
             self.bar.write(f"{path}: {outcome['status']}: {outcome['error']}", file=sys.stderr)
-        ready = self._ready()
-        if ready and self.first_waiting is None:
-            self.first_waiting = time.monotonic()
-        if ready >= FOLD_UNITS or (ready and time.monotonic() - self.first_waiting >= FOLD_SECONDS):
-            self._fold(ready)
 
     def finish(self) -> None:
-        if self.parallel:
-            self.con.execute("RESET threads")  # the workers are done: the last fold may use every core
-        self._fold(self._ready())
-
-    def _ready(self) -> int:
-        count = 0
-        while self.next + count in self.ended:
-            count += 1
-        return count
-
-    def _fold(self, count: int) -> None:
-        if not count:
+        if not self.ended:
             return
         started = time.perf_counter()
-        folds = [self.ended.pop(self.next + offset) for offset in range(count)]
-        fold_sources(self.con, self.root, folds)
-        self.next += count
-        self.first_waiting = None
+        if self.runner.workers > 1:
+            self.con.execute("RESET threads")  # the workers are done: the last transaction may use every core
+        order = sorted(self.ended)
+        folds = [self.ended[index] for index in order]
+        with_urls = tuple(fold.source_id for fold in folds if has_url_parts(fold))
+        fold_id, counts = None, (0, 0, 0.0)
+        if with_urls:
+            fold_id = begin_fold(self.con, with_urls)
+            buckets = url_buckets(self.con)
+            tasks = [FoldTask(str(self.root), fold_id, bucket, with_urls, buckets) for bucket in range(buckets)]
+            ended = list(self.runner.run(fold_bucket, tasks))
+            failed = [outcome for outcome in ended if outcome.manifest is None]
+            if failed:
+                raise IngestFoldFailed(
+                    f"{self.root}: the URL index fold {fold_id} failed in bucket {tasks[failed[0].index].bucket}: "
+                    f"{failed[0].error}"
+                )
+            manifests = [outcome.manifest for outcome in ended]
+            counts = (
+                sum(m["urls"] for m in manifests),
+                sum(m["hosts"] for m in manifests),
+                time.perf_counter() - started,
+            )
+        fold_sources(self.con, self.root, folds, fold_id=fold_id, fold_counts=counts)
         self.summary.folds += 1
         self.summary.fold_seconds += time.perf_counter() - started
-        for index, fold in enumerate(folds, start=self.next - count):
+        for index, fold in zip(order, folds, strict=True):
             self._account(self.units[index], fold)
 
     def _account(self, unit: IngestUnit, fold: SourceFold) -> None:
@@ -215,6 +222,7 @@ def ingest(
         con.execute("SET threads = 1")  # the cores are the workers' until the last fold
     root = parts_root(db_path)
     try:
+        discard_unfinished_folds(con, root)  # a killed ingest's fold: folded again below, whole
         ensure_snapshot(con, snapshot)
         with hashers:
             if early_digests is None:
@@ -237,6 +245,7 @@ def ingest(
             for info, registered in zip(remote_files, registrations[len(files) :], strict=True)
         }
         units: list[IngestUnit] = []
+        buckets = url_buckets(con)
         queued: set[int] = set()
         for path, registered, identity in zip(
             [*files, *(info.url for info in remote_files)], registrations, identities, strict=True
@@ -251,13 +260,13 @@ def ingest(
             info = remote_by_id.get(registered.source_id)
             if info is not None:
                 task = replace(task, remote=remote, etag=info.etag, size=info.length)
-            units.append(IngestUnit(task, str(root), identity))
+            units.append(IngestUnit(task, str(root), identity, buckets))
         # folded in source order whatever order units finish in: which file first recorded a URL
         # (urls.first_source) is then the same in every run, interrupted or not
         units.sort(key=lambda unit: unit.task.source_id)
         if show_progress is None:
             show_progress = sys.stderr.isatty()
-        folder = _Folder(con, root, units, summary, parallel)
+        folder = _Folder(con, root, units, summary, runner)
         # a unit whose manifest is published already (a driver killed before folding it) is not run again
         to_run = [index for index, unit in enumerate(units) if force or not _published(root, unit)]
         summary.units_run = len(to_run)

@@ -34,6 +34,7 @@ class IngestUnit:
     task: SourceTask  # its staging_dir is chosen by the unit
     parts_root: str
     identity: dict  # what the source's registration says the file is (sha256; or URL, ETag, length)
+    buckets: int  # of the store's URL index (pipelines/store/url_index.py)
 
 
 def ingest_unit(unit: IngestUnit) -> dict:
@@ -53,7 +54,7 @@ def ingest_unit(unit: IngestUnit) -> dict:
         for table in (*PART_TABLES, *FOLDED_TABLES):
             if table in result.staged:
                 out = folder / f"{table}.parquet"
-                rows, size = write_part(result.staged[table], out, table, source_id=source_id)
+                rows, size = write_part(result.staged[table], out, table, source_id=source_id, buckets=unit.buckets)
                 parts[table] = {"rows": rows, "bytes": size, "sha256": _sha256(out)}
         shutil.rmtree(staging, ignore_errors=True)
         manifest = {

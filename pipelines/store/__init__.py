@@ -15,7 +15,7 @@ from pipelines.store.database import (
     staging_root,
 )
 from pipelines.store.digests import file_sha256
-from pipelines.store.folding import SourceFold, fold_sources
+from pipelines.store.folding import SourceFold, fold_sources, has_url_parts
 from pipelines.store.migrate import SchemaTooNew
 from pipelines.store.parts import (
     FOLDED_TABLES,
@@ -53,8 +53,25 @@ from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_identifier, sql_string, sql_string_list
 from pipelines.store.staging import StagedSource, read_staged
 from pipelines.store.transaction import memory_limit, transaction
+from pipelines.store.url_index import (
+    URL_BUCKETS,
+    FoldTask,
+    begin_fold,
+    discard_unfinished_folds,
+    fold_bucket,
+    publish_url_rows,
+    url_buckets,
+)
 
 __all__ = [
+    "URL_BUCKETS",
+    "FoldTask",
+    "begin_fold",
+    "discard_unfinished_folds",
+    "fold_bucket",
+    "has_url_parts",
+    "publish_url_rows",
+    "url_buckets",
     "FOLDED_TABLES",
     "PART_TABLES",
     "SourceFold",

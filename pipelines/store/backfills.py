@@ -35,3 +35,28 @@ def tables_to_parts(con: duckdb.DuckDBPyConnection) -> None:
     from pipelines.store.parts import move_tables_to_parts
 
     move_tables_to_parts(con)
+
+
+def urls_and_hosts_to_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the rows of the `urls` and `hosts` tables into the URL index as its first fold, then replace both
+    tables with views of the index (pipelines/store/url_index.py)."""
+    from pipelines.store.parts import parts_root_of
+    from pipelines.store.url_index import URL_BUCKETS, create_index_views, publish_url_rows
+
+    root = parts_root_of(con)
+    con.execute("INSERT OR REPLACE INTO store_settings VALUES ('url_buckets', ?)", [str(URL_BUCKETS)])
+    con.execute("ALTER TABLE urls RENAME TO urls_before_index")
+    con.execute("ALTER TABLE hosts RENAME TO hosts_before_index")
+    create_index_views(con, root)
+    [(rows,)] = con.execute(
+        "SELECT (SELECT count(*) FROM urls_before_index) + (SELECT count(*) FROM hosts_before_index)"
+    ).fetchall()
+    if rows:
+        publish_url_rows(
+            con,
+            root,
+            "SELECT url, host, registered_domain, registered_domain_private, first_source FROM urls_before_index",
+            hosts_query="SELECT host, registered_domain, registered_domain_private FROM hosts_before_index",
+        )
+    con.execute("DROP TABLE urls_before_index")
+    con.execute("DROP TABLE hosts_before_index")

@@ -1,13 +1,10 @@
-"""Folding published units into the database: the one write an ingest's driver makes for its files.
+"""Recording published units in the database: the one write an ingest's driver makes for its files.
 
-A unit (crawler/ingest/unit.py) publishes a source's parts and manifest; `fold_sources` records a batch of
-them in one transaction: the sources' outcomes, their new distinct URLs and hosts, and that their URLs must
-be matched again. Its work is a few bulk statements per batch whatever the batch's size, so the driver's time
-per unit stays small however many units a cluster runs (docs/scale.md).
-
-Batches are folded in source order (a contiguous run of the ingest's sources, see crawler/ingest/runner.py):
-a new URL's `first_source` is the smallest source id among the files that have it, in every run, whichever
-worker read which file first and wherever a killed run stopped.
+A unit (crawler/ingest/unit.py) publishes a source's parts and manifest; the URL index folds their URLs and
+hosts (pipelines/store/url_index.py); `fold_sources` then records them in one transaction: the sources'
+outcomes, that their URLs must be matched again, and that the fold is done. Its work is a few bulk statements
+whatever the number of sources, so the driver's time per unit stays small however many units a cluster runs
+(docs/scale.md).
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.store.parts import forget_attempts, part_path
+from pipelines.store.parts import forget_attempts
 from pipelines.store.transaction import transaction
 
 
@@ -75,46 +72,22 @@ _OUTCOME_SCHEMA = pa.schema(
 )
 
 
-def fold_sources(con: duckdb.DuckDBPyConnection, root: Path, folds: Sequence[SourceFold]) -> None:
-    """Record the sources of `folds` (pipelines/store/parts.py has their parts under `root`) in one transaction."""
-    if not folds:
+def fold_sources(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    folds: Sequence[SourceFold],
+    *,
+    fold_id: int | None = None,
+    fold_counts: tuple[int, int, float] = (0, 0, 0.0),
+) -> None:
+    """Record the sources of `folds` in one transaction: their outcomes, that their URLs must be matched again,
+    and (`fold_id`) that the URL index fold of their URLs and hosts is done, with its (urls, hosts, seconds)."""
+    if not folds and fold_id is None:
         return
-    url_parts = [str(part_path(root, f.source_id, "urls")) for f in folds if _has_part(f, "urls")]
-    host_parts = [str(part_path(root, f.source_id, "hosts")) for f in folds if _has_part(f, "hosts")]
     outcomes = pa.Table.from_pylist([f.outcome() for f in folds], schema=_OUTCOME_SCHEMA)
     con.register("folded_outcomes", outcomes)
     try:
         with transaction(con):
-            if url_parts:
-                # a URL the store has (same key, same text) keeps its row; a new one is the smallest source's
-                con.execute(
-                    """
-                    INSERT INTO urls BY NAME
-                    SELECT url, min(host) AS host, min(registered_domain) AS registered_domain,
-                           min(registered_domain_private) AS registered_domain_private,
-                           hash(url) AS url_key, min(source_id) AS first_source
-                    FROM read_parquet($parts) AS staged
-                    WHERE NOT EXISTS (
-                        SELECT 1 FROM urls WHERE urls.url_key = hash(staged.url) AND urls.url = staged.url
-                    ) AND NOT EXISTS (  -- rows other tools added without a key are compared by their text
-                        SELECT 1 FROM urls WHERE urls.url_key IS NULL AND urls.url = staged.url
-                    )
-                    GROUP BY url
-                    """,
-                    {"parts": url_parts},
-                )
-            if host_parts:
-                con.execute(
-                    """
-                    INSERT INTO hosts BY NAME
-                    SELECT host, min(registered_domain) AS registered_domain,
-                           min(registered_domain_private) AS registered_domain_private
-                    FROM read_parquet($parts) AS staged
-                    WHERE NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.host = staged.host)
-                    GROUP BY host
-                    """,
-                    {"parts": host_parts},
-                )
             # their URLs may have changed (a file read again with --force): matched again
             con.execute("DELETE FROM matched_sources WHERE source_id IN (SELECT source_id FROM folded_outcomes)")
             con.execute(
@@ -138,11 +111,19 @@ def fold_sources(con: duckdb.DuckDBPyConnection, root: Path, folds: Sequence[Sou
                 )
                 """
             )
+            if fold_id is not None:
+                urls, hosts, seconds = fold_counts
+                con.execute(
+                    "UPDATE url_folds SET status = 'done', urls = ?, hosts = ?, seconds = ?,"
+                    " finished_at = current_timestamp WHERE fold_id = ?",
+                    [urls, hosts, seconds, fold_id],
+                )
     finally:
         con.unregister("folded_outcomes")
     for fold in folds:
         forget_attempts(root, fold.source_id)
 
 
-def _has_part(fold: SourceFold, table: str) -> bool:
-    return fold.manifest is not None and table in fold.manifest.get("parts", {})
+def has_url_parts(fold: SourceFold) -> bool:
+    """Whether the source's unit published distinct URLs or hosts (what the URL index folds)."""
+    return fold.manifest is not None and bool({"urls", "hosts"} & set(fold.manifest.get("parts", {})))

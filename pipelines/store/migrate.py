@@ -19,6 +19,13 @@ def _refresh_url_keys(con: duckdb.DuckDBPyConnection) -> None:
         record_url_key_check(con)
 
 
+def _urls_is_a_table(con: duckdb.DuckDBPyConnection) -> bool:
+    [(tables,)] = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'urls'"
+    ).fetchall()
+    return bool(tables)
+
+
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer linksweep, whose schema this one does not know."""
 
@@ -63,6 +70,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                     [migration.version, migration.description],
                 )
                 version = migration.version
-    if version >= 4:
+    if version >= 4 and _urls_is_a_table(con):  # since version 9 a view, whose url_key is computed
         _refresh_url_keys(con)
     return version

@@ -26,15 +26,18 @@ import pyarrow.parquet as pq
 
 from pipelines.store.sql_text import sql_string
 from pipelines.store.staging import STAGED_SCHEMAS, URL_TABLE_SCHEMA, stream_staged
+from pipelines.store.url_index import URL_BUCKETS, bucketed_batches
 
 # The tables kept as parts, and read through views of the same name.
 PART_TABLES = ("documents", "links")
 # The staged tables a unit publishes beside them, for the ingest to fold into `urls` and `hosts`.
 FOLDED_TABLES = ("urls", "hosts")
+# A source's distinct URLs and hosts carry their bucket of the URL index (pipelines/store/url_index.py), one
+# Parquet row group per bucket, so that the fold of a bucket reads only its rows.
 PART_SCHEMAS: dict[str, pa.Schema] = {
     **STAGED_SCHEMAS,
-    "urls": URL_TABLE_SCHEMA.append(pa.field("source_id", pa.int32())),
-    "hosts": pa.schema(list(URL_TABLE_SCHEMA)[1:]),
+    "urls": URL_TABLE_SCHEMA.append(pa.field("source_id", pa.int32())).append(pa.field("bucket", pa.int16())),
+    "hosts": pa.schema([*list(URL_TABLE_SCHEMA)[1:], pa.field("bucket", pa.int16())]),
 }
 MANIFEST_NAME = "manifest.json"
 PART_SUFFIX = ".parquet"
@@ -100,17 +103,19 @@ def forget_attempts(root: Path, source_id: int) -> None:
     shutil.rmtree(root / "tmp" / f"{source_id:010d}.attempts", ignore_errors=True)
 
 
-def write_part(staged_file: str | Path, out: Path, table: str, *, source_id: int | None = None) -> tuple[int, int]:
+def write_part(
+    staged_file: str | Path, out: Path, table: str, *, source_id: int | None = None, buckets: int = URL_BUCKETS
+) -> tuple[int, int]:
     """Write a staged file's rows (pipelines/store/staging.py) as the Parquet part `out`; a URL part gets the
-    source's id as a column. Returns (rows, bytes)."""
+    source's id as a column; URL and host parts their bucket, one row group each. Returns (rows, bytes)."""
     schema = PART_SCHEMAS[table]
+    if table in ("urls", "hosts"):
+        return _write_bucketed_part(staged_file, out, table, source_id, buckets)
     rows = 0
     with stream_staged(staged_file) as batches, pq.ParquetWriter(out, schema, compression=PART_COMPRESSION) as writer:
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         for batch in batches:
-            if table == "urls":
-                batch = batch.append_column("source_id", pa.array([source_id] * batch.num_rows, pa.int32()))
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= PART_ROW_GROUP_ROWS:
@@ -120,6 +125,21 @@ def write_part(staged_file: str | Path, out: Path, table: str, *, source_id: int
         if pending:
             writer.write_table(pa.Table.from_batches(pending, schema))
             rows += pending_rows
+    return rows, out.stat().st_size
+
+
+def _write_bucketed_part(staged_file, out: Path, table: str, source_id: int | None, buckets: int) -> tuple[int, int]:
+    schema = PART_SCHEMAS[table]
+    key = "url" if table == "urls" else "host"
+    rows = 0
+    with stream_staged(staged_file) as batches, pq.ParquetWriter(out, schema, compression=PART_COMPRESSION) as writer:
+        for batch in batches:
+            batch_table = pa.Table.from_batches([batch])
+            if table == "urls":
+                batch_table = batch_table.append_column("source_id", pa.array([source_id] * batch.num_rows, pa.int32()))
+            for piece in bucketed_batches(batch_table, key, buckets):
+                writer.write_table(piece.cast(schema))
+            rows += batch.num_rows
     return rows, out.stat().st_size
 
 
@@ -184,9 +204,15 @@ def view_sql(root: Path, table: str) -> str:
 
 def create_part_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """(Re)create the views of the parts under `root` (a store moved elsewhere gets views of its new place)."""
+    from pipelines.store.url_index import create_index_views
+
     ensure_empty_parts(root)
     for table in PART_TABLES:
         con.execute(view_sql(root, table))
+    if con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND view_name = 'urls'"
+    ).fetchall()[0][0]:
+        create_index_views(con, root)
 
 
 def views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
@@ -203,7 +229,23 @@ def views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     ).fetchall()
     expected = {table: part_glob(root, table) for table in PART_TABLES}
     found = {name: sql for name, sql in rows}
-    return all(table in found and expected[table] in found[table] for table in PART_TABLES)
+    return all(table in found and expected[table] in found[table] for table in PART_TABLES) and _index_views_point_at(
+        con, root
+    )
+
+
+def _index_views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
+    from pipelines.store.url_index import URL_INDEX_TABLES, index_glob
+
+    rows = dict(
+        con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+            " AND view_name IN ('urls', 'hosts')"
+        ).fetchall()
+    )
+    if not rows:  # before schema version 9: tables
+        return True
+    return all(table in rows and index_glob(root, table) in rows[table] for table in URL_INDEX_TABLES)
 
 
 def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from pipelines.store.backfills import backfill_private_domains, tables_to_parts
+from pipelines.store.backfills import backfill_private_domains, tables_to_parts, urls_and_hosts_to_index
 
 
 @dataclass(frozen=True)
@@ -467,6 +467,24 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE sources ADD COLUMN worker VARCHAR;      -- host:pid of the process that published it
         """,
         backfill=tables_to_parts,
+    ),
+    Migration(
+        9,
+        "urls and hosts become views of a bucketed URL index of Parquet parts, folded in parallel",
+        """
+        -- one row per fold of the URL index (pipelines/store/url_index.py): a fold not done is discarded
+        CREATE TABLE url_folds (
+            fold_id      INTEGER PRIMARY KEY,
+            sources      INTEGER[],          -- the sources whose URLs and hosts it folded
+            status       VARCHAR NOT NULL,   -- running, done, discarded (never finished: its parts removed)
+            urls         BIGINT,             -- new URLs it added
+            hosts        BIGINT,
+            started_at   TIMESTAMP,
+            finished_at  TIMESTAMP,
+            seconds      DOUBLE
+        );
+        """,
+        backfill=urls_and_hosts_to_index,
     ),
 ]
 

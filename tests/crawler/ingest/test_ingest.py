@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from crawler.corpus.synthetic import response_record, warcinfo_record, write_warc
 from crawler.ingest import MissingInput, ingest
-from pipelines.store import open_store
+from pipelines.store import open_store, parts_root, publish_url_rows
 from tests.crawler.ingest.corpora import make_corpus, make_overlapping_corpus, table_contents
 
 
@@ -110,19 +110,25 @@ def test_progress_bar_counts_every_byte_and_problems_are_printed_either_way(tmp_
     assert "100%" not in silent and "broken.warc: partial" in silent
 
 
-def test_urls_recorded_without_a_key_are_not_recorded_again(tmp_path, db_path):
-    """Rows another tool added to `urls` without url_key are compared by their URL string."""
+def test_urls_another_tool_added_are_not_recorded_again(tmp_path, db_path):
+    """URLs added to the URL index without an ingest (publish_url_rows) keep their row: an ingest folds only
+    the URLs no part of their bucket holds."""
     corpus = make_overlapping_corpus(tmp_path / "corpus", files=2)
     con = open_store(db_path)
-    con.execute("INSERT INTO urls (url, host) VALUES ('https://everyone.example.org/all', 'everyone.example.org')")
+    publish_url_rows(
+        con,
+        parts_root(db_path),
+        "SELECT 'https://everyone.example.org/all' AS url, 'everyone.example.org' AS host, NULL AS registered_domain,"
+        " NULL AS registered_domain_private, NULL AS first_source",
+    )
     con.close()
     ingest(db_path, "S1", corpus, workers=1, show_progress=False)
     con = duckdb.connect(str(db_path), read_only=True)
     counts = dict(con.execute("SELECT url, count(*) FROM urls GROUP BY url").fetchall())
-    keyless = con.execute("SELECT url FROM urls WHERE url_key IS NULL").fetchall()
+    unattributed = con.execute("SELECT url FROM urls WHERE first_source IS NULL").fetchall()
     con.close()
     assert set(counts.values()) == {1} and "https://everyone.example.org/all" in counts
-    assert keyless == [("https://everyone.example.org/all",)] and len(counts) == 68
+    assert unattributed == [("https://everyone.example.org/all",)] and len(counts) == 68
 
 
 def test_a_hostile_page_is_ingested_with_its_links_and_a_warning_on_its_file(tmp_path, db_path):

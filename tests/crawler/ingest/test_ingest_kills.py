@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import crawler.ingest.runner
 from crawler.ingest import ingest
 from tests.crawler.ingest.corpora import make_corpus, table_contents
 
@@ -94,3 +95,35 @@ def test_kill_9_then_rerun_gives_the_tables_of_an_uninterrupted_run(tmp_path, wo
         assert json.loads((sources / f"{source_id:010d}" / "manifest.json").read_text())["attempts"] == 1
     assert table_contents(killed_db) == table_contents(reference_db)
     assert not list((killed_db.with_name(killed_db.name + ".parts") / "tmp").iterdir())  # nothing half-written
+
+
+class _KilledAfterTheFold(BaseException):
+    """Stands for a kill -9 after the URL index's bucket units published their parts, before the transaction
+    that records the sources and the fold."""
+
+
+def test_a_fold_killed_before_its_record_is_discarded_and_done_again(tmp_path, monkeypatch):
+    corpus = make_corpus(tmp_path / "corpus", files=4, pages=60)
+    reference, killed = tmp_path / "reference.duckdb", tmp_path / "killed.duckdb"
+    ingest(reference, "S1", corpus, workers=1, show_progress=False)
+
+    def killed_before_the_record(*args, **kwargs):
+        raise _KilledAfterTheFold
+
+    monkeypatch.setattr(crawler.ingest.runner, "fold_sources", killed_before_the_record)
+    with pytest.raises(_KilledAfterTheFold):
+        ingest(killed, "S1", corpus, workers=1, show_progress=False)
+    monkeypatch.undo()
+    index = killed.with_name(killed.name + ".parts") / "urls"
+    assert list(index.glob("*/0000000001.parquet"))  # fold 1 published parts, and was never recorded
+    con = duckdb.connect(str(killed), read_only=True)
+    assert con.execute("SELECT fold_id, status FROM url_folds").fetchall() == [(1, "running")]
+    con.close()
+
+    rerun = ingest(killed, "S1", corpus, workers=1, show_progress=False)
+    assert rerun.units_run == 0 and rerun.files == 4  # every unit had published: only the fold ran again
+    assert not list(index.glob("*/0000000001.parquet")) and list(index.glob("*/0000000002.parquet"))
+    assert table_contents(killed) == table_contents(reference)
+    con = duckdb.connect(str(killed), read_only=True)
+    assert con.execute("SELECT fold_id, status FROM url_folds").fetchall() == [(1, "discarded"), (2, "done")]
+    con.close()

@@ -15,25 +15,32 @@ from pipelines.store import open_store
 from tests.crawler.ingest.corpora import make_corpus, make_overlapping_corpus, table_contents
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_units_are_folded_a_batch_at_a_time_in_source_order(tmp_path, monkeypatch, workers):
-    """The driver records ended units a batch at a time (FOLD_UNITS), in source order: each URL's first_source
-    is the smallest id of the files that have it, whichever unit ended first, in batches as in one."""
+@pytest.mark.parametrize(("workers", "buckets"), [(1, 1), (2, 16), (2, 3)])
+def test_the_url_fold_gives_the_same_tables_whatever_the_workers_and_buckets(tmp_path, workers, buckets):
+    """The URL index is folded in buckets, each a unit of the engine: each URL's first_source is the smallest id
+    of the files that have it, and the tables are those of a 1-worker, 1-bucket ingest."""
     corpus = make_overlapping_corpus(tmp_path / "corpus", files=7)
-    monkeypatch.setattr(crawler.ingest.runner, "FOLD_UNITS", 3)
-    batched = ingest(tmp_path / "batched.duckdb", "S1", corpus, workers=workers, show_progress=False)
-    monkeypatch.setattr(crawler.ingest.runner, "FOLD_UNITS", 1000)
-    whole = ingest(tmp_path / "whole.duckdb", "S1", corpus, workers=workers, show_progress=False)
-    assert batched.folds >= 2 and whole.folds == 1 and batched.units_run == whole.units_run == 7
-    assert table_contents(tmp_path / "batched.duckdb") == table_contents(tmp_path / "whole.duckdb")
-    con = duckdb.connect(str(tmp_path / "batched.duckdb"), read_only=True)
+    for db, count in ((tmp_path / "reference.duckdb", 1), (tmp_path / "s.duckdb", buckets)):
+        con = open_store(db)  # the store's setting, fixed before it holds URLs
+        con.execute("UPDATE store_settings SET value = ? WHERE name = 'url_buckets'", [str(count)])
+        con.close()
+    ingest(tmp_path / "reference.duckdb", "S1", corpus, workers=1, show_progress=False)
+    summary = ingest(tmp_path / "s.duckdb", "S1", corpus, workers=workers, show_progress=False)
+    assert summary.folds == 1 and summary.units_run == 7
+    assert table_contents(tmp_path / "s.duckdb") == table_contents(tmp_path / "reference.duckdb")
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     firsts = dict(con.execute("SELECT url, first_source FROM urls").fetchall())
     smallest = dict(
         con.execute("SELECT url, min((doc_id >> 32)::INTEGER) FROM links WHERE url IS NOT NULL GROUP BY url").fetchall()
     )
+    parts = con.execute(
+        "SELECT count(DISTINCT filename) FROM read_parquet(?, filename = true)",
+        [str(tmp_path / "s.duckdb.parts" / "urls" / "*" / "0000000001.parquet")],
+    ).fetchone()[0]
     con.close()
     assert firsts["https://everyone.example.org/all"] == 1
     assert {url: firsts[url] for url in smallest} == smallest
+    assert parts == buckets  # one part per bucket with new URLs (every bucket here)
 
 
 def test_a_store_held_elsewhere_fails_the_parallel_ingest_without_leaving_readers_or_hashers(tmp_path, monkeypatch):

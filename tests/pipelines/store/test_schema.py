@@ -104,25 +104,36 @@ def test_url_keys_are_filled_by_the_upgrade_and_recomputed_for_another_hash(tmp_
 
     con = duckdb.connect(str(tmp_path / "v3.duckdb"))
     original = schema.MIGRATIONS
-    try:
-        schema.MIGRATIONS = [m for m in original if m.version <= 3]
-        migrate(con)
-    finally:
-        schema.MIGRATIONS = original
+
+    def migrate_up_to(version: int) -> int:
+        try:
+            schema.MIGRATIONS = [m for m in original if m.version <= version]
+            return migrate(con)
+        finally:
+            schema.MIGRATIONS = original
+
+    migrate_up_to(3)
     con.execute(
         "INSERT INTO urls (url, host) VALUES ('https://a.example.org/', 'a.example.org'), ('https://b.test/', 'b.test')"
     )
-    assert migrate(con) == LATEST_VERSION
+    assert migrate_up_to(8) == 8
     keyed = "SELECT count(*) FROM urls WHERE url_key = hash(url)"
     assert con.execute(keyed).fetchone() == (2,)
     # keys left by a DuckDB whose hash() differs: the recorded check value no longer matches, and they are redone
     con.execute("UPDATE urls SET url_key = 7")
     con.execute("UPDATE store_settings SET value = 'another hash' WHERE name = 'url_key_check'")
-    migrate(con)
+    migrate_up_to(8)
     assert con.execute(keyed).fetchone() == (2,)
     con.execute("UPDATE urls SET url_key = 7")  # while the check value matches, keys are trusted (no rescan)
-    migrate(con)
+    migrate_up_to(8)
     assert con.execute(keyed).fetchone() == (0,)
+    # version 9 moves the URLs into the URL index, whose view computes every key
+    assert migrate(con) == LATEST_VERSION
+    assert con.execute(keyed).fetchone() == (2,)
+    assert con.execute("SELECT url, host FROM urls ORDER BY url").fetchall() == [
+        ("https://a.example.org/", "a.example.org"),
+        ("https://b.test/", "b.test"),
+    ]
 
 
 def test_list_versions_are_numbered_per_list_by_the_upgrade(tmp_path):

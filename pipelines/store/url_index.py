@@ -1,0 +1,262 @@
+"""The URL index: `urls` and `hosts` as Parquet parts, bucketed by a hash of the URL (host), folded in parallel.
+
+Every distinct URL of the store is in exactly one bucket (`url_bucket`: CRC-32 of its UTF-8 bytes modulo
+URL_BUCKETS, stable across versions and machines), and within its bucket in exactly one part:
+STORE.parts/urls/<bucket>/<fold id>.parquet. An ingest's units write each file's distinct URLs with their
+bucket (pipelines/store/parts.py); at the end of the ingest one fold adds the new ones: a unit of work per
+bucket (`fold_bucket`, run by the ingest's engine, in parallel), which reads that bucket's rows of the new
+files' URL parts and keeps those in no earlier part of the bucket, each with the smallest source id that has
+it (`first_source`). Hosts are the same, by a hash of the host. The views `urls` and `hosts` read every part.
+
+What the driver does per fold is constant: record the fold (`url_folds`) as running, let the engine run the
+buckets, then record the sources and the fold as done in one transaction. A fold that never finished (a
+killed ingest) is discarded, parts and all, before the next one starts (`discard_unfinished_folds`), so a
+part exists only for folds that are done, or for the one running.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines.store.sql_text import sql_string, sql_string_list
+
+# Buckets of the URL index: how many units an ingest's fold is split into. Fixed for a store once it has
+# URLs (recorded in store_settings as url_buckets).
+URL_BUCKETS = 16
+URL_INDEX_TABLES = ("urls", "hosts")
+URL_INDEX_SCHEMAS = {
+    "urls": pa.schema(
+        [
+            ("url", pa.string()),
+            ("host", pa.string()),
+            ("registered_domain", pa.string()),
+            ("registered_domain_private", pa.string()),
+            ("first_source", pa.int32()),
+        ]
+    ),
+    "hosts": pa.schema(
+        [("host", pa.string()), ("registered_domain", pa.string()), ("registered_domain_private", pa.string())]
+    ),
+}
+# What a fold unit's DuckDB may hold in memory; beyond it, its aggregation spills to the parts' tmp folder.
+FOLD_MEMORY_LIMIT = "512MB"
+_EMPTY_FOLD = 0
+
+
+def url_bucket(values: pa.Array | pa.ChunkedArray, buckets: int = URL_BUCKETS) -> pa.Array:
+    """The bucket of each URL (or host): CRC-32 of its UTF-8 bytes modulo `buckets`; 0 for NULL."""
+    return pa.array(
+        [zlib.crc32(value.encode()) % buckets if value is not None else 0 for value in values.to_pylist()],
+        pa.int16(),
+    )
+
+
+def bucketed_batches(table: pa.Table, column: str, buckets: int = URL_BUCKETS) -> list[pa.Table]:
+    """`table` with a `bucket` column, split into one table per bucket present (in bucket order): written as
+    one Parquet row group each, so that a fold reads only its bucket's row groups."""
+    bucket = url_bucket(table.column(column), buckets)
+    table = table.append_column("bucket", bucket)
+    order = pc.sort_indices(bucket)
+    table = table.take(order)
+    sorted_buckets = table.column("bucket").to_numpy()
+    pieces = []
+    start = 0
+    while start < len(sorted_buckets):
+        end = int(sorted_buckets.searchsorted(sorted_buckets[start], side="right"))
+        pieces.append(table.slice(start, end - start))
+        start = end
+    return pieces
+
+
+def index_glob(root: Path, table: str) -> str:
+    return str(root.resolve() / table / "*" / "*.parquet")
+
+
+def index_folder(root: Path, table: str, bucket: int) -> Path:
+    return root / table / f"{bucket:03d}"
+
+
+def index_part(root: Path, table: str, bucket: int, fold_id: int) -> Path:
+    return index_folder(root, table, bucket) / f"{fold_id:010d}.parquet"
+
+
+def view_sql(root: Path, table: str) -> str:
+    columns = ", ".join(URL_INDEX_SCHEMAS[table].names)
+    if table == "urls":  # url_key: DuckDB's hash of the URL, computed (it can differ between DuckDB versions)
+        columns = columns.replace("first_source", "hash(url) AS url_key, first_source")
+    return (
+        f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} FROM read_parquet({sql_string(index_glob(root, table))})"
+    )
+
+
+def ensure_empty_index(root: Path) -> None:
+    """One empty part per table (fold 0 of bucket 0), so that the views always have a file to read."""
+    for table in URL_INDEX_TABLES:
+        path = index_part(root, table, 0, _EMPTY_FOLD)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+            pq.write_table(URL_INDEX_SCHEMAS[table].empty_table(), tmp, compression="zstd")
+            os.replace(tmp, path)
+
+
+def create_index_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    ensure_empty_index(root)
+    for table in URL_INDEX_TABLES:
+        con.execute(view_sql(root, table))
+
+
+@dataclass(frozen=True)
+class FoldTask:
+    """One bucket of one fold: the URLs and hosts of `source_ids` (their parts under `parts_root`)."""
+
+    parts_root: str
+    fold_id: int
+    bucket: int
+    source_ids: tuple[int, ...]
+    buckets: int = URL_BUCKETS
+
+
+def fold_bucket(task: FoldTask) -> dict:
+    """Write the bucket's new URLs and hosts of the fold as its parts (each written whole, then renamed into
+    place; none when the bucket has nothing new); returns the counts. Reads only parts: runs anywhere the
+    parts are."""
+    started, cpu = time.perf_counter(), time.process_time()
+    root = Path(task.parts_root)
+    tmp = root / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": FOLD_MEMORY_LIMIT, "temp_directory": str(tmp / "fold-spill")})
+    counts = {}
+    try:
+        for table, key, source in (("urls", "url", "urls"), ("hosts", "host", "hosts")):
+            new = [str(path) for sid in task.source_ids if (path := _source_part(root, sid, source)).exists()]
+            out = index_part(root, table, task.bucket, task.fold_id)
+            earlier = [
+                str(path)
+                for path in sorted(index_folder(root, table, task.bucket).glob("*.parquet"))
+                if path.name != out.name
+            ]
+            counts[table] = _fold_table(con, table, key, new, earlier, task.bucket, out, tmp)
+    finally:
+        con.close()
+    return {
+        "fold_id": task.fold_id,
+        "bucket": task.bucket,
+        **counts,
+        "seconds": round(time.perf_counter() - started, 6),
+        "cpu_seconds": round(time.process_time() - cpu, 6),
+    }
+
+
+def _source_part(root: Path, source_id: int, table: str) -> Path:
+    return root / "sources" / f"{source_id:010d}" / f"{table}.parquet"
+
+
+def _fold_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    key: str,
+    new: list[str],
+    earlier: list[str],
+    bucket: int,
+    out: Path,
+    tmp: Path,
+) -> int:
+    if not new:
+        out.unlink(missing_ok=True)
+        return 0
+    aggregates = ", ".join(
+        f"min({name}) AS {name}" if name != "first_source" else "min(source_id) AS first_source"
+        for name in URL_INDEX_SCHEMAS[table].names
+        if name != key
+    )
+    not_earlier = (
+        f"AND NOT EXISTS (SELECT 1 FROM read_parquet({sql_string_list(earlier)}) AS e WHERE e.{key} = s.{key})"
+        if earlier
+        else ""
+    )
+    query = (
+        f"SELECT {key}, {aggregates} FROM read_parquet({sql_string_list(new)}) AS s"
+        f" WHERE bucket = {bucket} AND {key} IS NOT NULL {not_earlier} GROUP BY {key} ORDER BY {key}"
+    )
+    rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+    if not rows:
+        out.unlink(missing_ok=True)
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = tmp / f"{table}-{bucket:03d}-{out.stem}-{uuid.uuid4().hex[:8]}.parquet"
+    con.execute(f"COPY ({query}) TO {sql_string(str(written))} (FORMAT parquet, COMPRESSION zstd)")
+    os.replace(written, out)
+    return rows
+
+
+def url_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of buckets of the store's URL index (fixed once the store has URLs)."""
+    rows = con.execute("SELECT value FROM store_settings WHERE name = 'url_buckets'").fetchall()
+    return int(rows[0][0]) if rows else URL_BUCKETS
+
+
+def begin_fold(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int]) -> int:
+    """Record a fold of these sources as running; returns its id."""
+    [(fold_id,)] = con.execute(
+        "INSERT INTO url_folds (fold_id, sources, status, started_at)"
+        " SELECT coalesce(max(fold_id), 0) + 1, $sources, 'running', current_timestamp FROM url_folds"
+        " RETURNING fold_id",
+        {"sources": list(source_ids)},
+    ).fetchall()
+    return fold_id
+
+
+def discard_unfinished_folds(con: duckdb.DuckDBPyConnection, root: Path) -> int:
+    """Remove the parts of every fold that did not finish, and mark it discarded; returns how many there were."""
+    unfinished = [row[0] for row in con.execute("SELECT fold_id FROM url_folds WHERE status = 'running'").fetchall()]
+    for fold_id in unfinished:
+        for table in URL_INDEX_TABLES:
+            for part in (root / table).glob(f"*/{fold_id:010d}.parquet"):
+                part.unlink(missing_ok=True)
+    if unfinished:  # kept, as discarded: a fold id is never used twice
+        con.execute(
+            "UPDATE url_folds SET status = 'discarded', finished_at = current_timestamp WHERE status = 'running'"
+        )
+    return len(unfinished)
+
+
+def publish_url_rows(con: duckdb.DuckDBPyConnection, root: Path, query: str, *, hosts_query: str | None = None) -> int:
+    """Add the rows of `query` (the `urls` columns, first_source included) not in the index yet as a fold of
+    their own, with their hosts (or the rows of `hosts_query`): how tools, tests and benchmarks add URLs
+    without an ingest. Returns the fold id."""
+    urls = con.sql(f"SELECT {', '.join(URL_INDEX_SCHEMAS['urls'].names)} FROM ({query})").to_arrow_table()
+    urls = urls.cast(URL_INDEX_SCHEMAS["urls"])
+    fold_id = begin_fold(con, [])
+    con.register("urls_to_publish", urls)
+    try:
+        hosts_source = f"({hosts_query})" if hosts_query else "urls_to_publish"
+        host_rows = con.sql(
+            "SELECT host, min(registered_domain) AS registered_domain,"
+            f" min(registered_domain_private) AS registered_domain_private FROM {hosts_source}"
+            " WHERE host IS NOT NULL AND host NOT IN (SELECT host FROM hosts) GROUP BY host ORDER BY host"
+        ).to_arrow_table()
+        url_rows = con.sql(
+            "SELECT * FROM urls_to_publish WHERE url NOT IN (SELECT url FROM urls) ORDER BY url"
+        ).to_arrow_table()
+    finally:
+        con.unregister("urls_to_publish")
+    for table, rows, key in (("urls", url_rows, "url"), ("hosts", host_rows, "host")):
+        for piece in bucketed_batches(rows.cast(URL_INDEX_SCHEMAS[table]), key):
+            bucket = piece.column("bucket")[0].as_py()
+            out = index_part(root, table, bucket, fold_id)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(piece.drop_columns(["bucket"]), out, compression="zstd")
+    con.execute("UPDATE url_folds SET status = 'done', finished_at = current_timestamp WHERE fold_id = ?", [fold_id])
+    return fold_id
