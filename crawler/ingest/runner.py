@@ -6,23 +6,21 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crawler.corpus import RemoteInfo, RemoteOptions, RemoteReadError, SourceTask, probe_remote
 from crawler.engines import engine_named
-from crawler.ingest.files import corpus_files, not_corpus_reason
+from crawler.ingest.files import MissingInput, corpus_files, not_corpus_reason
 from crawler.ingest.progress import ProgressBar, progress_bar
 from crawler.ingest.sources import DEFAULT_CC_BASE_URL, RemoteSource, expand_sources
-from crawler.ingest.unit import IngestUnit, ingest_unit
+from crawler.ingest.unit import IngestUnit, ingest_unit, sha256_unit
 from pipelines.store import (
     FoldTask,
     SourceFold,
     begin_fold,
     discard_unfinished_folds,
     ensure_snapshot,
-    file_sha256,
     fold_bucket,
     fold_sources,
     has_url_parts,
@@ -75,6 +73,16 @@ class IngestSummary:
 
 # DuckDB memory of the committing connection during an ingest.
 STORE_MEMORY_LIMIT = "256MB"
+
+
+def _digests(runner, files: list[Path]) -> list[str]:
+    """The SHA-256 of each local file (what identifies it in its snapshot), computed by the engine's workers."""
+    digests: list[str | None] = [None] * len(files)
+    for outcome in runner.run(sha256_unit, [str(path) for path in files]):
+        if outcome.manifest is None:
+            raise MissingInput(f"{files[outcome.index]}: cannot be read: {outcome.error}")
+        digests[outcome.index] = outcome.manifest["sha256"]
+    return digests
 
 
 def _published(root: Path, unit: IngestUnit) -> bool:
@@ -204,14 +212,11 @@ def ingest(
     runner = engine_named(engine, workers=max(1, min(workers, readable)), ray_address=ray_address)
     parallel = runner.workers > 1 and readable > 1
     remote = replace(remote, share=min(runner.workers, readable) if parallel else 1)
-    hashers = ThreadPoolExecutor(max(1, min(workers, 4)), thread_name_prefix="sha256")  # hashlib releases the GIL
-    # with worker processes, the files are hashed while DuckDB opens the store, part of every parallel run's
-    # serial start; a 1-worker ingest hashes after, on its one core
-    early_digests = [hashers.submit(file_sha256, path) for path in files] if parallel else None
     try:
+        # hashed by the engine's workers, before this process opens DuckDB: the driver reads no file's bytes
+        digests = _digests(runner, files)
         con = open_store(db_path)
     except BaseException:
-        hashers.shutdown(cancel_futures=True)
         runner.close()
         raise
     # bounded like the workers; a fold's aggregation beyond it spills
@@ -224,11 +229,6 @@ def ingest(
     try:
         discard_unfinished_folds(con, root)  # a killed ingest's fold: folded again below, whole
         ensure_snapshot(con, snapshot)
-        with hashers:
-            if early_digests is None:
-                digests = list(hashers.map(file_sha256, files))
-            else:
-                digests = [future.result() for future in early_digests]
         registrations = register_sources(
             con,
             snapshot,
@@ -288,7 +288,6 @@ def ingest(
                 folder.add(index, SourceFold(source_id, outcome.manifest, outcome.error))
             folder.finish()
     finally:
-        hashers.shutdown(cancel_futures=True)
         con.close()
         runner.close()
     summary.seconds = time.perf_counter() - started

@@ -9,7 +9,6 @@ folds manifests into it (pipelines/store/folding.py). A unit killed at any point
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from crawler.engines import TransientUnitError, UnitClock, report_progress
 from pipelines.store import (
     FOLDED_TABLES,
     PART_TABLES,
+    file_sha256,
     new_unit_folder,
     publish_unit_folder,
     unit_attempt,
@@ -55,7 +55,7 @@ def ingest_unit(unit: IngestUnit) -> dict:
             if table in result.staged:
                 out = folder / f"{table}.parquet"
                 rows, size = write_part(result.staged[table], out, table, source_id=source_id, buckets=unit.buckets)
-                parts[table] = {"rows": rows, "bytes": size, "sha256": _sha256(out)}
+                parts[table] = {"rows": rows, "bytes": size, "sha256": file_sha256(out)}
         shutil.rmtree(staging, ignore_errors=True)
         manifest = {
             "manifest_version": MANIFEST_VERSION,
@@ -90,9 +90,10 @@ def ingest_unit(unit: IngestUnit) -> dict:
         raise
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_unit(path: str) -> dict:
+    """The SHA-256 of a local corpus file, hashed where the engine runs it; a read error may pass (a flaky
+    shared filesystem): the engine tries again."""
+    try:
+        return {"sha256": file_sha256(path)}
+    except OSError as error:
+        raise TransientUnitError(f"{path}: {error.strerror or error}") from None
