@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -123,3 +125,25 @@ def test_two_buckets_in_parallel_keep_each_host_in_one_process_and_polite(tmp_pa
     first, second = (sorted(times) for times in spans.values())
     assert first[0] < second[-1] and second[0] < first[-1]  # the buckets crawled at the same time
     assert max(server.peak_in_flight.values()) == 2  # the per-host limit was reached, never passed
+
+
+@pytest.mark.parametrize("cluster", [1], indirect=True)
+def test_the_command_line_crawls_on_the_cluster_it_names(tmp_path, cluster):
+    server = CrawlServer(["127.0.0.1"])
+    try:
+        db, names = loopback_web(tmp_path, server, hosts=3, links=30)
+        command = [
+            sys.executable, "-m", "crawler.cli", "--db", str(db), "crawl", "--snapshot", "S",
+            "--allow-network", "127.0.0.1/32", "--set", f"LINKSWEEP_STATIC_HOSTS={json.dumps(names)}",
+            "--set", 'EXTENSIONS={"tests.crawl_server.TagRequestsWithPid": 0}',
+            "--engine", "ray", "--ray-address", cluster.address,
+        ]  # fmt: skip
+        crawl = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        out, err = crawl.communicate(timeout=120)
+    finally:
+        server.close()
+    assert crawl.returncode == 0, err[-2000:]
+    assert "crawled 31 of 31 queued links" in out and " 1 process)" in out
+    assert stored(db) == (31, 31, 30)
+    processes = {pid for _host, pid, _at in server.tagged}
+    assert len(processes) == 1 and str(crawl.pid) not in processes  # a Ray worker crawled, not the command
