@@ -8,7 +8,10 @@ same host. Both clients resolve every link to its final URL:
   mapped to 127.0.0.1 by the static host table and the loopback network allowed explicitly;
 - baseline: `requests` with a 32-thread pool, following redirects, names mapped the same way.
 
-Prints URLs/s for both, their ratio, and the crawl's peak RSS. `--queue-million` also measures the crawl's
+Prints URLs/s for both, their ratio, and the crawl's peak RSS. `--engine ray` crawls on Ray (a cluster the
+command starts, with every core, or the one at `--ray-address`); `--engine both` times the local engine and Ray
+on copies of the same store and prints their ratio (Ray's workers are not the command's children: the peak RSS
+printed is the command's own there). `--queue-million` also measures the crawl's
 peak RSS with 1M links queued (it stops after a fixed time: memory, not completion, is measured there).
 Only loopback traffic, reserved names, synthetic bytes.
 """
@@ -127,7 +130,11 @@ def measure_linksweep(db: Path, concurrency: int, extra: list[str], tuned: bool 
     if done.returncode != 0:
         raise SystemExit(f"linksweep crawl failed:\n{done.stderr[-3000:]}")
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "line": done.stdout.strip().splitlines()[-1], "rss_mb": rss}
+    return {
+        "seconds": seconds,
+        "line": next(line for line in done.stdout.splitlines() if line.startswith("crawled")),
+        "rss_mb": rss,
+    }
 
 
 def measure_bare_spider(folder: Path, urls: list[str], processes: int = 2) -> dict:
@@ -184,6 +191,12 @@ def measure_baseline(urls: list[str], threads: int) -> dict:
     return {"seconds": seconds, "resolved": sum(1 for f in finals if f and "/final/" in f)}
 
 
+def engine_options(engine: str, ray_address: str | None) -> list[str]:
+    if engine == "local":
+        return ["--engine", "local"]
+    return ["--engine", "ray", *(["--ray-address", ray_address] if ray_address else [])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--urls", type=int, default=10_000)
@@ -193,6 +206,8 @@ def main() -> None:
     parser.add_argument("--defaults", action="store_true", help="the crawl's default settings (no TUNED)")
     parser.add_argument("--bare", action="store_true", help="also time a bare Scrapy spider as two processes")
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE for the crawl (repeatable)")
+    parser.add_argument("--engine", choices=("local", "ray", "both"), default="local", help="who runs the buckets")
+    parser.add_argument("--ray-address", default=None, help="--engine ray: the cluster (default: a new one)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -207,8 +222,23 @@ def main() -> None:
         db = build_store(folder, urls)
         print(f"linksweep crawl (concurrency {args.concurrency}) ...", flush=True)
         extra = [option for assignment in args.set for option in ("--set", assignment)]
-        ours = measure_linksweep(db, args.concurrency, extra, tuned=not args.defaults)
-        print(f"  {ours['line']}")
+        engines = ("local", "ray") if args.engine == "both" else (args.engine,)
+        pristine = folder / "pristine.duckdb"
+        if len(engines) > 1:
+            shutil.copyfile(db, pristine)  # each engine crawls the same store, nothing resolved yet
+        timed: dict[str, dict] = {}
+        for engine in engines:
+            if engine != engines[0]:
+                shutil.copyfile(pristine, db)
+            print(f"  engine {engine} ...", flush=True)
+            timed[engine] = measure_linksweep(
+                db, args.concurrency, extra + engine_options(engine, args.ray_address), tuned=not args.defaults
+            )
+            print(f"  {timed[engine]['line']} ({timed[engine]['seconds']:.2f} s, start-up included)")
+        if len(engines) > 1:
+            ratio = timed["ray"]["seconds"] / timed["local"]["seconds"]
+            print(f"  engine ray / engine local: {ratio:.2f} (seconds, start-up included)")
+        ours = timed[engines[-1]]
         if args.bare:
             print("bare Scrapy spider, 2 processes ...", flush=True)
             bare = measure_bare_spider(folder, urls)
@@ -222,7 +252,8 @@ def main() -> None:
         base_rate = len(urls) / base["seconds"]
         print()
         print(f"{'':<28} {'URLs':>8} {'seconds':>9} {'URLs/s':>9}")
-        print(f"{'linksweep crawl':<28} {len(urls) + len(urls) // 100:>8,} {ours['seconds']:>9.2f} {ours_rate:>9,.0f}")
+        label = f"linksweep crawl ({engines[-1]})"
+        print(f"{label:<28} {len(urls) + len(urls) // 100:>8,} {ours['seconds']:>9.2f} {ours_rate:>9,.0f}")
         print(f"{'requests + 32 threads':<28} {len(urls):>8,} {base['seconds']:>9.2f} {base_rate:>9,.0f}")
         print(f"(baseline resolved {base['resolved']:,} of {len(urls):,} to their final page)")
         ratio = ours_rate / base_rate

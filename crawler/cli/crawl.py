@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from crawler.cli.engine_options import engine_options
 from crawler.cli.errors import exit_with
 from crawler.run import crawl_outcome
 
@@ -40,7 +41,12 @@ from crawler.run import crawl_outcome
     help="JSON file configuring hash services (HMA, generic JSON) asked about content hashes; see docs/crawl.md.",
 )
 @click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True, help="Per process.")
-@click.option("--processes", type=click.IntRange(min=1), default=None, help="Crawler processes (default: all cores).")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Crawl buckets, a process each (default: all cores; --engine ray: the cluster's CPUs).",
+)
 @click.option(
     "--per-host", type=click.IntRange(min=1), default=2, show_default=True, help="Concurrent requests per host."
 )
@@ -52,6 +58,7 @@ from crawler.run import crawl_outcome
 @click.option(
     "-v", "--verbose", count=True, help="Scrapy's own log (banner, settings, stats) as well; -vv for its debug log."
 )
+@engine_options
 @click.pass_context
 def crawl(
     ctx,
@@ -73,6 +80,8 @@ def crawl(
     extra,
     quiet,
     verbose,
+    engine,
+    ray_address,
 ) -> None:
     """Resolve the snapshot's unflagged links (redirects, meta refresh), judging every hop before fetching it."""
     from crawler.crawl import CrawlOptions, crawl_snapshot  # imports Scrapy: only when crawling
@@ -99,6 +108,8 @@ def crawl(
         hash_content=hash_content,
         pdq_distance=pdq_distance,
         hash_services=hash_services,
+        engine=engine,
+        ray_address=ray_address,
     )
     click.echo(summary.line())
     for line in summary.verdicts.lines():

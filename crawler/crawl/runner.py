@@ -1,14 +1,17 @@
-"""`linksweep crawl`: prepare the queue, then run the resolve spider in one process per core.
+"""`linksweep crawl`: prepare the queue, then run the resolve spider on its buckets, a process each.
 
 Scrapy runs on one core; resolving is latency-bound but a crawl at hundreds of links per second is CPU-bound.
-So the queue is split by host into one shard per process (a host's links stay in one process, so the per-host
-politeness limit holds), each process crawls its shard and merges its own staged batches into the store.
+So the queue is split into buckets by registrable domain, balanced by link count (a host's links stay in one
+bucket, so the per-host politeness limit holds across all of them), and each bucket is a unit of work an engine
+runs in a fresh process: here (`local`) or on a Ray cluster (`ray`). A bucket merges its own staged batches
+into the store as it goes, as one crawl process always did, and returns its summary; the driver merges only
+what a bucket left staged. Workers on other machines need the store and its staging folder on a filesystem
+they share with the driver (they read the lists from the store, their queue from the staging folder).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -22,8 +25,10 @@ import crawler.crawl.settings as default_settings
 from crawler.crawl.options import BadCrawlSetting, CrawlOptions, scrapy_settings
 from crawler.crawl.pipelines import PROGRESS_LOGGER
 from crawler.crawl.spiders.resolve import ResolveSpider
+from crawler.engines import Engine, UnitClock, engine_named
 from pipelines.crawl import (
     DEFAULT_RECHECK_DAYS,
+    complete_batches,
     crawl_staging,
     merge_into_store,
     split_queue,
@@ -33,6 +38,10 @@ from pipelines.crawl import (
 from pipelines.store import open_store, require_snapshot
 from pipelines.urls import NetworkPolicy
 from pipelines.verdicts import VerdictSummary, refresh_verdicts
+
+# How often a bucket is crawled again when its process died (killed, out of memory): once. A second crawl of
+# the bucket asks its hosts again for what the first one had done; merging is idempotent, so nothing counts twice.
+CRAWL_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -151,34 +160,52 @@ def _crawl_or_failure(db_path: Path, snapshot: str, settings: dict, spider_args:
         return {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False, "ended": [reason]}
 
 
-def _shard_worker(db_path: Path, snapshot: str, settings: dict, spider_args: dict, results: Any) -> None:
-    results.put(_crawl_or_failure(db_path, snapshot, settings, spider_args))
+@dataclass(frozen=True)
+class CrawlBucket:
+    """One bucket of a crawl: a queue file of the hosts of some registrable domains, crawled by one process."""
+
+    db_path: str
+    snapshot: str
+    queue: str  # the bucket's queue file, under the crawl staging folder (shared with the workers)
+    links: int
+    settings: dict[str, Any]
+    spider_args: dict[str, Any]
 
 
-def _collect(workers: list, results: Any) -> list[dict]:
-    """One summary per worker; a worker that died without one (killed, out of memory) is reported as such
-    instead of being waited for forever."""
-    import queue
+def _failed_summary(reason: str) -> dict:
+    """The summary of a bucket that produced none: its links count as not crawled, `reason` says why."""
+    return {"outcomes": {}, "merged": 0, "over_cap": 0, "seconds": 0.0, "left_staged": False, "ended": [reason]}
 
-    summaries: list[dict] = []
-    while len(summaries) < len(workers):
-        try:
-            summaries.append(results.get(timeout=1.0))
-            continue
-        except queue.Empty:
-            pass
-        if all(not worker.is_alive() for worker in workers):
-            try:  # a summary put just before its process ended
-                while len(summaries) < len(workers):
-                    summaries.append(results.get(timeout=1.0))
-            except queue.Empty:
-                break
-    for worker in workers:
-        if worker.exitcode not in (0, None):
-            summaries.append(
-                {"outcomes": {}, "merged": 0, "seconds": 0.0, "left_staged": False,
-                 "ended": [f"crawler process {worker.pid} exited with code {worker.exitcode}"]}
-            )  # fmt: skip
+
+def crawl_bucket_unit(bucket: CrawlBucket) -> dict:
+    """The unit of work of a crawl, run by an engine in a process of its own (Scrapy's reactor starts once per
+    process): crawl the bucket's queue, merging results into the store as the crawl goes (staged batches the
+    store was too busy for stay staged, for the driver's last merge). Returns the bucket's summary as its
+    manifest, with the unit's wall and CPU time and peak memory: nothing bulky passes through the engine."""
+    clock = UnitClock()
+    spider_args = {**bucket.spider_args, "queue": bucket.queue}
+    summary = _crawl_or_failure(Path(bucket.db_path), bucket.snapshot, bucket.settings, spider_args)
+    return {
+        "unit": "crawl",
+        "queue": bucket.queue,
+        "links": bucket.links,
+        **summary,
+        "crawl_seconds": summary.get("seconds", 0.0),
+        **clock.facts(),  # its `seconds` are the unit's, start-up included
+    }
+
+
+def _crawl_buckets(runner: Engine, buckets: list[CrawlBucket], retries: int = CRAWL_RETRIES) -> list[dict]:
+    """One summary per bucket, in bucket order; a bucket the engine could not run (its process died every
+    time, an exception outside the crawl) is a summary saying why."""
+    summaries: list[dict] = [_failed_summary("the engine returned no outcome")] * len(buckets)
+    for outcome in runner.run(crawl_bucket_unit, buckets, retries=retries):
+        if outcome.manifest is not None:
+            summaries[outcome.index] = outcome.manifest
+        else:
+            summaries[outcome.index] = _failed_summary(
+                f"crawler process of bucket {outcome.index} failed after {outcome.attempts} attempt(s): {outcome.error}"
+            )
     return summaries
 
 
@@ -192,9 +219,16 @@ def run_crawl(
     recheck_after: float = DEFAULT_RECHECK_DAYS,
     only_hosts_in: str | None = None,
     verbosity: int = 1,
+    engine: str = "local",
+    ray_address: str | None = None,
     **spider_args: Any,
 ) -> CrawlSummary:
     """Resolve the snapshot's links (see ResolveSpider for the arguments); blocks until the crawl ends.
+
+    The queue is split into `processes` buckets by registrable domain (pipelines.crawl.split_queue), each
+    crawled by `crawl_bucket_unit` in a fresh process run by `engine` (crawler.engines: `local`, a process per
+    bucket here; `ray`, a task per bucket on the cluster at `ray_address`, whose CPUs set the default number of
+    buckets). A small crawl on the local engine runs in this process.
 
     `verbosity` -1 (quiet: no progress lines), 0 (progress lines, Scrapy's warnings and errors) or 1 (Scrapy's
     whole log, as `scrapy crawl` writes it)."""
@@ -202,7 +236,6 @@ def run_crawl(
 
     started = time.monotonic()
     settings = {**log_settings(verbosity), **(settings or {})}
-    processes = max(1, processes or os.cpu_count() or 1)
     staging = crawl_staging(db_path)
     merge_into_store(db_path, staging, wait_seconds=30)  # what an interrupted crawl left staged
     queue = staging / f"queue-{os.getpid()}-{int(time.time())}.parquet"
@@ -213,45 +246,49 @@ def run_crawl(
         )
     finally:
         con.close()
-    processes = min(processes, max(1, queued // 200))  # small crawls: one process
-    _show_progress(verbosity)
-    logging.getLogger(PROGRESS_LOGGER).info(
-        "crawling %s queued links of snapshot %s in %s process%s",
-        f"{queued:,}",
-        snapshot,
-        processes,
-        "es" if processes > 1 else "",
-    )
+    runner = None
     try:
-        if processes == 1:
+        if engine == "local":
+            wanted = max(1, processes or os.cpu_count() or 1)
+        else:  # the cluster's CPUs, unless asked otherwise
+            runner = engine_named(engine, workers=processes, ray_address=ray_address, fresh_process=True)
+            wanted = processes or runner.workers
+        processes = min(wanted, max(1, queued // 200))  # small crawls: one process
+        _show_progress(verbosity)
+        logging.getLogger(PROGRESS_LOGGER).info(
+            "crawling %s queued links of snapshot %s in %s process%s",
+            f"{queued:,}",
+            snapshot,
+            processes,
+            "es" if processes > 1 else "",
+        )
+        if processes == 1 and runner is None:
             summaries = [_crawl_or_failure(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]
         else:
-            shards = [bucket.path for bucket in split_queue(queue, processes)]
-            context = multiprocessing.get_context("spawn")  # a fresh reactor per process
-            results = context.Queue()
-            workers = [
-                context.Process(
-                    target=_shard_worker,
-                    args=(db_path, snapshot, settings, {**spider_args, "queue": str(shard)}, results),
-                )
-                for shard in shards
+            if runner is None:
+                runner = engine_named(engine, workers=processes, fresh_process=True)
+            buckets = [
+                CrawlBucket(str(db_path), snapshot, str(bucket.path), bucket.links, settings, spider_args)
+                for bucket in split_queue(queue, processes)
             ]
-            for worker in workers:
-                worker.start()
-            summaries = _collect(workers, results)
-            for worker in workers:
-                worker.join()
-            for shard in shards:
-                shard.unlink(missing_ok=True)
+            try:
+                summaries = _crawl_buckets(runner, buckets)
+            finally:
+                for bucket in buckets:
+                    Path(bucket.queue).unlink(missing_ok=True)
     finally:
         queue.unlink(missing_ok=True)
+        if runner is not None:
+            runner.close()
     outcomes: dict[str, int] = {}
     for summary in summaries:
         for outcome, count in summary["outcomes"].items():
             outcomes[outcome] = outcomes.get(outcome, 0) + count
     merged = sum(summary["merged"] for summary in summaries)
-    left_staged = any(summary["left_staged"] for summary in summaries)
-    if left_staged:  # a shard's final merge met another shard's: try once more now that all are done
+    # what a bucket could not merge (the store busy at its end, its process killed) is merged here, once: the
+    # buckets merged the rest as they went, so the driver's share stays small whatever the crawl's size
+    left_staged = bool(complete_batches(staging))
+    if left_staged:
         late = merge_into_store(db_path, staging, wait_seconds=30)
         left_staged = late is None
         merged += late or 0

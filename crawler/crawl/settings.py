@@ -16,6 +16,9 @@ NEWSPIDER_MODULE = "crawler.crawl.spiders"
 HTTPCACHE_ENABLED = False
 ITEM_PIPELINES = {"crawler.crawl.pipelines.StoreResultsPipeline": 100}
 
+# Scrapy's downloader, but a request counts against its host's limit as soon as it leaves the queue (see
+# crawler/crawl/downloader.py: on the asyncio reactor Scrapy let bursts past CONCURRENT_REQUESTS_PER_DOMAIN)
+DOWNLOADER = "crawler.crawl.downloader.PerHostLimitDownloader"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.crawl.middlewares.GuardMiddleware": 1,  # before anything else sees the request
     # a refused resolution is final: not retried (RetryMiddleware: 550)

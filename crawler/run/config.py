@@ -1,6 +1,7 @@
 """The run config (TOML): one file declares the store, the snapshot, the corpus sources, the lists, the crawl,
-the exports, the report bundles and the HTML report. Every key is checked before anything runs: an unknown key
-or a wrong type is a ConfigError naming the file, the key and its line. Paths are relative to the config file.
+the engine that runs ingest and crawl, the exports, the report bundles and the HTML report. Every key is checked
+before anything runs: an unknown key or a wrong type is a ConfigError naming the file, the key and its line.
+Paths are relative to the config file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from crawler.engines import ENGINE_NAMES
 
 LIST_KINDS = ("block", "allow", "watch", "hash")
 CC_SUBSETS = ("warc", "wat", "wet")
@@ -69,6 +72,14 @@ class CrawlSettings:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Who runs the units of work of the ingest and crawl stages (as `--engine` and `--ray-address`)."""
+
+    name: str = "local"
+    ray_address: str | None = None  # --engine ray: the cluster to join (default: $RAY_ADDRESS, else a new one)
+
+
+@dataclass(frozen=True)
 class MatchSettings:
     flood_urls: int | None = None
     flood_factor: float | None = None
@@ -111,6 +122,7 @@ class RunConfig:
     bundles: tuple[BundleTarget, ...]
     report: HtmlReport
     workers: int | None = None
+    engine: EngineSettings = EngineSettings()
 
     def resolve(self, path: str) -> Path:
         """A path of the config, relative to the config file's folder."""
@@ -123,6 +135,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "store": {"db": ((str,), False)},
     "snapshot": {"name": ((str,), True)},
     "ingest": {"workers": ((int,), False)},
+    "engine": {"name": ((str,), False), "ray_address": ((str,), False)},
     "corpus": {
         "paths": ((list,), False),
         "urls": ((list,), False),
@@ -295,6 +308,8 @@ def load_config(path: Path) -> RunConfig:
         **{key: tuple(value) if isinstance(value, list) else value for key, value in crawl_values.items()}
     )
     report = one("report")
+    engine = one("engine")
+    _choice(path, text, "engine", None, "name", engine.get("name", "local"), ENGINE_NAMES)
     return RunConfig(
         path=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -308,4 +323,5 @@ def load_config(path: Path) -> RunConfig:
         bundles=tuple(BundleTarget(**values) for values in many("bundles")),
         report=HtmlReport(**report),
         workers=one("ingest").get("workers"),
+        engine=EngineSettings(**engine),
     )

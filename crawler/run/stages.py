@@ -89,7 +89,16 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
         allow_network=tuple(dict.fromkeys(network for corpus in config.corpus for network in corpus.allow_network)),
         s3_endpoint_url=next((corpus.s3_endpoint_url for corpus in config.corpus if corpus.s3_endpoint_url), None),
     )
-    summary = ingest(db, config.snapshot, sources, workers=config.workers, show_progress=None, remote=remote)
+    summary = ingest(
+        db,
+        config.snapshot,
+        sources,
+        workers=config.workers,
+        show_progress=None,
+        remote=remote,
+        engine=config.engine.name,
+        ray_address=config.engine.ray_address,
+    )
     counts = {
         "files": summary.files,
         "skipped": summary.skipped,
@@ -146,6 +155,8 @@ def crawl_stage(config: RunConfig, db: Path) -> StageResult:
         allow_network=list(settings.allow_network),
         hash_content=settings.hash_content,
         hash_services=hash_services,
+        engine=config.engine.name,
+        ray_address=config.engine.ray_address,
     )
     code = crawl_outcome(summary)
     counts = {"queued": summary.queued, "outcomes": summary.outcomes, "unchecked": summary.unchecked}

@@ -264,7 +264,8 @@ class ResolveSpider(scrapy.Spider):
                 except ValueError as error:  # InvalidURL, or a URL Scrapy's Request refuses
                     meta = {"origin": url, "started": started}
                     yield self._result(meta, [], None, "error", "bad-url", str(error)[:500])
-        Path(self.queue_path).unlink(missing_ok=True)
+        if not self.prepared_queue:  # a prepared queue is its runner's: a bucket run again reads it again
+            Path(self.queue_path).unlink(missing_ok=True)
 
     def _hop(self, url: str, origin: str, hops: list[dict], via: str, started: float) -> scrapy.Request:
         """The request for one hop: the URL as a browser requests it (no userinfo, no fragment)."""

@@ -165,3 +165,31 @@ def test_two_processes_split_the_queue_by_host(tmp_path):
     con.close()
     assert rows[0] == rows[1] == count + 1  # every link once, and the page
     assert rows[2] == count  # each link followed through its redirect
+
+
+def test_each_host_is_asked_by_one_process_never_above_the_per_host_limit(tmp_path):
+    """The local engine, two buckets: the server sees each host from one crawler process only, and never more
+    than --per-host requests of it at once (Scrapy on the asyncio reactor let bursts past the limit:
+    crawler/crawl/downloader.py)."""
+    server = CrawlServer(["127.0.0.1"])
+    port = server.port("127.0.0.1")
+    count = 400
+    for number in range(count):
+        server.routes[f"/p/{number}"] = Route(302, {"Location": f"/q/{number}"})
+        server.routes[f"/q/{number}"] = Route(200, {"Content-Type": "text/plain"}, b"ok", delay=0.05)
+    page = "".join(f"<a href='http://h{n % 10}.test:{port}/p/{n}'>x</a>" for n in range(count)).encode()
+    db = ingest_page(tmp_path, page)
+    hosts = {f"h{n}.test": "127.0.0.1" for n in range(10)} | {"page.example.org": "127.0.0.1"}
+    command = crawl_command(db, hosts) + [
+        "--processes", "2", "--per-host", "2", "--concurrency", "32",
+        "--set", 'EXTENSIONS={"tests.crawl_server.TagRequestsWithPid": 0}',
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    by_host = server.processes_by_host()
+    assert len(by_host) == 10 and all(len(pids) == 1 for pids in by_host.values()), by_host
+    assert len(set().union(*by_host.values())) == 2
+    assert max(server.peak_in_flight.values()) == 2

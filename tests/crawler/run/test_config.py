@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.run import ConfigError, load_config
+from crawler.run.config import EngineSettings
 from tests.cli_runner import run
 
 EXAMPLE = textwrap.dedent(
@@ -88,3 +89,40 @@ def test_the_cli_refuses_a_bad_config_with_exit_2_before_anything_runs(tmp_path)
         tmp_path / "unused.duckdb", "run", "--config", str(write(tmp_path, EXAMPLE)), "--stages", "mtach", expect=2
     )
     assert "unknown stage 'mtach' (the stages, in order: lists, ingest, match" in stages.output
+
+
+def test_the_engine_table_names_who_runs_ingest_and_crawl(tmp_path):
+    assert load_config(write(tmp_path, EXAMPLE)).engine == EngineSettings("local", None)
+    config = load_config(write(tmp_path, EXAMPLE + '[engine]\nname = "ray"\nray_address = "127.0.0.1:6379"\n'))
+    assert config.engine == EngineSettings("ray", "127.0.0.1:6379")
+    path = write(tmp_path, EXAMPLE + '[engine]\nname = "spark"\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert "[engine] name (line 25): 'spark' is not one of local, ray" in str(error.value)
+
+
+class Asked(Exception):
+    """Raised by a stand-in for ingest or crawl_snapshot, carrying the keyword arguments it was given."""
+
+
+def test_the_ingest_and_crawl_stages_pass_the_engine_on(tmp_path, monkeypatch):
+    import crawler.crawl
+    import crawler.ingest
+    from crawler.run.stages import crawl_stage, ingest_stage
+
+    def asked(*args, **kwargs):
+        raise Asked(kwargs)
+
+    monkeypatch.setattr(crawler.ingest, "ingest", asked)
+    monkeypatch.setattr(crawler.crawl, "crawl_snapshot", asked)
+    text = EXAMPLE.replace("enabled = false", "enabled = true").replace(
+        'cc = "CC-MAIN-2099-01"', 'paths = ["corpus/*.warc.gz"]'
+    )
+    text += '[engine]\nname = "ray"\nray_address = "h:1"\n'
+    config = load_config(write(tmp_path, text))
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.warc.gz").write_bytes(b"")  # the pattern must match; nothing reads it
+    for stage in (ingest_stage, crawl_stage):
+        with pytest.raises(Asked) as given:
+            stage(config, tmp_path / "db.duckdb")
+        assert (given.value.args[0]["engine"], given.value.args[0]["ray_address"]) == ("ray", "h:1")
