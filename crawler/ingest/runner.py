@@ -16,13 +16,13 @@ from crawler.ingest.progress import ProgressBar, progress_bar
 from crawler.ingest.sources import DEFAULT_CC_BASE_URL, RemoteSource, expand_sources
 from crawler.ingest.unit import IngestUnit, ingest_unit, sha256_unit
 from pipelines.store import (
-    FoldTask,
     SourceFold,
     begin_fold,
     discard_unfinished_folds,
     ensure_snapshot,
     fold_bucket,
     fold_sources,
+    fold_tasks,
     has_url_parts,
     open_store,
     parts_root,
@@ -130,12 +130,15 @@ class _Folder:
         if with_urls:
             fold_id = begin_fold(self.con, with_urls)
             buckets = url_buckets(self.con)
-            tasks = [FoldTask(str(self.root), fold_id, bucket, with_urls, buckets) for bucket in range(buckets)]
+            # as many units as the engine has workers, each some buckets (fewer, larger units: each opens the
+            # new files' parts once)
+            tasks = fold_tasks(self.root, fold_id, with_urls, buckets, self.runner.workers)
             ended = list(self.runner.run(fold_bucket, tasks))
             failed = [outcome for outcome in ended if outcome.manifest is None]
             if failed:
                 raise IngestFoldFailed(
-                    f"{self.root}: the URL index fold {fold_id} failed in bucket {tasks[failed[0].index].bucket}: "
+                    f"{self.root}: the URL index fold {fold_id} failed in buckets "
+                    f"{list(tasks[failed[0].index].buckets_of_task)}: "
                     f"{failed[0].error}"
                 )
             manifests = [outcome.manifest for outcome in ended]

@@ -59,6 +59,7 @@ from pipelines.store.url_index import (
     begin_fold,
     discard_unfinished_folds,
     fold_bucket,
+    fold_tasks,
     publish_url_rows,
     url_buckets,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "begin_fold",
     "discard_unfinished_folds",
     "fold_bucket",
+    "fold_tasks",
     "has_url_parts",
     "publish_url_rows",
     "url_buckets",

@@ -119,44 +119,68 @@ def create_index_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
 
 @dataclass(frozen=True)
 class FoldTask:
-    """One bucket of one fold: the URLs and hosts of `source_ids` (their parts under `parts_root`)."""
+    """Some buckets of one fold: the URLs and hosts of `source_ids` (their parts under `parts_root`) that fall
+    in `buckets_of_task`."""
 
     parts_root: str
     fold_id: int
-    bucket: int
+    buckets_of_task: tuple[int, ...]
     source_ids: tuple[int, ...]
-    buckets: int = URL_BUCKETS
+
+
+def fold_tasks(parts_root: Path, fold_id: int, source_ids: Sequence[int], buckets: int, tasks: int) -> list[FoldTask]:
+    """The fold's buckets dealt out to `tasks` units (the parts written do not depend on how)."""
+    tasks = max(1, min(tasks, buckets))
+    return [
+        FoldTask(str(parts_root), fold_id, tuple(range(buckets))[index::tasks], tuple(source_ids))
+        for index in range(tasks)
+    ]
 
 
 def fold_bucket(task: FoldTask) -> dict:
-    """Write the bucket's new URLs and hosts of the fold as its parts (each written whole, then renamed into
-    place; none when the bucket has nothing new); returns the counts. Reads only parts: runs anywhere the
-    parts are."""
+    """Write the new URLs and hosts of the task's buckets as their parts of the fold (each written whole, then
+    renamed into place; none for a bucket with nothing new); returns the counts. Reads only parts: runs
+    anywhere the parts are. The new rows of its buckets are read once, then each bucket is written by itself."""
     started, cpu = time.perf_counter(), time.process_time()
     root = Path(task.parts_root)
     tmp = root / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": FOLD_MEMORY_LIMIT, "temp_directory": str(tmp / "fold-spill")})
-    counts = {}
+    counts = {"urls": 0, "hosts": 0}
     try:
-        for table, key, source in (("urls", "url", "urls"), ("hosts", "host", "hosts")):
-            new = [str(path) for sid in task.source_ids if (path := _source_part(root, sid, source)).exists()]
-            out = index_part(root, table, task.bucket, task.fold_id)
-            earlier = [
-                str(path)
-                for path in sorted(index_folder(root, table, task.bucket).glob("*.parquet"))
-                if path.name != out.name
-            ]
-            counts[table] = _fold_table(con, table, key, new, earlier, task.bucket, out, tmp)
+        for table, key in (("urls", "url"), ("hosts", "host")):
+            new = [str(path) for sid in task.source_ids if (path := _source_part(root, sid, table)).exists()]
+            if new:
+                columns = ", ".join(PART_COLUMNS[table])
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE new_rows AS SELECT {columns}"
+                    f" FROM read_parquet({sql_string_list(new)})"
+                    f" WHERE bucket IN ({', '.join(map(str, task.buckets_of_task))}) AND {key} IS NOT NULL"
+                )
+            for bucket in task.buckets_of_task:
+                out = index_part(root, table, bucket, task.fold_id)
+                earlier = [
+                    str(path)
+                    for path in sorted(index_folder(root, table, bucket).glob("*.parquet"))
+                    if path.name != out.name
+                ]
+                counts[table] += _fold_table(con, table, key, bool(new), earlier, bucket, out, tmp)
     finally:
         con.close()
     return {
         "fold_id": task.fold_id,
-        "bucket": task.bucket,
+        "buckets": list(task.buckets_of_task),
         **counts,
         "seconds": round(time.perf_counter() - started, 6),
         "cpu_seconds": round(time.process_time() - cpu, 6),
     }
+
+
+# The columns of a source's URL and host parts that a fold reads (pipelines/store/parts.py writes them).
+PART_COLUMNS = {
+    "urls": ("url", "host", "registered_domain", "registered_domain_private", "source_id", "bucket"),
+    "hosts": ("host", "registered_domain", "registered_domain_private", "bucket"),
+}
 
 
 def _source_part(root: Path, source_id: int, table: str) -> Path:
@@ -167,13 +191,13 @@ def _fold_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
     key: str,
-    new: list[str],
+    has_new: bool,
     earlier: list[str],
     bucket: int,
     out: Path,
     tmp: Path,
 ) -> int:
-    if not new:
+    if not has_new:
         out.unlink(missing_ok=True)
         return 0
     aggregates = ", ".join(
@@ -187,16 +211,18 @@ def _fold_table(
         else ""
     )
     query = (
-        f"SELECT {key}, {aggregates} FROM read_parquet({sql_string_list(new)}) AS s"
-        f" WHERE bucket = {bucket} AND {key} IS NOT NULL {not_earlier} GROUP BY {key} ORDER BY {key}"
+        f"SELECT {key}, {aggregates} FROM new_rows AS s"
+        f" WHERE bucket = {bucket} {not_earlier} GROUP BY {key} ORDER BY {key}"
     )
-    rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
-    if not rows:
-        out.unlink(missing_ok=True)
-        return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     written = tmp / f"{table}-{bucket:03d}-{out.stem}-{uuid.uuid4().hex[:8]}.parquet"
-    con.execute(f"COPY ({query}) TO {sql_string(str(written))} (FORMAT parquet, COMPRESSION zstd)")
+    [(rows,)] = con.execute(
+        f"COPY ({query}) TO {sql_string(str(written))} (FORMAT parquet, COMPRESSION zstd)"
+    ).fetchall()
+    if not rows:
+        written.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+        return 0
     os.replace(written, out)
     return rows
 
