@@ -145,7 +145,10 @@ def fold_bucket(task: FoldTask) -> dict:
     root = Path(task.parts_root)
     tmp = root / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": FOLD_MEMORY_LIMIT, "temp_directory": str(tmp / "fold-spill")})
+    # one thread: a unit is one CPU's work (Ray schedules it as such; the local pool runs one per core)
+    con = duckdb.connect(
+        config={"memory_limit": FOLD_MEMORY_LIMIT, "temp_directory": str(tmp / "fold-spill"), "threads": 1}
+    )
     counts = {"urls": 0, "hosts": 0}
     try:
         for table, key in (("urls", "url"), ("hosts", "host")):
@@ -212,7 +215,7 @@ def _fold_table(
     )
     query = (
         f"SELECT {key}, {aggregates} FROM new_rows AS s"
-        f" WHERE bucket = {bucket} {not_earlier} GROUP BY {key} ORDER BY {key}"
+        f" WHERE bucket = {bucket} {not_earlier} GROUP BY {key}"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     written = tmp / f"{table}-{bucket:03d}-{out.stem}-{uuid.uuid4().hex[:8]}.parquet"
