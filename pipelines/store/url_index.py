@@ -1,6 +1,6 @@
 """The URL index: `urls` and `hosts` as Parquet parts, bucketed by a hash of the URL (host), folded in parallel.
 
-Every distinct URL of the store is in exactly one bucket (`url_bucket`: the lower 64 bits of its MD5 modulo
+Every distinct URL of the store is in exactly one bucket (`url_bucket`: CRC-32 of its UTF-8 bytes modulo
 URL_BUCKETS, the same on every version and machine), and within its bucket in exactly one part:
 STORE.parts/urls/<bucket>/<fold id>.parquet. An ingest's units write each file's distinct URLs with their
 bucket (pipelines/store/parts.py); at the end of the ingest one fold adds the new ones: a unit of work per
@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,18 +55,12 @@ _EMPTY_FOLD = 0
 
 
 def url_bucket(values: pa.Array | pa.ChunkedArray, buckets: int = URL_BUCKETS) -> pa.Array:
-    """The bucket of each URL (or host): the lower 64 bits of its MD5 (a digest every version and machine
-    computes alike, in DuckDB's vectorized C++) modulo `buckets`; 0 for NULL."""
-    con = duckdb.connect(config={"threads": 1})
-    try:
-        con.register("bucket_input", pa.table({"value": values}))
-        result = con.sql(
-            f"SELECT coalesce(md5_number_lower(value) % {int(buckets)}, 0)::SMALLINT AS bucket FROM bucket_input"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    column = result.column("bucket")
-    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    """The bucket of each URL (or host): CRC-32 of its UTF-8 bytes modulo `buckets` (the same on every version
+    and machine); 0 for NULL."""
+    return pa.array(
+        [zlib.crc32(value.encode()) % buckets if value is not None else 0 for value in values.to_pylist()],
+        pa.int16(),
+    )
 
 
 def bucketed_batches(table: pa.Table, column: str, buckets: int = URL_BUCKETS) -> list[pa.Table]:
