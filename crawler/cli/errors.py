@@ -60,7 +60,14 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         ReportNotWritable,
         UnknownBundle,
     )
-    from pipelines.store import SchemaTooNew, StoreLocked, StoreMissing, StoreUnusable, UnknownSnapshot
+    from pipelines.store import (
+        SchemaTooNew,
+        StoreLocked,
+        StoreMissing,
+        StoreUnusable,
+        UnknownSnapshot,
+        UrlBucketsFixed,
+    )
     from pipelines.verdicts import ReviewRefused, UnknownState, UnknownVerdict
 
     return (
@@ -99,6 +106,7 @@ def _exit_codes() -> tuple[tuple[type[Exception], ExitCode], ...]:
         (ConfigError, ExitCode.USAGE),
         (UnknownStage, ExitCode.USAGE),
         (EngineUnavailable, ExitCode.USAGE),
+        (UrlBucketsFixed, ExitCode.USAGE),
     )
 
 

@@ -45,6 +45,12 @@ from pipelines.store import open_store, sources_finished_since, store_time
 @click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True, help="Requests/s per host."
 )
+@click.option(
+    "--url-buckets",
+    type=click.IntRange(min=1, max=4096),
+    default=None,
+    help="Buckets of a new store's URL index: its fold's units (default 16; fixed once it holds URLs).",
+)
 @engine_options
 @click.argument("paths", nargs=-1, required=True, metavar="SOURCES...")
 @click.pass_context
@@ -64,6 +70,7 @@ def ingest(
     allow_network,
     s3_endpoint_url,
     rate,
+    url_buckets,
     engine,
     ray_address,
     paths,
@@ -110,6 +117,7 @@ def ingest(
         exclude=exclude,
         engine=engine,
         ray_address=ray_address,
+        url_buckets_count=url_buckets,
     )
     if started is not None:  # -v: one line per file this run read, on stderr
         with open_store(db, read_only=True) as con:

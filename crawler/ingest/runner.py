@@ -30,6 +30,7 @@ from pipelines.store import (
     register_remote_sources,
     register_sources,
     remove_source_parts,
+    set_url_buckets,
     sql_string,
     staging_root,
     url_buckets,
@@ -183,6 +184,7 @@ def ingest(
     cc_base_url: str = DEFAULT_CC_BASE_URL,
     engine: str = "local",
     ray_address: str | None = None,
+    url_buckets_count: int | None = None,
 ) -> IngestSummary:
     """Ingest corpus files into the snapshot; files whose content is already recorded are skipped, and so are
     files of the named folders that `include`/`exclude` leave out or that are clearly no corpus files.
@@ -193,7 +195,8 @@ def ingest(
 
     Each file is a unit of work (crawler/ingest/unit.py) run by `engine` (crawler.engines: `local`, a process
     pool of `workers`; `ray`, the Ray cluster at `ray_address`); this process only folds the units' manifests
-    into the store, in source order, a batch at a time (pipelines/store/folding.py)."""
+    into the store, in source order, a batch at a time (pipelines/store/folding.py). `url_buckets_count` sets
+    the URL index's buckets of a new store (pipelines/store/url_index.py)."""
     started = time.perf_counter()
     remote = remote or RemoteOptions()
     sources = expand_sources(paths, sample=sample, seed=seed, cc_base_url=cc_base_url, options=remote)
@@ -231,6 +234,8 @@ def ingest(
     root = parts_root(db_path)
     try:
         discard_unfinished_folds(con, root)  # a killed ingest's fold: folded again below, whole
+        if url_buckets_count is not None:
+            set_url_buckets(con, url_buckets_count)
         ensure_snapshot(con, snapshot)
         registrations = register_sources(
             con,

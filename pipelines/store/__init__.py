@@ -56,11 +56,13 @@ from pipelines.store.transaction import memory_limit, transaction
 from pipelines.store.url_index import (
     URL_BUCKETS,
     FoldTask,
+    UrlBucketsFixed,
     begin_fold,
     discard_unfinished_folds,
     fold_bucket,
     fold_tasks,
     publish_url_rows,
+    set_url_buckets,
     url_buckets,
 )
 
@@ -72,7 +74,9 @@ __all__ = [
     "fold_bucket",
     "fold_tasks",
     "has_url_parts",
+    "UrlBucketsFixed",
     "publish_url_rows",
+    "set_url_buckets",
     "url_buckets",
     "FOLDED_TABLES",
     "PART_TABLES",

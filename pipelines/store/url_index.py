@@ -234,6 +234,25 @@ def url_buckets(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else URL_BUCKETS
 
 
+class UrlBucketsFixed(ValueError):
+    """The URL index's bucket count can be chosen only while the store has no URLs."""
+
+
+def set_url_buckets(con: duckdb.DuckDBPyConnection, buckets: int) -> None:
+    """Choose the URL index's bucket count: before the store's first fold only (docs/scale.md)."""
+    if buckets < 1 or buckets > 4096:
+        raise UrlBucketsFixed(f"url buckets must be between 1 and 4096, not {buckets}")
+    if buckets == url_buckets(con):
+        return
+    [(folds,)] = con.execute("SELECT count(*) FROM url_folds WHERE status = 'done'").fetchall()
+    if folds:
+        raise UrlBucketsFixed(
+            f"the store's URL index has {url_buckets(con)} buckets and holds URLs already: its bucket count is"
+            " fixed (choose it with the first ingest of a new store)"
+        )
+    con.execute("INSERT OR REPLACE INTO store_settings VALUES ('url_buckets', ?)", [str(buckets)])
+
+
 def begin_fold(con: duckdb.DuckDBPyConnection, source_ids: Sequence[int]) -> int:
     """Record a fold of these sources as running; returns its id."""
     [(fold_id,)] = con.execute(

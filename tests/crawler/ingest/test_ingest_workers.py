@@ -81,3 +81,22 @@ def test_a_fold_beyond_the_memory_limit_spills_to_the_staging_folder(tmp_path, m
     monkeypatch.setattr(crawler.ingest.runner, "STORE_MEMORY_LIMIT", "1GB")
     ingest(whole, "S1", corpus, workers=2, show_progress=False)
     assert table_contents(tmp_path / "small.duckdb") == table_contents(whole)
+
+
+def test_the_url_buckets_are_chosen_with_the_first_ingest_and_fixed_after(tmp_path):
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    corpus = make_overlapping_corpus(tmp_path / "corpus", files=3)
+    db = tmp_path / "s.duckdb"
+
+    def linksweep(*args: str):
+        return CliRunner().invoke(main, ["--db", str(db), "ingest", "--snapshot", "S1", "--no-progress", *args])
+
+    assert linksweep("--url-buckets", "5", *map(str, corpus[:2])).exit_code == 0
+    parts = {path.parent.name for path in (tmp_path / "s.duckdb.parts" / "urls").glob("*/0000000001.parquet")}
+    assert parts <= {f"{bucket:03d}" for bucket in range(5)} and len(parts) > 1
+    refused = linksweep("--url-buckets", "8", str(corpus[2]))
+    assert refused.exit_code == 2 and "fixed" in refused.output
+    assert linksweep("--url-buckets", "5", str(corpus[2])).exit_code == 0  # the same count is no change
