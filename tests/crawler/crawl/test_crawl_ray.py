@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 
 from ray.cluster_utils import Cluster  # noqa: E402 - only once Ray is known to be installed
 

@@ -15,6 +15,7 @@ from crawler.cli import main
 from tests.crawler.engines.ray_cluster import ray_cluster
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "sample"
 REALDATA = ROOT.parent / "shared" / "realdata"

@@ -20,6 +20,7 @@ from tests.crawler.engines.ray_cluster import ray_cluster
 from tests.crawler.ingest.corpora import make_corpus, table_contents
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 ROOT = Path(__file__).resolve().parents[3]
 
 
