@@ -1,8 +1,8 @@
 """Parts: each source's documents and links as Parquet files beside the database, read through views.
 
 A store at STORE keeps them under STORE.parts/sources/<source id>/ (documents.parquet, links.parquet, and the
-file's distinct URLs and hosts, urls.parquet and hosts.parquet, which the ingest folds into the `urls` and
-`hosts` tables), with the manifest of the unit that wrote them. A unit writes its folder under
+file's distinct URLs and hosts, urls.parquet and hosts.parquet, which the ingest folds into the URL index of
+pipelines/store/url_index.py), with the manifest of the unit that wrote them. A unit writes its folder under
 STORE.parts/tmp/ and publishes it with one rename, so a folder under sources/ is always whole; the views
 `documents` and `links` read every published folder's file, so what a unit publishes is visible at once, to
 every process, without a write to the database.
@@ -26,7 +26,13 @@ import pyarrow.parquet as pq
 
 from pipelines.store.sql_text import sql_string
 from pipelines.store.staging import STAGED_SCHEMAS, URL_TABLE_SCHEMA, stream_staged
-from pipelines.store.url_index import URL_BUCKETS, bucketed_batches
+from pipelines.store.url_index import (
+    URL_BUCKETS,
+    URL_INDEX_TABLES,
+    bucketed_batches,
+    create_index_views,
+    index_glob,
+)
 
 # The tables kept as parts, and read through views of the same name.
 PART_TABLES = ("documents", "links")
@@ -204,8 +210,6 @@ def view_sql(root: Path, table: str) -> str:
 
 def create_part_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """(Re)create the views of the parts under `root` (a store moved elsewhere gets views of its new place)."""
-    from pipelines.store.url_index import create_index_views
-
     ensure_empty_parts(root)
     for table in PART_TABLES:
         con.execute(view_sql(root, table))
@@ -235,8 +239,6 @@ def views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
 
 
 def _index_views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
-    from pipelines.store.url_index import URL_INDEX_TABLES, index_glob
-
     rows = dict(
         con.execute(
             "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
