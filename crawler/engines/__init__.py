@@ -4,7 +4,14 @@ collects their manifests. A unit publishes its own outputs; an engine moves only
 `local` is a process pool on this machine; `ray` runs Ray Core tasks on a cluster (the optional extra
 `linksweep[ray]`, imported only by its engine)."""
 
-from crawler.engines.engine import DEFAULT_RETRIES, ENGINE_NAMES, Engine, EngineUnavailable, engine_named
+from crawler.engines.engine import (
+    DEFAULT_RETRIES,
+    ENGINE_NAMES,
+    Engine,
+    EngineUnavailable,
+    engine_named,
+    match_engine,
+)
 from crawler.engines.units import (
     Manifest,
     TransientUnitError,
@@ -26,6 +33,7 @@ __all__ = [
     "UnitFunction",
     "UnitOutcome",
     "engine_named",
+    "match_engine",
     "report_progress",
     "worker_facts",
 ]

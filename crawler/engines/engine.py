@@ -53,3 +53,11 @@ def engine_named(
 
         return RayEngine(address=ray_address, cpus=workers, fresh_process=fresh_process)
     raise EngineUnavailable(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
+
+
+def match_engine(name: str, ray_address: str | None = None) -> Engine | None:
+    """Who runs `match`'s shards: None for `local` (the compiled kernel is one pass over the URLs, in the
+    driver's process, faster than shipping them to workers), the Ray engine for `ray`."""
+    if name == "local":
+        return None
+    return engine_named(name, ray_address=ray_address)

@@ -115,6 +115,7 @@ def ingest_stage(config: RunConfig, db: Path) -> StageResult:
 
 
 def match_stage(config: RunConfig, db: Path) -> StageResult:
+    from crawler.engines import match_engine
     from pipelines.matching import match_snapshot
     from pipelines.store import open_store
     from pipelines.verdicts import DEFAULT_FLOOD_FACTOR, DEFAULT_FLOOD_URLS, FloodPolicy
@@ -122,8 +123,13 @@ def match_stage(config: RunConfig, db: Path) -> StageResult:
     policy = FloodPolicy(
         config.match.flood_urls or DEFAULT_FLOOD_URLS, config.match.flood_factor or DEFAULT_FLOOD_FACTOR
     )
-    with open_store(db, create=False) as con:
-        summary = match_snapshot(con, config.snapshot, policy)
+    engine = match_engine(config.engine.name, config.engine.ray_address)
+    try:
+        with open_store(db, create=False) as con:
+            summary = match_snapshot(con, config.snapshot, policy, engine)
+    finally:
+        if engine is not None:
+            engine.close()
     verdicts = summary.verdicts
     counts = {"urls_listed": summary.urls_matched, "verdicts_added": verdicts.added, "states": verdicts.states}
     code = ExitCode.REVIEW_NEEDED if verdicts.awaiting_review else ExitCode.OK

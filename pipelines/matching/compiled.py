@@ -28,7 +28,7 @@ def available(needs_hashes: bool = True) -> bool:
 
 
 # Which C table an entry's key goes to, and the key's bytes (digests as raw bytes, prefixes included).
-_GROUPS_SQL = """
+GROUPS_SQL = """
 CREATE OR REPLACE TEMP TABLE match_groups AS
 SELECT (row_number() OVER () - 1)::INTEGER AS group_id, target, key, ids,
        ip_low, ip_high
@@ -80,10 +80,13 @@ def _fixed(values: pa.Array | pa.ChunkedArray, width: int) -> pa.Buffer:
 class CompiledMatcher:
     """The C hash tables for the entries of the `match_entries` temp table of a connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, groups_ready: bool = False) -> None:
+        """From the connection's `match_entries`; or, `groups_ready`, from its `match_groups` (GROUPS_SQL's
+        table, as a match shard loads it: pipelines/matching/shards.py)."""
         if _fastmatch is None:
             raise RuntimeError("pipelines.matching._fastmatch is not built")
-        con.execute(_GROUPS_SQL)
+        if not groups_ready:
+            con.execute(GROUPS_SQL)
         matcher = self._matcher = _fastmatch.Matcher()
         hosts = con.sql(
             """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import duckdb
 
@@ -72,7 +73,7 @@ def _load_entries(con: duckdb.DuckDBPyConnection, where: str, parameters: dict |
 # --- incremental bookkeeping -------------------------------------------------------------------------------
 
 
-def _apply_new_version(con: duckdb.DuckDBPyConnection, list_name: str, old: int, new: int) -> None:
+def _apply_new_version(con: duckdb.DuckDBPyConnection, list_name: str, old: int, new: int, engine: Any = None) -> None:
     """Bring the matches of `list_name` from version `old` to `new`: drop those of removed entries, relabel
     the rest, and match the added entries over every stored URL."""
     identity = " AND ".join(f"n.{column} IS NOT DISTINCT FROM o.{column}" for column in ENTRY_IDENTITY)
@@ -110,7 +111,7 @@ def _apply_new_version(con: duckdb.DuckDBPyConnection, list_name: str, old: int,
         {"list": list_name, "old": old},
     )
     con.execute("CREATE OR REPLACE TEMP TABLE match_urls AS SELECT url, host FROM urls")
-    run_kernel(con)
+    run_kernel(con, engine=engine)
 
 
 def _pending_sources(con: duckdb.DuckDBPyConnection, snapshot: str, list_name: str) -> list[int]:
@@ -190,16 +191,21 @@ def _urls_of_sources(
 MATCH_MEMORY_LIMIT = "2GB"
 
 
-def match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str, flood: FloodPolicy | None = None) -> MatchSummary:
+def match_snapshot(
+    con: duckdb.DuckDBPyConnection, snapshot: str, flood: FloodPolicy | None = None, engine: Any = None
+) -> MatchSummary:
     """Bring the static matches of `snapshot`'s URLs up to date with the current version of every list, then
-    the snapshot's verdicts (quarantining the new ones of entries that flood, see pipelines/verdicts)."""
+    the snapshot's verdicts (quarantining the new ones of entries that flood, see pipelines/verdicts).
+
+    With an `engine`, the compiled kernel matches the URLs in shards on its workers (pipelines/matching/
+    shards.py); the matches are the same."""
     require_snapshot(con, snapshot)
     with memory_limit(con, MATCH_MEMORY_LIMIT):
-        summary = _match_snapshot(con, snapshot)
+        summary = _match_snapshot(con, snapshot, engine)
         return replace(summary, verdicts=refresh_verdicts(con, snapshot, flood))
 
 
-def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSummary:
+def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str, engine: Any) -> MatchSummary:
     lists = con.execute(
         f"""
         SELECT current.list_name, current.version_id, state.version_id
@@ -215,7 +221,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
     with transaction(con):
         for list_name, current, previous in lists:
             if previous is not None and previous != current:
-                _apply_new_version(con, list_name, previous, current)
+                _apply_new_version(con, list_name, previous, current, engine)
                 updated.append(list_name)
         # files not yet matched, grouped so that lists needing the same files share one pass over their URLs
         groups: dict[tuple[int, ...], list[str]] = {}
@@ -235,7 +241,7 @@ def _match_snapshot(con: duckdb.DuckDBPyConnection, snapshot: str) -> MatchSumma
                 """,
                 {"names": names},
             )
-            run_kernel(con, kinds)
+            run_kernel(con, kinds, engine)
             checked_urls = max(checked_urls, con.execute("SELECT count(*) FROM match_urls").fetchone()[0])
             matched_files.update(source_ids)
             con.execute(

@@ -5,11 +5,13 @@ between them. Both insert the matches of `match_entries` over `match_urls` into 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from pipelines.matching import compiled as compiled_matcher
+from pipelines.matching.shards import run_sharded_kernel
 from pipelines.urls import canonicalize
 
 HASH_FUNCTIONS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
@@ -211,7 +213,10 @@ def kernel_for(kinds: set[str]) -> str:
     return "compiled" if compiled_matcher.available(needs_hashes="hash" in kinds) else "sql"
 
 
-def _run_compiled_kernel(con: duckdb.DuckDBPyConnection) -> None:
+def _run_compiled_kernel(con: duckdb.DuckDBPyConnection, engine: Any = None) -> None:
+    if engine is not None:  # in shards, on the engine's workers
+        run_sharded_kernel(con, engine, _insert_compiled_hits)
+        return
     matcher = compiled_matcher.CompiledMatcher(con)
     urls = con.sql("SELECT url FROM match_urls WHERE url IS NOT NULL").to_arrow_table().column("url")
     if not (pa.types.is_string(urls.type) or pa.types.is_large_string(urls.type)):
@@ -223,6 +228,11 @@ def _run_compiled_kernel(con: duckdb.DuckDBPyConnection) -> None:
         "compiled_hits",
         pa.table({"url": urls.take(hits.rows), "group_id": hits.groups, "url_expression": hits.url_expressions}),
     )
+    _insert_compiled_hits(con)
+    con.unregister("compiled_hits")
+
+
+def _insert_compiled_hits(con: duckdb.DuckDBPyConnection) -> None:
     # the C loop reports each (URL, entry, expression) once: no DISTINCT needed here
     con.execute(
         _INSERT_MATCHES.replace("SELECT DISTINCT", "SELECT").format(
@@ -234,21 +244,21 @@ def _run_compiled_kernel(con: duckdb.DuckDBPyConnection) -> None:
             """
         )
     )
-    con.unregister("compiled_hits")
 
 
 def entry_kinds(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT DISTINCT entry_kind FROM match_entries").fetchall()}
 
 
-def run_kernel(con: duckdb.DuckDBPyConnection, kinds: set[str] | None = None) -> None:
+def run_kernel(con: duckdb.DuckDBPyConnection, kinds: set[str] | None = None, engine: Any = None) -> None:
     """Insert the static matches of match_entries over match_urls into url_matches (`kinds`: the entry kinds
-    of match_entries, when the caller has them already)."""
+    of match_entries, when the caller has them already). With an `engine` (pipelines/matching/shards.py), the
+    compiled kernel runs in shards on its workers; the SQL kernel always runs here."""
     kinds = entry_kinds(con) if kinds is None else kinds
     if not kinds:
         return
     if kernel_for(kinds) == "compiled":
-        _run_compiled_kernel(con)
+        _run_compiled_kernel(con, engine)
         return
     con.execute(_HOSTS_SQL)
     selects = []

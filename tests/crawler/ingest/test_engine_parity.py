@@ -1,6 +1,6 @@
-"""Parity of the engines: the bundled sample and ../shared/realdata ingested with `--engine local` and with
-`--engine ray` (a cluster of two simulated 1-CPU nodes), then matched and exported, give byte-identical
-removal lists and every table the same rows (times and which process did the work aside)."""
+"""Parity of the engines: the bundled sample and ../shared/realdata ingested and matched with `--engine local`
+and with `--engine ray` (a cluster of two simulated 1-CPU nodes: the match in shards there), then exported,
+give byte-identical removal lists and every table the same rows (times and which process did the work aside)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def sweep(folder: Path, corpus: list[Path], blocklist: tuple[str, str, Path], en
     linksweep(
         db, "ingest", "--snapshot", "S", "--workers", "2", "--no-progress", *engine, *map(str, corpus), codes=(0, 1)
     )
-    linksweep(db, "match", "--snapshot", "S")
+    linksweep(db, "match", "--snapshot", "S", *engine)
     linksweep(db, "export", "--snapshot", "S", "--out", str(folder / "removals.csv"))
     return (folder / "removals.csv").read_bytes(), store_checksums(db)
 
