@@ -13,6 +13,11 @@ command starts, with every core, or the one at `--ray-address`); `--engine both`
 on copies of the same store and prints their ratio (Ray's workers are not the command's children: the peak RSS
 printed is the command's own there). `--queue-million` also measures the crawl's
 peak RSS with 1M links queued (it stops after a fixed time: memory, not completion, is measured there).
+`--bare` also times bench/bare_spider.py as two processes, with the per-host limit kept (the crawl's
+downloader) and stock (Scrapy on the asyncio reactor bursts past it). `--rounds N` runs the crawl, the bare
+spiders and the pool in turn N times and prints medians (the figures of docs/benchmarks.md:
+`--defaults --urls 6000 --bare --rounds 5`). The pages holding the links (one per 100 links) are queued by the
+crawl too; their host (page.example.org on 127.0.0.1:443) refuses connections.
 Only loopback traffic, reserved names, synthetic bytes.
 """
 
@@ -137,9 +142,10 @@ def measure_linksweep(db: Path, concurrency: int, extra: list[str], tuned: bool 
     }
 
 
-def measure_bare_spider(folder: Path, urls: list[str], processes: int = 2) -> dict:
+def measure_bare_spider(folder: Path, urls: list[str], processes: int = 2, keep_limit: bool = False) -> dict:
     """bench/bare_spider.py as `processes` processes at once, the links split naively by a hash of their host;
-    timed from their start to the end of the last, start-up included."""
+    timed from their start to the end of the last, start-up included. `keep_limit`: with the crawl's downloader,
+    which keeps the per-host limit that stock Scrapy on the asyncio reactor lets bursts past."""
     import zlib
     from urllib.parse import urlsplit
 
@@ -154,7 +160,11 @@ def measure_bare_spider(folder: Path, urls: list[str], processes: int = 2) -> di
     script = Path(__file__).resolve().parent / "bare_spider.py"
     started = time.perf_counter()
     running = [
-        subprocess.Popen([sys.executable, str(script), str(part), str(hosts)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(part), str(hosts), *(["--keep-limit"] if keep_limit else [])],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for part in parts
     ]
     outputs = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in running]
@@ -191,6 +201,39 @@ def measure_baseline(urls: list[str], threads: int) -> dict:
     return {"seconds": seconds, "resolved": sum(1 for f in finals if f and "/final/" in f)}
 
 
+def measure_rounds(folder: Path, db: Path, urls: list[str], args: argparse.Namespace, extra: list[str]) -> None:
+    """`--rounds N`: the crawl (local engine, from a fresh copy of the store each time), the bare spider with and
+    without the per-host limit (`--bare`) and the requests pool, run in turn N times (A B C D A B C D ...); prints
+    every round, then the medians of the times and of the ratios taken round by round."""
+    import statistics
+
+    pristine = folder / "pristine.duckdb"
+    shutil.copyfile(db, pristine)
+    rows: list[dict[str, float]] = []
+    for index in range(args.rounds):
+        shutil.copyfile(pristine, db)
+        row = {"crawl": measure_linksweep(db, args.concurrency, extra, tuned=not args.defaults)["seconds"]}
+        if args.bare:
+            row["bare, limit kept"] = measure_bare_spider(folder, urls, keep_limit=True)["seconds"]
+            row["bare, stock (bursts)"] = measure_bare_spider(folder, urls)["seconds"]
+        row["requests pool"] = measure_baseline(urls, args.threads)["seconds"]
+        rows.append(row)
+        print(f"  round {index + 1}: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in row.items()))
+    print(f"\nmedians of {args.rounds} interleaved rounds (seconds, start-up included):")
+    for name in rows[0]:
+        times = [row[name] for row in rows]
+        print(f"  {name:<22} {statistics.median(times):>7.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
+    print("ratios, round by round (median):")
+    for name in rows[0]:
+        if name != "crawl":
+            ratio = statistics.median(row["crawl"] / row[name] for row in rows)
+            print(f"  crawl / {name:<22} {ratio:.2f}")
+    urls_per_second = statistics.median(
+        (len(urls) + len(urls) // 100) / row["crawl"] / (len(urls) / row["requests pool"]) for row in rows
+    )
+    print(f"  crawl URLs/s / requests pool URLs/s: {urls_per_second:.2f} (goal >= 2)")
+
+
 def engine_options(engine: str, ray_address: str | None) -> list[str]:
     if engine == "local":
         return ["--engine", "local"]
@@ -204,7 +247,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--queue-million", action="store_true", help="also measure RSS with 1M links queued")
     parser.add_argument("--defaults", action="store_true", help="the crawl's default settings (no TUNED)")
-    parser.add_argument("--bare", action="store_true", help="also time a bare Scrapy spider as two processes")
+    parser.add_argument(
+        "--bare", action="store_true", help="also time a bare Scrapy spider as two processes, limit kept and stock"
+    )
+    parser.add_argument("--rounds", type=int, default=0, help="N interleaved rounds, medians (local engine only)")
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE for the crawl (repeatable)")
     parser.add_argument("--engine", choices=("local", "ray", "both"), default="local", help="who runs the buckets")
     parser.add_argument("--ray-address", default=None, help="--engine ray: the cluster (default: a new one)")
@@ -220,8 +266,11 @@ def main() -> None:
         urls = link_urls(args.urls, port)
         print(f"building a store with {len(urls):,} links on {HOSTS} virtual hosts ...", flush=True)
         db = build_store(folder, urls)
-        print(f"linksweep crawl (concurrency {args.concurrency}) ...", flush=True)
         extra = [option for assignment in args.set for option in ("--set", assignment)]
+        if args.rounds:
+            measure_rounds(folder, db, urls, args, extra)
+            return
+        print(f"linksweep crawl (concurrency {args.concurrency}) ...", flush=True)
         engines = ("local", "ray") if args.engine == "both" else (args.engine,)
         pristine = folder / "pristine.duckdb"
         if len(engines) > 1:
@@ -240,12 +289,14 @@ def main() -> None:
             print(f"  engine ray / engine local: {ratio:.2f} (seconds, start-up included)")
         ours = timed[engines[-1]]
         if args.bare:
-            print("bare Scrapy spider, 2 processes ...", flush=True)
-            bare = measure_bare_spider(folder, urls)
-            print(
-                f"  {bare['resolved']:,} of {len(urls):,} resolved in {bare['seconds']:.2f} s; linksweep crawl /"
-                f" bare spider: {ours['seconds'] / bare['seconds']:.2f} (goal <= 1)"
-            )
+            for keep_limit in (True, False):
+                label = "per-host limit kept" if keep_limit else "stock: bursts past the per-host limit"
+                print(f"bare Scrapy spider, 2 processes ({label}) ...", flush=True)
+                bare = measure_bare_spider(folder, urls, keep_limit=keep_limit)
+                print(
+                    f"  {bare['resolved']:,} of {len(urls):,} resolved in {bare['seconds']:.2f} s; linksweep crawl /"
+                    f" bare spider: {ours['seconds'] / bare['seconds']:.2f} (goal <= 1)"
+                )
         print(f"requests + {args.threads} threads ...", flush=True)
         base = measure_baseline(urls, args.threads)
         ours_rate = (len(urls) + len(urls) // 100) / ours["seconds"]  # links plus the pages holding them

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines.crawl.queue import TAKE_TURNS
 from pipelines.store import sql_string
 
 
@@ -37,7 +38,8 @@ def assign_domains(counts: dict[str, int], buckets: int) -> list[list[str]]:
 
 
 def split_queue(queue: Path, buckets: int) -> list[Bucket]:
-    """Write `buckets` queue files beside `queue` (columns of the queue, in its order), each published whole
+    """Write `buckets` queue files beside `queue` (columns of the queue, its domains taking turns as in the
+    queue: TAKE_TURNS), each published whole
     (written to a temporary name, then renamed); empty buckets are left out."""
     con = duckdb.connect()
     try:
@@ -62,7 +64,7 @@ def split_queue(queue: Path, buckets: int) -> list[Bucket]:
             con.execute(
                 f"""
                 COPY (SELECT q.* FROM {source} AS q JOIN bucket_of USING (domain) WHERE bucket = {index}
-                      ORDER BY q.url)
+                      ORDER BY {TAKE_TURNS})
                 TO {sql_string(partial)} (FORMAT parquet)
                 """
             )

@@ -12,6 +12,13 @@ from pipelines.store import sql_string
 
 DEFAULT_RECHECK_DAYS = 30
 
+# The order of a queue file: the domains take turns (the first link of every domain, then the second, ...), each
+# domain's links in URL order. The crawler reads its queue a window at a time (LINKSWEEP_MAX_SCHEDULED requests
+# waiting) and crawls at most --per-host of a host at once: in URL order a window held the links of a few hosts
+# only, whose requests waited for their host while counting against --concurrency (measured: 6-12 of 64 places
+# transferring with 100 links a host and a window of 200).
+TAKE_TURNS = "row_number() OVER (PARTITION BY domain ORDER BY url), domain, url"
+
 
 class UnknownWatchList(LookupError):
     pass
@@ -27,7 +34,8 @@ def write_crawl_queue(
     limit: int | None = None,
 ) -> int:
     """Write the URLs to resolve to `out` (columns `url`, and `domain`: its registrable domain, or its host when
-    it has none, e.g. an IP address; buckets.py splits the queue by it); returns how many.
+    it has none, e.g. an IP address; buckets.py splits the queue by it), the domains taking turns (TAKE_TURNS);
+    returns how many. `limit` keeps the first URLs in URL order.
 
     Left out: URLs a current list flags (and no allowlist overrides), and URLs resolved less than
     `recheck_after_days` ago, unless a hash service left their content unchecked (retried every run).
@@ -46,7 +54,7 @@ def write_crawl_queue(
                   AND (e.expression = candidates.host || '/'
                        OR (e.subdomains AND ends_with(candidates.host || '/', '.' || e.expression)))
             )"""
-    limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
+    limit_sql = f"ORDER BY url LIMIT {int(limit)}" if limit is not None else ""
     out.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""
@@ -64,20 +72,22 @@ def write_crawl_queue(
                        coalesce(urls.registered_domain, rtrim(urls.host, '.')) AS domain
                 FROM snapshot_urls JOIN urls USING (url)
                 WHERE regexp_matches(snapshot_urls.url, '^https?://')
+            ),
+            queued AS (
+                SELECT url, domain FROM candidates
+                WHERE url NOT IN (
+                        SELECT url FROM current_matches WHERE effect = 'block'
+                        EXCEPT SELECT url FROM current_matches WHERE effect = 'allow'
+                    )
+                  AND (url NOT IN (
+                        SELECT url FROM crawl_results
+                        WHERE fetched_at >= current_timestamp::TIMESTAMP - to_seconds($days * 86400)
+                      )
+                      OR url IN (SELECT url FROM hash_checks WHERE status = 'unchecked'))
+                  {host_filter}
+                {limit_sql}
             )
-            SELECT url, domain FROM candidates
-            WHERE url NOT IN (
-                    SELECT url FROM current_matches WHERE effect = 'block'
-                    EXCEPT SELECT url FROM current_matches WHERE effect = 'allow'
-                )
-              AND (url NOT IN (
-                    SELECT url FROM crawl_results
-                    WHERE fetched_at >= current_timestamp::TIMESTAMP - to_seconds($days * 86400)
-                  )
-                  OR url IN (SELECT url FROM hash_checks WHERE status = 'unchecked'))
-              {host_filter}
-            ORDER BY url
-            {limit_sql}
+            SELECT url, domain FROM queued ORDER BY {TAKE_TURNS}
         ) TO {sql_string(out)} (FORMAT parquet, COMPRESSION zstd)
         """,
         parameters,

@@ -52,3 +52,18 @@ def test_split_queue_writes_each_url_once_with_its_domain_in_one_bucket(tmp_path
     assert max(bucket.links for bucket in buckets) - min(bucket.links for bucket in buckets) <= 56  # one domain
     assert not list(tmp_path.glob(".*partial"))
     assert [bucket.links for bucket in split_queue(queue, 3)] == [bucket.links for bucket in buckets]
+
+
+def test_the_domains_of_a_bucket_take_turns(tmp_path):
+    queue = tmp_path / "queue.parquet"
+    rows = [(f"http://{domain}.test/{page}", f"{domain}.test") for domain in "abc" for page in range(3)]
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE q AS SELECT * FROM (VALUES "
+        + ", ".join(f"('{u}', '{d}')" for u, d in rows)
+        + ") AS t(url, domain)"
+    )
+    con.execute(f"COPY (SELECT * FROM q ORDER BY url) TO '{queue}' (FORMAT parquet)")
+    (bucket,) = split_queue(queue, 1)
+    urls = [url for (url,) in con.execute(f"SELECT url FROM read_parquet('{bucket.path}')").fetchall()]
+    assert urls[:4] == ["http://a.test/0", "http://b.test/0", "http://c.test/0", "http://a.test/1"]

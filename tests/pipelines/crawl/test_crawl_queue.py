@@ -71,3 +71,18 @@ def test_only_hosts_in_a_watchlist_and_limit(store):
 def test_a_watchlist_flags_nothing(store):
     con, _ = store
     assert con.execute("SELECT count(*) FROM url_matches WHERE list_name = 'shorteners'").fetchone() == (0,)
+
+
+def test_domains_take_turns_in_the_queue_and_limit_keeps_the_first_urls(tmp_path):
+    """In URL order a window of the queue held a few hosts' links, which then waited for their host's places
+    (--per-host) while counting against --concurrency: the domains take turns instead."""
+    links = [f"http://{host}.test/{page}" for host in ("a", "b", "c") for page in range({"a": 3, "b": 1, "c": 2}[host])]
+    db = ingest_page(tmp_path, "".join(f"<a href='{link}'>x</a>" for link in links).encode())
+    con = open_store(db)
+    try:
+        urls = [url for url in queued(con, tmp_path) if ".test/" in url]
+        assert urls == ["http://a.test/0", "http://b.test/0", "http://c.test/0", "http://a.test/1", "http://c.test/1",
+                        "http://a.test/2"]  # fmt: skip
+        assert queued(con, tmp_path, limit=3) == ["http://a.test/0", "http://a.test/1", "http://a.test/2"]
+    finally:
+        con.close()
