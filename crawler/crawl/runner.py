@@ -236,18 +236,22 @@ def run_crawl(
 
     started = time.monotonic()
     settings = {**log_settings(verbosity), **(settings or {})}
-    staging = crawl_staging(db_path)
-    merge_into_store(db_path, staging, wait_seconds=30)  # what an interrupted crawl left staged
-    queue = staging / f"queue-{os.getpid()}-{int(time.time())}.parquet"
-    con = open_store(db_path, wait_seconds=30)
-    try:
-        queued = write_crawl_queue(
-            con, snapshot, queue, recheck_after_days=recheck_after, only_hosts_in=only_hosts_in, limit=limit
-        )
-    finally:
-        con.close()
     runner = None
+    if engine == "local" and (processes or os.cpu_count() or 1) > 1:
+        # the bucket processes are forked now, before this process opens the store: they start without
+        # importing Scrapy and linksweep again (those not needed, for a small crawl, exit unused)
+        runner = engine_named("local", workers=processes or os.cpu_count(), fresh_process=True, prefork=True)
+    staging = crawl_staging(db_path)
+    queue = staging / f"queue-{os.getpid()}-{int(time.time())}.parquet"
     try:
+        merge_into_store(db_path, staging, wait_seconds=30)  # what an interrupted crawl left staged
+        con = open_store(db_path, wait_seconds=30)
+        try:
+            queued = write_crawl_queue(
+                con, snapshot, queue, recheck_after_days=recheck_after, only_hosts_in=only_hosts_in, limit=limit
+            )
+        finally:
+            con.close()
         if engine == "local":
             wanted = max(1, processes or os.cpu_count() or 1)
         else:  # the cluster's CPUs, unless asked otherwise
@@ -262,7 +266,10 @@ def run_crawl(
             processes,
             "es" if processes > 1 else "",
         )
-        if processes == 1 and runner is None:
+        if processes == 1 and engine == "local":
+            if runner is not None:
+                runner.close()  # the preforked processes exit unused
+                runner = None
             summaries = [_crawl_or_failure(db_path, snapshot, settings, {**spider_args, "queue": str(queue)})]
         else:
             if runner is None:

@@ -40,14 +40,16 @@ def engine_named(
     workers: int | None = None,
     ray_address: str | None = None,
     fresh_process: bool = False,
+    prefork: bool = False,
 ) -> Engine:
     """The engine `name` (ENGINE_NAMES): `local`, a pool of `workers` processes on this machine; `ray`, Ray Core
     tasks on the cluster at `ray_address` (default: a cluster started for this process with `workers` CPUs).
-    `fresh_process`: every unit runs in a process of its own (a crawl bucket: Scrapy's reactor runs once)."""
+    `fresh_process`: every unit runs in a process of its own (a crawl bucket: Scrapy's reactor runs once);
+    `prefork`: the local engine forks those processes now (crawler/engines/preforked.py)."""
     if name == "local":
         from crawler.engines.local import LocalEngine
 
-        return LocalEngine(workers, fresh_process=fresh_process)
+        return LocalEngine(workers, fresh_process=fresh_process, prefork=prefork)
     if name == "ray":
         from crawler.engines.ray_engine import RayEngine
 

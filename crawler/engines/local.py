@@ -16,11 +16,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any
 
 from crawler.engines.engine import DEFAULT_RETRIES
+from crawler.engines.preforked import Preforked, forking_is_possible
 from crawler.engines.units import TransientUnitError, UnitFunction, UnitOutcome, set_progress_sink
 
 _bytes_counter = None  # worker side: the progress counter shared with the parent
@@ -63,15 +66,22 @@ def _warm_up() -> None:  # pragma: no cover - runs in child processes
 class LocalEngine:
     name = "local"
 
-    def __init__(self, workers: int | None = None, *, fresh_process: bool = False) -> None:
+    def __init__(self, workers: int | None = None, *, fresh_process: bool = False, prefork: bool = False) -> None:
+        """`prefork` (with `fresh_process`): fork `workers` processes now, each to run one unit of the next
+        run() without importing anything again (crawler/engines/preforked.py): only while the caller holds no
+        DuckDB connection and runs no other thread."""
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.fresh_process = fresh_process
         self.executor: ProcessPoolExecutor | None = None
         self.counter = None
         self.counter_method: str | None = None
         self.counted_before = 0  # bytes counted by the counters of earlier pools (a pool replaced by a spawned one)
+        self.preforked: Preforked | None = None
         if self.workers > 1 and not fresh_process:
             self.executor = self._pool("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        if fresh_process and prefork and forking_is_possible():
+            self.counter, self.counter_method = multiprocessing.get_context("fork").Value("q", 0), "fork"
+            self.preforked = Preforked(self.workers, _init_worker, (self.counter, os.getpid()))
 
     def _pool(self, method: str) -> ProcessPoolExecutor:
         context = multiprocessing.get_context(method)
@@ -110,6 +120,9 @@ class LocalEngine:
         retries: int = DEFAULT_RETRIES,
         on_progress: Callable[[int], None] | None = None,
     ) -> Iterator[UnitOutcome]:
+        if self.preforked is not None:
+            yield from self._run_preforked(function, items, retries)
+            return
         if self.fresh_process and self.executor is None:
             self.executor = self._pool("spawn")
         if self.executor is None:
@@ -155,7 +168,7 @@ class LocalEngine:
         for index in range(len(items)):
             submit(index)
         while futures:
-            done, _ = wait(list(futures), timeout=0.25, return_when=FIRST_COMPLETED)
+            done, _ = wait_futures(list(futures), timeout=0.25, return_when=FIRST_COMPLETED)
             report()
             broken: list[int] = []
             for future in done:
@@ -188,7 +201,57 @@ class LocalEngine:
                         )
         report()
 
+    def _run_preforked(self, function, items, retries) -> Iterator[UnitOutcome]:
+        """Each unit in a preforked process while there are some, then in spawned ones (retries too)."""
+        attempts = [0] * len(items)
+        running: dict = {}  # connection -> (index, process)
+        later: list[int] = []
+
+        def start(index: int) -> None:
+            slot = self.preforked.take()
+            if slot is None:
+                later.append(index)
+                return
+            attempts[index] += 1
+            connection, process = slot
+            connection.send((function, items[index]))
+            running[connection] = (index, process)
+
+        for index in range(len(items)):
+            start(index)
+        while running:
+            ready = wait([*running, *(process.sentinel for _, process in running.values())], timeout=1.0)
+            for connection in list(running):
+                index, process = running[connection]
+                if connection not in ready and process.sentinel not in ready:
+                    continue
+                try:
+                    kind, payload = connection.recv() if connection.poll() else ("died", None)
+                except (EOFError, OSError):
+                    kind, payload = "died", None
+                del running[connection]
+                process.join(timeout=5)
+                connection.close()
+                if kind == "ok":
+                    yield UnitOutcome(index, payload, None, attempts[index])
+                elif kind == "error":
+                    yield UnitOutcome(index, None, payload, attempts[index])
+                elif attempts[index] <= retries:  # transient, or its process died: again, in a spawned one
+                    later.append(index)
+                else:
+                    why = payload or f"its process died (exit code {process.exitcode})"
+                    yield UnitOutcome(index, None, f"{why} (tried {attempts[index]} times)", attempts[index])
+        if later:  # units beyond the preforked processes, and retries: spawned processes, as without prefork
+            self.executor = self.executor or self._pool("spawn")
+            spawned = [items[index] for index in later]
+            for outcome in self._run_in_pool(function, spawned, retries, None):
+                index = later[outcome.index]
+                yield UnitOutcome(index, outcome.manifest, outcome.error, attempts[index] + outcome.attempts)
+
     def close(self) -> None:
+        if self.preforked is not None:
+            self.preforked.close()
+            self.preforked = None
         if self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
             self.executor = None

@@ -78,7 +78,7 @@ def test_the_pool_passes_on_every_byte_its_workers_count_however_they_interleave
     engine = LocalEngine.__new__(LocalEngine)
     # the units count no bytes: only the busy counter moves
     engine.counter, engine.counted_before, engine.executor = _BusyCounter(), 0, ThreadPoolExecutor(1)
-    engine.fresh_process, engine.workers = False, 1
+    engine.fresh_process, engine.workers, engine.preforked = False, 1, None
     bar = _Bar()
     try:
         outcomes = list(engine.run(_nothing, [1, 2], on_progress=bar.update))
@@ -129,4 +129,37 @@ def test_a_transient_error_is_retried_and_a_bad_input_is_not(tmp_path, workers):
 def test_a_unit_whose_worker_died_runs_again_in_a_new_worker(tmp_path):
     with LocalEngine(2) as engine:
         [outcome] = list(engine.run(_dies, [str(tmp_path)]))
+    assert outcome.error is None and outcome.attempts == 2 and (tmp_path / "died-once").exists()
+
+
+def _pid_and_modules(item: int) -> dict:
+    import os
+    import sys
+
+    return {"item": item, "pid": os.getpid(), "scrapy": "scrapy" in sys.modules}
+
+
+def _dies_in_a_preforked_process(folder: str) -> dict:
+    """Dies (SIGKILL) the first time, in whichever process runs it."""
+    return _dies(folder)
+
+
+def test_preforked_processes_run_one_unit_each_and_spawned_ones_the_rest(tmp_path):
+    """Forked at construction, with what this process imported (scrapy here), one unit each; a third unit and
+    a retry go to spawned processes."""
+    import os
+    import sys
+
+    import scrapy  # noqa: F401 - imported here, so the forked processes have it
+
+    with LocalEngine(2, fresh_process=True, prefork=True) as engine:
+        forked = {process.pid for _connection, process in engine.preforked.idle}
+        outcomes = sorted(engine.run(_pid_and_modules, [1, 2, 3]), key=lambda outcome: outcome.index)
+    pids = [outcome.manifest["pid"] for outcome in outcomes]
+    assert [outcome.manifest["item"] for outcome in outcomes] == [1, 2, 3]
+    assert set(pids[:2]) == forked and pids[2] not in forked and os.getpid() not in pids
+    assert len(set(pids)) == 3  # a process of its own each
+    assert "scrapy" in sys.modules and outcomes[0].manifest["scrapy"]
+    with LocalEngine(2, fresh_process=True, prefork=True) as engine:
+        [outcome] = list(engine.run(_dies_in_a_preforked_process, [str(tmp_path)]))
     assert outcome.error is None and outcome.attempts == 2 and (tmp_path / "died-once").exists()
