@@ -263,6 +263,8 @@ def load_config(path: Path) -> RunConfig:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    if isinstance(document.get("engine"), str):  # `engine = "ray"`: the short form of [engine] name = "ray"
+        document["engine"] = {"name": document["engine"]}
     for table, value in document.items():
         if table not in _SCHEMA:
             raise ConfigError(f"{path}: unknown table [{table}] (known: {', '.join(_SCHEMA)})")

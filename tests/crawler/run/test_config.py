@@ -95,6 +95,8 @@ def test_the_engine_table_names_who_runs_ingest_and_crawl(tmp_path):
     assert load_config(write(tmp_path, EXAMPLE)).engine == EngineSettings("local", None)
     config = load_config(write(tmp_path, EXAMPLE + '[engine]\nname = "ray"\nray_address = "127.0.0.1:6379"\n'))
     assert config.engine == EngineSettings("ray", "127.0.0.1:6379")
+    # the short form, a key before the first table: engine = "ray"
+    assert load_config(write(tmp_path, 'engine = "ray"\n' + EXAMPLE)).engine == EngineSettings("ray", None)
     path = write(tmp_path, EXAMPLE + '[engine]\nname = "spark"\n')
     with pytest.raises(ConfigError) as error:
         load_config(path)
