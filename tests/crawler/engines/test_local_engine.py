@@ -144,9 +144,10 @@ def _dies_in_a_preforked_process(folder: str) -> dict:
     return _dies(folder)
 
 
-def test_preforked_processes_run_one_unit_each_and_spawned_ones_the_rest(tmp_path):
+def check_preforked_processes(folder: str) -> None:
     """Forked at construction, with what this process imported (scrapy here), one unit each; a third unit and
-    a retry go to spawned processes."""
+    a retry after a SIGKILL go to spawned processes. Run in a process of its own: forking needs a process
+    with no other thread, which a test worker may not be."""
     import os
     import sys
 
@@ -161,5 +162,33 @@ def test_preforked_processes_run_one_unit_each_and_spawned_ones_the_rest(tmp_pat
     assert len(set(pids)) == 3  # a process of its own each
     assert "scrapy" in sys.modules and outcomes[0].manifest["scrapy"]
     with LocalEngine(2, fresh_process=True, prefork=True) as engine:
-        [outcome] = list(engine.run(_dies_in_a_preforked_process, [str(tmp_path)]))
-    assert outcome.error is None and outcome.attempts == 2 and (tmp_path / "died-once").exists()
+        [outcome] = list(engine.run(_dies_in_a_preforked_process, [folder]))
+    assert outcome.error is None and outcome.attempts == 2 and (Path(folder) / "died-once").exists()
+
+
+def test_preforked_processes_run_one_unit_each_and_spawned_ones_the_rest(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    check = f"from tests.crawler.engines.test_local_engine import check_preforked_processes as c; c({str(tmp_path)!r})"
+    done = subprocess.run([sys.executable, "-c", check], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_no_process_is_forked_beside_another_thread():
+    """A thread's locks would stay held forever in a forked child: with another thread running, the engine
+    forks nothing and its units run in spawned processes."""
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with LocalEngine(2, fresh_process=True, prefork=True) as engine:
+            assert engine.preforked is None
+            outcomes = list(engine.run(_pid_and_modules, [1, 2]))
+    finally:
+        stop.set()
+        other.join()
+    assert sorted(outcome.manifest["item"] for outcome in outcomes) == [1, 2]
