@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -51,6 +52,7 @@ from pipelines.store import open_store, sources_finished_since, store_time
     default=None,
     help="Buckets of a new store's URL index: its fold's units (default 16; fixed once it holds URLs).",
 )
+@click.option("--json", "as_json", is_flag=True, help="The summary as one JSON object (no progress bar).")
 @engine_options
 @click.argument("paths", nargs=-1, required=True, metavar="SOURCES...")
 @click.pass_context
@@ -71,6 +73,7 @@ def ingest(
     s3_endpoint_url,
     rate,
     url_buckets,
+    as_json,
     engine,
     ray_address,
     paths,
@@ -91,7 +94,7 @@ def ingest(
     (docs/scale.md). Its documents and links are kept as Parquet parts beside the database, read through the
     views `documents` and `links`."""
     db = ctx.obj["db"]
-    if verbosity(ctx) < 0 and progress is None:
+    if (verbosity(ctx) < 0 or as_json) and progress is None:
         progress = False
     started = store_time() if verbosity(ctx) > 0 else None
     try:
@@ -128,9 +131,12 @@ def ingest(
                 f"links, {run.bad_records:,} bad records in {run.seconds or 0:.2f} s",
                 err=True,
             )
-    if verbosity(ctx) >= 0:
-        for path, reason in summary.not_corpus:
-            click.echo(f"{path}: skipped: {reason}")
-    click.echo(summary.line())
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    else:
+        if verbosity(ctx) >= 0:
+            for path, reason in summary.not_corpus:
+                click.echo(f"{path}: skipped: {reason}")
+        click.echo(summary.line())
     if summary.failed:
         sys.exit(ExitCode.INPUTS_FAILED)

@@ -58,6 +58,26 @@ class IngestSummary:
     def failed(self) -> bool:
         return bool(self.problems) or self.bad_records > 0
 
+    def as_dict(self) -> dict:
+        """What `ingest --json` prints: the counts, the units the engine ran, the problems."""
+        return {
+            "files": self.files,
+            "skipped": self.skipped,
+            "not_corpus": [{"path": path, "reason": reason} for path, reason in self.not_corpus],
+            "records": self.records,
+            "documents": self.documents,
+            "links": self.links,
+            "bad_records": self.bad_records,
+            "warnings": self.warnings,
+            "bytes_read": self.bytes_read,
+            "seconds": round(self.seconds, 3),
+            "units_run": self.units_run,
+            "folds": self.folds,
+            "fold_seconds": round(self.fold_seconds, 3),
+            "problems": [{"path": path, "status": status, "error": error} for path, status, error in self.problems],
+            "failed": self.failed,
+        }
+
     def line(self) -> str:
         megabytes = self.bytes_read / 1e6
         rate = megabytes / self.seconds if self.seconds > 0 else 0.0

@@ -118,6 +118,20 @@ def test_ingest_exit_status_tells_failures(tmp_path):
     assert "7 skipped as already ingested" in again.output
 
 
+def test_ingest_json_gives_the_summary_with_the_units_run(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE / "corpus", corpus)
+    (corpus / "broken.warc").write_bytes(b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 99\r\n\r\nshort")
+    output = run(tmp_path / "x.duckdb", "ingest", "--snapshot", "S", "--json", str(corpus), expect=1).output
+    # stdout is the one JSON object; the problem file's line goes to stderr (mixed in here)
+    first = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert (first["files"], first["units_run"], first["folds"], first["failed"]) == (7, 7, 1, True)
+    assert [problem["path"] for problem in first["problems"]] == [str((corpus / "broken.warc").resolve())]
+    assert first["links"] > 0 and first["problems"][0]["status"] in ("partial", "failed")
+    again = json.loads(run(tmp_path / "x.duckdb", "ingest", "--snapshot", "S", "--json", str(corpus)).output)
+    assert (again["files"], again["skipped"], again["units_run"], again["failed"]) == (0, 7, 0, False)
+
+
 def test_ingest_missing_path_exits_2(tmp_path):
     result = run(tmp_path / "x.duckdb", "ingest", "--snapshot", "S", str(tmp_path / "nothing"), expect=2)
     assert "no such file or folder" in result.output
