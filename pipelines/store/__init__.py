@@ -53,8 +53,8 @@ from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_identifier, sql_string, sql_string_list
 from pipelines.store.staging import StagedSource, read_staged
 from pipelines.store.transaction import memory_limit, transaction
+from pipelines.store.url_buckets import URL_BUCKETS
 from pipelines.store.url_index import (
-    URL_BUCKETS,
     FoldTask,
     UrlBucketsFixed,
     begin_fold,

@@ -41,7 +41,8 @@ def urls_and_hosts_to_index(con: duckdb.DuckDBPyConnection) -> None:
     """Move the rows of the `urls` and `hosts` tables into the URL index as its first fold, then replace both
     tables with views of the index (pipelines/store/url_index.py)."""
     from pipelines.store.parts import parts_root_of
-    from pipelines.store.url_index import URL_BUCKETS, create_index_views, publish_url_rows
+    from pipelines.store.url_buckets import URL_BUCKETS
+    from pipelines.store.url_index import create_index_views, publish_url_rows
 
     root = parts_root_of(con)
     con.execute("INSERT OR REPLACE INTO store_settings VALUES ('url_buckets', ?)", [str(URL_BUCKETS)])

@@ -17,6 +17,7 @@ from pipelines.store.parts import create_part_views, parts_root, parts_root_of, 
 from pipelines.store.schema import LATEST_VERSION
 from pipelines.store.sql_text import sql_string
 from pipelines.store.transaction import transaction
+from pipelines.store.url_index import create_index_views, index_views_point_at
 
 DEFAULT_DB_PATH = Path("data/linksweep.duckdb")
 DB_ENVIRONMENT_VARIABLE = "LINKSWEEP_DB"
@@ -164,8 +165,11 @@ def _open_store(
         try:
             migrate(connection)
             root = parts_root_of(connection)
-            if not views_point_at(connection, root):  # a store moved (or copied) elsewhere
+            # a store moved (or copied) elsewhere: its views read the parts of its new place
+            if not views_point_at(connection, root):
                 create_part_views(connection, root)
+            if not index_views_point_at(connection, root):
+                create_index_views(connection, root)
         except BaseException:
             connection.close()
             raise

@@ -26,13 +26,7 @@ import pyarrow.parquet as pq
 
 from pipelines.store.sql_text import sql_string
 from pipelines.store.staging import STAGED_SCHEMAS, URL_TABLE_SCHEMA, stream_staged
-from pipelines.store.url_index import (
-    URL_BUCKETS,
-    URL_INDEX_TABLES,
-    bucketed_batches,
-    create_index_views,
-    index_glob,
-)
+from pipelines.store.url_buckets import URL_BUCKETS, bucketed_batches
 
 # The tables kept as parts, and read through views of the same name.
 PART_TABLES = ("documents", "links")
@@ -213,10 +207,6 @@ def create_part_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     ensure_empty_parts(root)
     for table in PART_TABLES:
         con.execute(view_sql(root, table))
-    if con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND view_name = 'urls'"
-    ).fetchall()[0][0]:
-        create_index_views(con, root)
 
 
 def views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
@@ -233,21 +223,7 @@ def views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     ).fetchall()
     expected = {table: part_glob(root, table) for table in PART_TABLES}
     found = {name: sql for name, sql in rows}
-    return all(table in found and expected[table] in found[table] for table in PART_TABLES) and _index_views_point_at(
-        con, root
-    )
-
-
-def _index_views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
-    rows = dict(
-        con.execute(
-            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
-            " AND view_name IN ('urls', 'hosts')"
-        ).fetchall()
-    )
-    if not rows:  # before schema version 9: tables
-        return True
-    return all(table in rows and index_glob(root, table) in rows[table] for table in URL_INDEX_TABLES)
+    return all(table in found and expected[table] in found[table] for table in PART_TABLES)
 
 
 def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -1,12 +1,13 @@
 """The URL index: `urls` and `hosts` as Parquet parts, bucketed by a hash of the URL (host), folded in parallel.
 
-Every distinct URL of the store is in exactly one bucket (`url_bucket`: CRC-32 of its UTF-8 bytes modulo
-URL_BUCKETS, the same on every version and machine), and within its bucket in exactly one part:
-STORE.parts/urls/<bucket>/<fold id>.parquet. An ingest's units write each file's distinct URLs with their
-bucket (pipelines/store/parts.py); at the end of the ingest one fold adds the new ones: a unit of work per
-bucket (`fold_bucket`, run by the ingest's engine, in parallel), which reads that bucket's rows of the new
-files' URL parts and keeps those in no earlier part of the bucket, each with the smallest source id that has
-it (`first_source`). Hosts are the same, by a hash of the host. The views `urls` and `hosts` read every part.
+Every distinct URL of the store is in exactly one bucket (pipelines/store/url_buckets.py: CRC-32 of its
+UTF-8 bytes modulo the store's bucket count, the same on every version and machine), and within its bucket in
+exactly one part: STORE.parts/urls/<bucket>/<fold id>.parquet. An ingest's units write each file's distinct
+URLs with their bucket (pipelines/store/parts.py); at the end of the ingest one fold adds the new ones: units
+of work of a few buckets each (`fold_bucket`, run by the ingest's engine, in parallel), which read each
+bucket's rows of the new files' URL parts and keep those in no earlier part of the bucket, each with the
+smallest source id that has it (`first_source`). Hosts are the same, by a hash of the host. The views `urls`
+and `hosts` read every part.
 
 What the driver does per fold is constant: record the fold (`url_folds`) as running, let the engine run the
 buckets, then record the sources and the fold as done in one transaction. A fold that never finished (a
@@ -19,65 +20,27 @@ from __future__ import annotations
 import os
 import time
 import uuid
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.store.parts import PART_SCHEMAS, part_path
 from pipelines.store.sql_text import sql_string, sql_string_list
+from pipelines.store.staging import HOST_TABLE_SCHEMA, URL_TABLE_SCHEMA
+from pipelines.store.url_buckets import URL_BUCKETS, bucketed_batches
 
-# Buckets of the URL index: how many units an ingest's fold is split into. Fixed for a store once it has
-# URLs (recorded in store_settings as url_buckets).
-URL_BUCKETS = 16
 URL_INDEX_TABLES = ("urls", "hosts")
 URL_INDEX_SCHEMAS = {
-    "urls": pa.schema(
-        [
-            ("url", pa.string()),
-            ("host", pa.string()),
-            ("registered_domain", pa.string()),
-            ("registered_domain_private", pa.string()),
-            ("first_source", pa.int32()),
-        ]
-    ),
-    "hosts": pa.schema(
-        [("host", pa.string()), ("registered_domain", pa.string()), ("registered_domain_private", pa.string())]
-    ),
+    "urls": URL_TABLE_SCHEMA.append(pa.field("first_source", pa.int32())),
+    "hosts": HOST_TABLE_SCHEMA,
 }
 # What a fold unit's DuckDB may hold in memory; beyond it, its aggregation spills to the parts' tmp folder.
 FOLD_MEMORY_LIMIT = "512MB"
 _EMPTY_FOLD = 0
-
-
-def url_bucket(values: pa.Array | pa.ChunkedArray, buckets: int = URL_BUCKETS) -> pa.Array:
-    """The bucket of each URL (or host): CRC-32 of its UTF-8 bytes modulo `buckets` (the same on every version
-    and machine); 0 for NULL."""
-    return pa.array(
-        [zlib.crc32(value.encode()) % buckets if value is not None else 0 for value in values.to_pylist()],
-        pa.int16(),
-    )
-
-
-def bucketed_batches(table: pa.Table, column: str, buckets: int = URL_BUCKETS) -> list[pa.Table]:
-    """`table` with a `bucket` column, split into one table per bucket present (in bucket order): written as
-    one Parquet row group each, so that a fold reads only its bucket's row groups."""
-    bucket = url_bucket(table.column(column), buckets)
-    table = table.append_column("bucket", bucket)
-    order = pc.sort_indices(bucket)
-    table = table.take(order)
-    sorted_buckets = table.column("bucket").to_numpy()
-    pieces = []
-    start = 0
-    while start < len(sorted_buckets):
-        end = int(sorted_buckets.searchsorted(sorted_buckets[start], side="right"))
-        pieces.append(table.slice(start, end - start))
-        start = end
-    return pieces
 
 
 def index_glob(root: Path, table: str) -> str:
@@ -110,6 +73,20 @@ def ensure_empty_index(root: Path) -> None:
             tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
             pq.write_table(URL_INDEX_SCHEMAS[table].empty_table(), tmp, compression="zstd")
             os.replace(tmp, path)
+
+
+def index_views_point_at(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
+    """Whether the store's views `urls` and `hosts` read the index under `root` (or, before schema version 9,
+    it has tables)."""
+    rows = dict(
+        con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+            " AND view_name IN ('urls', 'hosts')"
+        ).fetchall()
+    )
+    if not rows:
+        return True
+    return all(table in rows and index_glob(root, table) in rows[table] for table in URL_INDEX_TABLES)
 
 
 def create_index_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
@@ -153,9 +130,9 @@ def fold_bucket(task: FoldTask) -> dict:
     counts = {"urls": 0, "hosts": 0}
     try:
         for table, key in (("urls", "url"), ("hosts", "host")):
-            new = [str(path) for sid in task.source_ids if (path := _source_part(root, sid, table)).exists()]
+            new = [str(path) for sid in task.source_ids if (path := part_path(root, sid, table)).exists()]
             if new:
-                columns = ", ".join(PART_COLUMNS[table])
+                columns = ", ".join(PART_SCHEMAS[table].names)
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE new_rows AS SELECT {columns}"
                     f" FROM read_parquet({sql_string_list(new)})"
@@ -178,17 +155,6 @@ def fold_bucket(task: FoldTask) -> dict:
         "seconds": round(time.perf_counter() - started, 6),
         "cpu_seconds": round(time.process_time() - cpu, 6),
     }
-
-
-# The columns of a source's URL and host parts that a fold reads (pipelines/store/parts.py writes them).
-PART_COLUMNS = {
-    "urls": ("url", "host", "registered_domain", "registered_domain_private", "source_id", "bucket"),
-    "hosts": ("host", "registered_domain", "registered_domain_private", "bucket"),
-}
-
-
-def _source_part(root: Path, source_id: int, table: str) -> Path:
-    return root / "sources" / f"{source_id:010d}" / f"{table}.parquet"
 
 
 def _fold_table(

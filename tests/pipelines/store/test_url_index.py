@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.store import url_buckets
-from pipelines.store.url_index import bucketed_batches, fold_tasks, url_bucket
+from pipelines.store.url_buckets import bucketed_batches, url_bucket
+from pipelines.store.url_index import fold_tasks
 
 URLS = ["https://example.org/", "https://a.test/x?y=1", "http://[2001:db8::1]/", "https://ü.example.org/", None]
 
