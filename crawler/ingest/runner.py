@@ -106,15 +106,17 @@ def _digests(runner, files: list[Path]) -> list[str]:
     return digests
 
 
-def _published(root: Path, unit: IngestUnit) -> bool:
-    """Whether the unit's manifest is published already, for this file (its identity) in this snapshot."""
+def _published(root: Path, unit: IngestUnit) -> dict | None:
+    """The unit's manifest if it is published already, for this file (its identity) in this snapshot."""
     manifest = read_manifest(root, unit.task.source_id)
-    return (
+    if (
         manifest is not None
         and manifest.get("unit") == "ingest"
         and manifest.get("snapshot") == unit.task.snapshot
         and manifest.get("identity") == unit.identity
-    )
+    ):
+        return manifest
+    return None
 
 
 class IngestFoldFailed(RuntimeError):
@@ -214,9 +216,10 @@ def ingest(
     the readers in the same worker processes, and skipped when (URL, ETag, length) was already ingested.
 
     Each file is a unit of work (crawler/ingest/unit.py) run by `engine` (crawler.engines: `local`, a process
-    pool of `workers`; `ray`, the Ray cluster at `ray_address`); this process only folds the units' manifests
-    into the store, in source order, a batch at a time (pipelines/store/folding.py). `url_buckets_count` sets
-    the URL index's buckets of a new store (pipelines/store/url_index.py)."""
+    pool of `workers`; `ray`, the Ray cluster at `ray_address`); once they have ended, the URL index folds their
+    new URLs in units of the same engine, and this process records the fold and the files in one transaction
+    (pipelines/store/url_index.py, pipelines/store/folding.py). `url_buckets_count` sets the URL index's
+    buckets of a new store."""
     started = time.perf_counter()
     remote = remote or RemoteOptions()
     sources = expand_sources(paths, sample=sample, seed=seed, cc_base_url=cc_base_url, options=remote)
@@ -289,22 +292,22 @@ def ingest(
             if info is not None:
                 task = replace(task, remote=remote, etag=info.etag, size=info.length)
             units.append(IngestUnit(task, str(root), identity, buckets))
-        # folded in source order whatever order units finish in: which file first recorded a URL
-        # (urls.first_source) is then the same in every run, interrupted or not
+        # in source order: the fold records them so (a URL's first_source is the smallest id that has it,
+        # whatever order the units end in)
         units.sort(key=lambda unit: unit.task.source_id)
         if show_progress is None:
             show_progress = sys.stderr.isatty()
         folder = _Folder(con, root, units, summary, runner)
         # a unit whose manifest is published already (a driver killed before folding it) is not run again
-        to_run = [index for index, unit in enumerate(units) if force or not _published(root, unit)]
+        published = {} if force else {index: _published(root, unit) for index, unit in enumerate(units)}
+        to_run = [index for index in range(len(units)) if published.get(index) is None]
         summary.units_run = len(to_run)
         total_bytes = sum(unit.task.file_size() for unit in units)
         with progress_bar(show_progress, total_bytes, f"ingest {snapshot}") as bar:
             folder.bar = bar
-            for index in sorted(set(range(len(units))) - set(to_run)):
-                folder.add(
-                    index, SourceFold(units[index].task.source_id, read_manifest(root, units[index].task.source_id))
-                )
+            for index, manifest in published.items():
+                if manifest is not None:
+                    folder.add(index, SourceFold(units[index].task.source_id, manifest))
             bytes_reported = runner.name == "local"
             for outcome in runner.run(ingest_unit, [units[i] for i in to_run], on_progress=bar.update):
                 index = to_run[outcome.index]

@@ -10,7 +10,7 @@ folds manifests into it (pipelines/store/folding.py). A unit killed at any point
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from crawler.corpus import SourceTask, read_source
@@ -79,7 +79,7 @@ def ingest_unit(unit: IngestUnit) -> dict:
             "bytes": unit.task.file_size() if unit.task.remote is None else unit.task.size,
             "parts": parts,
             "attempts": attempt,
-            "task": {key: value for key, value in asdict(unit.task).items() if key in ("path", "url_column")},
+            "task": {"path": unit.task.path, "url_column": unit.task.url_column},
             **clock.facts(),
         }
         write_manifest(folder, manifest)
